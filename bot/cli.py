@@ -1,0 +1,195 @@
+"""The admin commands behind `branchbot db …` and `branchbot org …` (no Telegram).
+
+    branchbot db migrate          apply pending migrations
+    branchbot db backup PATH      online copy of the live database
+    branchbot org import FILE     TOML or CSV; all of it or nothing
+    branchbot org check           structure findings; exit 1 if any
+    branchbot org show            the tree
+
+Each returns the process exit status.  The org commands migrate first, so
+they work on a fresh database.  Output is in `[general].default_language`;
+the strings are here rather than in the bot's catalogue because only admins
+at a terminal see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.domain.models import Unit
+from bot.domain.structure import StructureFinding
+from bot.domain.tree import render_tree
+from bot.errors import BranchbotError, OrgImportError
+from bot.org_file import parse_org_file
+from bot.org_report import load_structure_findings
+from storage.db import backup_database, open_database
+from storage.migrate import current_version, migrate
+from storage.repositories import units as units_repo
+
+__all__ = [
+    "db_backup",
+    "db_migrate",
+    "format_finding",
+    "org_check",
+    "org_import",
+    "org_show",
+]
+
+_STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        # Migration output stays in the plain form operators grep logs for.
+        "applied": "applied: {versions}",
+        "up_to_date": "up to date (version {version})",
+        "backup_done": "已备份到 {path}",
+        "no_database": "没有数据库：{path}",
+        "imported": "导入完成：新建 {created}，更新 {updated}，未变 {unchanged}",
+        "check_clean": "结构检查通过",
+        "check_count": "共 {count} 项结构问题",
+        "should_be_joint": "{name}：{members} 名党员，不足 {expected} 名，应组建联合党支部",
+        "committee_size": "{name}：{members} 名党员，应设支部委员 {expected} 名，现有 {found} 名",
+        "no_secretary": "{name}：未设书记",
+        "empty_tree": "尚无组织，请先导入：branchbot org import FILE",
+        "unit_label": "{name}（{key}，{kind}）",
+    },
+    "en": {
+        "applied": "applied: {versions}",
+        "up_to_date": "up to date (version {version})",
+        "backup_done": "backed up to {path}",
+        "no_database": "no database at {path}",
+        "imported": "imported: created {created}, updated {updated}, unchanged {unchanged}",
+        "check_clean": "structure check passed",
+        "check_count": "{count} structure finding(s)",
+        "should_be_joint": "{name}: {members} members, fewer than {expected}; "
+                           "should be a joint branch",
+        "committee_size": "{name}: {members} members, should have {expected} committee "
+                          "member(s), has {found}",
+        "no_secretary": "{name}: no secretary",
+        "empty_tree": "no units yet; import some with: branchbot org import FILE",
+        "unit_label": "{name} ({key}, {kind})",
+    },
+}
+
+
+def _text(settings: Settings, message: str, **params: object) -> str:
+    strings = _STRINGS.get(settings.general.default_language, _STRINGS["zh"])
+    return strings[message].format(**params)
+
+
+def format_finding(finding: StructureFinding, lang: str = "zh") -> str:
+    """Return one line describing a structure finding in `lang` (zh or en)."""
+    strings = _STRINGS.get(lang, _STRINGS["zh"])
+    return strings[finding.rule].format(
+        name=finding.unit_name,
+        members=finding.members,
+        expected=finding.expected,
+        found=finding.found,
+    )
+
+
+@asynccontextmanager
+async def _database(settings: Settings, *, migrated: bool) -> AsyncIterator[aiosqlite.Connection]:
+    """Open the configured database (migrated first if asked) and close it afterwards."""
+    path = settings.storage.database
+    try:
+        db = await open_database(path)
+    except sqlite3.Error as exc:
+        raise BranchbotError(f"cannot open database {path}: {exc}") from None
+    try:
+        if migrated:
+            await migrate(db)
+        yield db
+    finally:
+        await db.close()
+
+
+async def db_migrate(settings: Settings) -> int:
+    """Apply pending migrations and print which (or that none were due)."""
+    async with _database(settings, migrated=False) as db:
+        applied = await migrate(db)
+        version = await current_version(db)
+    if applied:
+        print(_text(settings, "applied", versions=applied))
+    else:
+        print(_text(settings, "up_to_date", version=version))
+    return 0
+
+
+async def db_backup(settings: Settings, path: Path) -> int:
+    """Copy the live database to `path` with SQLite's online backup; print the path."""
+    source = settings.storage.database
+    # Opening a missing file would create an empty database and "back up" nothing.
+    if source != ":memory:" and not await asyncio.to_thread(Path(source).exists):
+        print(f"branchbot: {_text(settings, 'no_database', path=source)}", file=sys.stderr)
+        return 1
+    async with _database(settings, migrated=False) as db:
+        try:
+            await backup_database(db, path)
+        except sqlite3.Error as exc:
+            print(f"branchbot: {path}: {exc}", file=sys.stderr)
+            return 1
+    print(_text(settings, "backup_done", path=path))
+    return 0
+
+
+async def org_import(settings: Settings, file: Path, *, clock: Clock | None = None) -> int:
+    """Import units from a TOML or CSV file; on a bad line print it and import nothing."""
+    now = int((clock or SystemClock()).now().timestamp())
+    async with _database(settings, migrated=True) as db:
+        try:
+            specs = parse_org_file(file, known=await units_repo.unit_keys(db))
+        except OrgImportError as exc:
+            print(f"branchbot: {exc}", file=sys.stderr)
+            return 1
+        result = await units_repo.upsert_units(db, specs, now=now, actor="cli")
+    print(_text(
+        settings, "imported",
+        created=len(result.created), updated=len(result.updated),
+        unchanged=len(result.unchanged),
+    ))
+    return 0
+
+
+async def org_check(settings: Settings) -> int:
+    """Print each structure finding; return 0 when the tree is clean, 1 otherwise.
+
+    Like a linter, a non-zero status lets a cron job or script notice findings.
+    """
+    async with _database(settings, migrated=True) as db:
+        has_units = bool(await units_repo.unit_keys(db))
+        findings = await load_structure_findings(db, settings.structure)
+    if not has_units:
+        print(_text(settings, "empty_tree"))
+        return 0
+    if not findings:
+        print(_text(settings, "check_clean"))
+        return 0
+    for finding in findings:
+        print(format_finding(finding, settings.general.default_language))
+    print(_text(settings, "check_count", count=len(findings)))
+    return 1
+
+
+async def org_show(settings: Settings) -> int:
+    """Print the organisation tree, one unit per line."""
+    async with _database(settings, migrated=True) as db:
+        units = await units_repo.list_units(db)
+    if not units:
+        print(_text(settings, "empty_tree"))
+        return 0
+
+    def label(unit: Unit) -> str:
+        return _text(settings, "unit_label", name=unit.name, key=unit.key, kind=unit.kind)
+
+    for line in render_tree(units, label=label):
+        print(line)
+    return 0
+

@@ -1,0 +1,432 @@
+"""Typed, validated settings read once from a TOML file.
+
+    settings = load_settings(Path("config.toml"), environ=os.environ)
+    settings.telegram.api_base_url
+
+Every setting has a default except the token, which may also come from the
+BRANCHBOT_TOKEN environment variable.  A bad value stops start-up with one
+line naming the key, the value found and the form expected (ConfigError).
+The token is masked in every repr so it cannot leak into logs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import _MISSING, ConfigError
+
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "DEFAULT_TIMEZONE",
+    "TOKEN_ENV",
+    "DeliverySettings",
+    "DigestSettings",
+    "GeneralSettings",
+    "InviteSettings",
+    "PledgeSettings",
+    "Settings",
+    "StorageSettings",
+    "StructureSettings",
+    "StudySettings",
+    "TelegramSettings",
+    "WhereaboutsSettings",
+    "load_settings",
+    "parse_settings",
+]
+
+TOKEN_ENV = "BRANCHBOT_TOKEN"
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+LANGUAGES = ("zh", "en")
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """How to reach the Bot API."""
+
+    token: str | None = field(default=None, repr=False)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    api_base_file_url: str = DEFAULT_API_BASE_FILE_URL
+    mode: str = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+
+    def __repr__(self) -> str:
+        masked = "None" if self.token is None else "'***'"
+        return (
+            f"TelegramSettings(token={masked}, api_base_url={self.api_base_url!r}, "
+            f"mode={self.mode!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where the SQLite database lives."""
+
+    database: str = "branchbot.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class GeneralSettings:
+    """Organisation-wide defaults."""
+
+    default_timezone: str = DEFAULT_TIMEZONE
+    default_language: str = "zh"
+    admins: tuple[int, ...] = ()
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class StructureSettings:
+    """The structure rule: branch size versus committee size (seed defaults)."""
+
+    joint_below: int = 3
+    small_max: int = 8
+    small_committee: int = 0
+    large_committee: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSettings:
+    """Defaults for a secretary's invite links."""
+
+    expiry_days: int = 7
+    max_uses: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class StudySettings:
+    """When and how often study reminders go out."""
+
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    elderly_start: time = time(9, 0)
+    elderly_end: time = time(18, 0)
+    max_followups: int = 2
+    followup_hours: int = 24
+    snooze_minutes: int = 120
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """Pacing and recovery of every scheduled send."""
+
+    global_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_group_per_minute: int = 20
+    max_attempts: int = 5
+    grace_hours: int = 12
+    tick_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeSettings:
+    """The yearly pledge cycle."""
+
+    start_month: int = 1
+    start_day: int = 15
+    report_day: int = 25
+    max_followups: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class WhereaboutsSettings:
+    """Mobile members' check-ins and the silence marks before lost contact."""
+
+    interval_days: int = 30
+    warn_days: tuple[int, ...] = (90, 150)
+    lost_days: int = 180
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """When secretaries get their weekly digest (their local time)."""
+
+    weekday: int = 1  # ISO weekday, 1 = Monday
+    hour: int = 8
+    include_committee: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All settings, one frozen object per TOML section."""
+
+    telegram: TelegramSettings = TelegramSettings()
+    storage: StorageSettings = StorageSettings()
+    general: GeneralSettings = GeneralSettings()
+    structure: StructureSettings = StructureSettings()
+    invites: InviteSettings = InviteSettings()
+    study: StudySettings = StudySettings()
+    delivery: DeliverySettings = DeliverySettings()
+    pledges: PledgeSettings = PledgeSettings()
+    whereabouts: WhereaboutsSettings = WhereaboutsSettings()
+    digest: DigestSettings = DigestSettings()
+
+    def is_admin(self, user_id: int) -> bool:
+        """Tell whether a Telegram user id is listed as an admin."""
+        return user_id in self.general.admins
+
+
+class _Section:
+    """Reads typed values out of one TOML table, naming `[section].key` on error."""
+
+    def __init__(self, raw: Mapping[str, Any], name: str) -> None:
+        table = raw.get(name, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{name}]", table, "a table")
+        self._table = table
+        self._name = name
+        self._known: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"[{self._name}].{key}"
+
+    def _get(self, key: str, default: Any) -> Any:
+        self._known.add(key)
+        return self._table.get(key, default)
+
+    def string(self, key: str, default: str | None) -> Any:
+        value = self._get(key, default)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(self._key(key), value, "a non-empty string")
+        return value
+
+    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
+        value = self._get(key, default)
+        if value not in options:
+            raise ConfigError(self._key(key), value, "one of " + ", ".join(options))
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(self._key(key), value, f"an integer from {low} to {high}")
+        return value
+
+    def number(self, key: str, default: float, low: float) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            raise ConfigError(self._key(key), value, f"a number of at least {low}")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self._key(key), value, "true or false")
+        return value
+
+    def clock_time(self, key: str, default: time) -> time:
+        value = self._get(key, default.strftime("%H:%M"))
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value):
+            hour, minute = map(int, value.split(":"))
+            if hour < 24 and minute < 60:
+                return time(hour, minute)
+        raise ConfigError(self._key(key), value, 'a time of day "HH:MM"')
+
+    def int_list(self, key: str, default: tuple[int, ...], low: int) -> tuple[int, ...]:
+        value = self._get(key, list(default))
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= low for v in value
+        ):
+            raise ConfigError(self._key(key), value, f"a list of integers of at least {low}")
+        return tuple(value)
+
+    def timezone(self, key: str, default: str) -> str:
+        value = self._get(key, default)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ConfigError(
+                self._key(key), value, 'an IANA time zone such as "Asia/Shanghai"'
+            ) from None
+        return value
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self._table) - self._known)
+        if unknown:
+            raise ConfigError(self._key(unknown[0]), self._table[unknown[0]], "no such setting")
+
+
+def _telegram(raw: Mapping[str, Any], environ: Mapping[str, str]) -> TelegramSettings:
+    section = _Section(raw, "telegram")
+    token = section.string("token", None) or environ.get(TOKEN_ENV) or None
+    if token is not None and not _TOKEN_RE.match(token):
+        # Never echo the token itself, even a malformed one.
+        raise ConfigError("[telegram].token", "<hidden>", 'a bot token like "123456:ABC-DEF..."')
+    api_base_url = section.string("api_base_url", DEFAULT_API_BASE_URL)
+    if not re.match(r"^https?://", api_base_url):
+        raise ConfigError("[telegram].api_base_url", api_base_url, "an http(s) URL")
+    file_url = section.string("api_base_file_url", DEFAULT_API_BASE_FILE_URL)
+    mode = section.choice("mode", "polling", ("polling", "webhook"))
+    webhook_url = section.string("webhook_url", None)
+    if mode == "webhook" and webhook_url is None:
+        raise ConfigError("[telegram].webhook_url", _MISSING, "a public https URL in webhook mode")
+    settings = TelegramSettings(
+        token=token,
+        api_base_url=api_base_url,
+        api_base_file_url=file_url,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_listen=section.string("webhook_listen", "127.0.0.1"),
+        webhook_port=section.integer("webhook_port", 8443, 1, 65535),
+    )
+    section.reject_unknown()
+    return settings
+
+
+def _general(raw: Mapping[str, Any]) -> GeneralSettings:
+    section = _Section(raw, "general")
+    admins = section.int_list("admins", (), 1)
+    settings = GeneralSettings(
+        default_timezone=section.timezone("default_timezone", DEFAULT_TIMEZONE),
+        default_language=section.choice("default_language", "zh", LANGUAGES),
+        admins=admins,
+        log_level=section.choice("log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    )
+    section.reject_unknown()
+    return settings
+
+
+def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from a parsed TOML mapping, raising ConfigError on the first bad key."""
+    environ = environ or {}
+    known = {
+        "telegram",
+        "storage",
+        "general",
+        "structure",
+        "invites",
+        "study",
+        "delivery",
+        "pledges",
+        "whereabouts",
+        "digest",
+    }
+    for name in raw:
+        if name not in known:
+            raise ConfigError(f"[{name}]", "a table", "no such section")
+
+    storage = _Section(raw, "storage")
+    storage_settings = StorageSettings(database=storage.string("database", "branchbot.sqlite3"))
+    storage.reject_unknown()
+
+    s = _Section(raw, "structure")
+    structure = StructureSettings(
+        joint_below=s.integer("joint_below", 3, 1, 1000),
+        small_max=s.integer("small_max", 8, 1, 10000),
+        small_committee=s.integer("small_committee", 0, 0, 50),
+        large_committee=s.integer("large_committee", 2, 0, 50),
+    )
+    if structure.small_max < structure.joint_below:
+        raise ConfigError(
+            "[structure].small_max",
+            structure.small_max,
+            f"an integer of at least [structure].joint_below ({structure.joint_below})",
+        )
+    s.reject_unknown()
+
+    i = _Section(raw, "invites")
+    invites = InviteSettings(
+        expiry_days=i.integer("expiry_days", 7, 1, 365),
+        max_uses=i.integer("max_uses", 50, 1, 100000),
+    )
+    i.reject_unknown()
+
+    st = _Section(raw, "study")
+    study = StudySettings(
+        quiet_start=st.clock_time("quiet_start", time(21, 0)),
+        quiet_end=st.clock_time("quiet_end", time(8, 0)),
+        elderly_start=st.clock_time("elderly_start", time(9, 0)),
+        elderly_end=st.clock_time("elderly_end", time(18, 0)),
+        max_followups=st.integer("max_followups", 2, 0, 10),
+        followup_hours=st.integer("followup_hours", 24, 1, 24 * 14),
+        snooze_minutes=st.integer("snooze_minutes", 120, 5, 24 * 60),
+    )
+    if study.elderly_start >= study.elderly_end:
+        raise ConfigError(
+            "[study].elderly_end",
+            study.elderly_end.strftime("%H:%M"),
+            "a time after [study].elderly_start",
+        )
+    st.reject_unknown()
+
+    d = _Section(raw, "delivery")
+    delivery = DeliverySettings(
+        global_per_second=d.number("global_per_second", 30.0, 0.1),
+        per_chat_per_second=d.number("per_chat_per_second", 1.0, 0.01),
+        per_group_per_minute=d.integer("per_group_per_minute", 20, 1, 1000),
+        max_attempts=d.integer("max_attempts", 5, 1, 50),
+        grace_hours=d.integer("grace_hours", 12, 0, 24 * 30),
+        tick_seconds=d.number("tick_seconds", 30.0, 0.05),
+    )
+    d.reject_unknown()
+
+    p = _Section(raw, "pledges")
+    pledges = PledgeSettings(
+        start_month=p.integer("start_month", 1, 1, 12),
+        start_day=p.integer("start_day", 15, 1, 28),
+        report_day=p.integer("report_day", 25, 1, 28),
+        max_followups=p.integer("max_followups", 2, 0, 10),
+    )
+    p.reject_unknown()
+
+    w = _Section(raw, "whereabouts")
+    whereabouts = WhereaboutsSettings(
+        interval_days=w.integer("interval_days", 30, 1, 365),
+        warn_days=w.int_list("warn_days", (90, 150), 1),
+        lost_days=w.integer("lost_days", 180, 1, 3650),
+    )
+    if any(mark >= whereabouts.lost_days for mark in whereabouts.warn_days):
+        raise ConfigError(
+            "[whereabouts].warn_days",
+            list(whereabouts.warn_days),
+            f"marks below [whereabouts].lost_days ({whereabouts.lost_days})",
+        )
+    w.reject_unknown()
+
+    g = _Section(raw, "digest")
+    digest = DigestSettings(
+        weekday=g.integer("weekday", 1, 1, 7),
+        hour=g.integer("hour", 8, 0, 23),
+        include_committee=g.boolean("include_committee", False),
+    )
+    g.reject_unknown()
+
+    return Settings(
+        telegram=_telegram(raw, environ),
+        storage=storage_settings,
+        general=_general(raw),
+        structure=structure,
+        invites=invites,
+        study=study,
+        delivery=delivery,
+        pledges=pledges,
+        whereabouts=whereabouts,
+        digest=digest,
+    )
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the TOML file at `path` (None: defaults plus the environment)."""
+    if path is None:
+        return parse_settings({}, environ)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("config file", str(path), "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config file", str(path), f"valid TOML ({exc})") from None
+    return parse_settings(raw, environ)

@@ -1,0 +1,64 @@
+"""Run a standalone Bot API emulator until Ctrl-C.
+
+Point a bot in another process at the printed base URL and drive users through the
+``/_emulator/...`` control API (see :mod:`bot.emulator.control`).
+
+Example::
+
+    python -m bot.emulator --port 8081 --user 1001:Alice --user 1002:Bob
+    # base_url=http://127.0.0.1:8081/bot
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+
+from bot.emulator.server import BotApiEmulator
+
+__all__ = ["main", "parse_args", "serve"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    parser.add_argument("--bot-username", default="branchbot_demo_bot")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="ID[:FIRST_NAME]",
+        help="pre-create an emulated user (repeatable)",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(options: argparse.Namespace) -> None:
+    """Start the emulator, print its URLs and run until cancelled."""
+    async with BotApiEmulator(
+        host=options.host, port=options.port, bot_username=options.bot_username
+    ) as emulator:
+        for spec in options.user:
+            user_id, _, first_name = spec.partition(":")
+            emulator.add_user(int(user_id), first_name=first_name)
+        print(f"base_url={emulator.base_url}", flush=True)
+        print(f"base_file_url={emulator.base_file_url}", flush=True)
+        print(f"control_api={emulator.url}/_emulator", flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: serve until Ctrl-C."""
+    options = parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Failure injection and flood-control enforcement for send-type calls.
+
+:class:`FaultInjector` arms one-shot (or repeating) failures per chat;
+:class:`SlidingWindowLimiter` refuses sends above a configured rate the way
+Telegram's flood control does (429 with ``retry_after``).
+
+Example::
+
+    faults = FaultInjector()
+    faults.inject(1001, "flood", times=2, retry_after=3)
+    faults.take(1001).kind   # "flood" (twice), then take() returns None
+
+    limiter = SlidingWindowLimiter(global_per_second=30, per_chat_per_second=1)
+    limiter.admit(1001)      # True, then False until a second has passed
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+__all__ = ["FAULT_KINDS", "Fault", "FaultInjector", "FaultKind", "SlidingWindowLimiter"]
+
+FaultKind = Literal["blocked", "chat_not_found", "flood", "drop"]
+FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+
+
+@dataclass
+class Fault:
+    """An armed failure: ``remaining`` uses left (``None`` = forever)."""
+
+    kind: FaultKind
+    remaining: int | None
+    retry_after: int = 1
+
+
+class FaultInjector:
+    """Per-chat queues of armed faults; ``chat_id=None`` arms a fault for any chat."""
+
+    def __init__(self) -> None:
+        self._armed: dict[int | None, deque[Fault]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._armed)
+
+    def inject(
+        self,
+        chat_id: int | None,
+        kind: FaultKind,
+        *,
+        times: int | None = 1,
+        retry_after: int = 1,
+    ) -> Fault:
+        """Arm ``kind`` for the next ``times`` sends to ``chat_id`` (None: any chat)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 or None (forever)")
+        fault = Fault(kind=kind, remaining=times, retry_after=retry_after)
+        self._armed.setdefault(chat_id, deque()).append(fault)
+        return fault
+
+    def take(self, chat_id: int | None) -> Fault | None:
+        """Consume one use of the fault that applies to a send to ``chat_id``, if any."""
+        if not self._armed:
+            return None
+        for key in (chat_id, None):
+            queue = self._armed.get(key)
+            if queue:
+                fault = queue[0]
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        queue.popleft()
+                        if not queue:
+                            del self._armed[key]
+                return fault
+        return None
+
+    def clear(self, chat_id: int | None = None, *, all_chats: bool = False) -> None:
+        """Disarm faults for ``chat_id`` (or every fault with ``all_chats=True``)."""
+        if all_chats:
+            self._armed.clear()
+        else:
+            self._armed.pop(chat_id, None)
+
+
+class _Window:
+    """Sliding window admitting ``capacity`` events per ``span`` seconds."""
+
+    __slots__ = ("capacity", "span", "stamps")
+
+    def __init__(self, per_second: float) -> None:
+        # Rates below 1/s become "one event per 1/rate seconds".
+        self.capacity = max(1, math.floor(per_second))
+        self.span = self.capacity / per_second
+        self.stamps: deque[float] = deque()
+
+    def has_room(self, now: float) -> bool:
+        """Expire old stamps and report whether one more event fits."""
+        horizon = now - self.span
+        stamps = self.stamps
+        while stamps and stamps[0] <= horizon:
+            stamps.popleft()
+        return len(stamps) < self.capacity
+
+
+class SlidingWindowLimiter:
+    """Global and per-chat send limits over a sliding window of real monotonic time."""
+
+    def __init__(
+        self,
+        *,
+        global_per_second: float | None = None,
+        per_chat_per_second: float | None = None,
+        retry_after: int = 1,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for value in (global_per_second, per_chat_per_second):
+            if value is not None and value <= 0:
+                raise ValueError("rate limits must be positive (or None for unlimited)")
+        self.global_per_second = global_per_second
+        self.per_chat_per_second = per_chat_per_second
+        self.retry_after = retry_after
+        self._monotonic = monotonic
+        self._global = _Window(global_per_second) if global_per_second else None
+        self._chats: dict[int | str, _Window] = {}
+
+    def admit(self, chat_id: int | str | None) -> bool:
+        """Record and allow one send to ``chat_id``, or refuse it without recording."""
+        now = self._monotonic()
+        chat_window: _Window | None = None
+        if self.per_chat_per_second is not None and chat_id is not None:
+            chat_window = self._chats.get(chat_id)
+            if chat_window is None:
+                chat_window = self._chats[chat_id] = _Window(self.per_chat_per_second)
+            if not chat_window.has_room(now):
+                return False
+        if self._global is not None:
+            if not self._global.has_room(now):
+                return False
+            self._global.stamps.append(now)
+        if chat_window is not None:
+            chat_window.stamps.append(now)
+        return True

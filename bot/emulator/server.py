@@ -1,0 +1,303 @@
+"""A local Telegram Bot API server for tests, benchmarks and the offline demo.
+
+:class:`BotApiEmulator` is a real aiohttp server on 127.0.0.1 that runs inside the
+caller's event loop. Point PTB at it with ``base_url``/``base_file_url``, act as users
+through :meth:`BotApiEmulator.add_user`, and inspect what the bot sent.
+
+Example::
+
+    async with BotApiEmulator(clock=fake_clock) as emulator:
+        alice = emulator.add_user(1001, first_name="Alice")
+        app = (
+            ApplicationBuilder().token("123:TEST")
+            .base_url(emulator.base_url).base_file_url(emulator.base_file_url)
+            .build()
+        )
+        ...  # start polling
+        await alice.send_command("start")
+        reply = await alice.wait_for_message()
+        emulator.inject(1001, "flood", retry_after=2)
+        emulator.set_rate_limit(global_per_second=30, per_chat_per_second=1)
+        print(emulator.stats.achieved_rate())
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from bot.emulator.control import install_control_api
+from bot.emulator.errors import ApiError
+from bot.emulator.faults import Fault, FaultInjector, FaultKind, SlidingWindowLimiter
+from bot.emulator.messages import SentMessage
+from bot.emulator.methods import SEND_METHODS, BotApiMethods
+from bot.emulator.params import read_params
+from bot.emulator.state import CommandKey, EmulatorState
+from bot.emulator.stats import EmulatorStats
+from bot.emulator.users import EmulatedUser
+
+__all__ = ["BotApiEmulator"]
+
+_LOGGER = logging.getLogger(__name__)
+_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    """Serialise ``body`` compactly (UTF-8, no ASCII escaping) as a JSON response."""
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+class BotApiEmulator:
+    """In-process HTTP emulator of the Telegram Bot API subset the bot uses."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_username: str = "branchbot_demo_bot",
+        bot_first_name: str = "支部助手",
+        bot_id: int = 7000000001,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self.state = EmulatorState(
+            bot_id=bot_id,
+            bot_username=bot_username,
+            bot_first_name=bot_first_name,
+            clock=clock,
+        )
+        self.faults = FaultInjector()
+        self.stats = EmulatorStats()
+        self.tokens_seen: set[str] = set()
+        self._limiter: SlidingWindowLimiter | None = None
+        self._methods = BotApiMethods(self.state)
+        self._runner: web.AppRunner | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Bind the HTTP server (ephemeral port when ``port=0``) in the running loop."""
+        if self._runner is not None:
+            raise RuntimeError("emulator already started")
+        app = web.Application(client_max_size=_MAX_UPLOAD_BYTES)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        install_control_api(app, self)
+        # No access log: it would dominate per-request cost in fan-out benchmarks.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._requested_port)
+        await site.start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Release long polls and shut the server down."""
+        self.state.updates.close()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (valid after :meth:`start`)."""
+        if self._port is None:
+            raise RuntimeError("emulator not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Root URL of the server, e.g. ``http://127.0.0.1:8081``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """PTB ``base_url``: PTB appends ``{token}/{method}``."""
+        return f"{self.url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """PTB ``base_file_url``: PTB appends ``{token}/{file_path}``."""
+        return f"{self.url}/file/bot"
+
+    # ----------------------------------------------------------------- users & results
+    def add_user(
+        self,
+        user_id: int,
+        *,
+        first_name: str = "",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "zh-hans",
+    ) -> EmulatedUser:
+        """Create a user whose private chat id equals ``user_id``."""
+        return self.state.add_user(
+            user_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
+
+    def user(self, user_id: int) -> EmulatedUser:
+        """Return an existing user; ``KeyError`` if unknown."""
+        return self.state.user(user_id)
+
+    @property
+    def users(self) -> Mapping[int, EmulatedUser]:
+        """All users by id."""
+        return self.state.users
+
+    @property
+    def all_sent(self) -> list[SentMessage]:
+        """Every message the bot sent, across chats, in send order."""
+        return self.state.all_sent
+
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        """The bot's messages to ``chat_id``, in order."""
+        return self.state.sent_to(chat_id)
+
+    @property
+    def commands(self) -> dict[CommandKey, list[tuple[str, str]]]:
+        """setMyCommands results keyed by ``(scope_type, language_code or "")``."""
+        return self.state.commands
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot's getUpdates offset."""
+        return len(self.state.updates)
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        *,
+        timeout: float = 5.0,
+    ) -> None:
+        """Wait until ``predicate()`` holds, re-checked after each delivered send or edit."""
+        if not await self.state.wait_until(predicate, timeout):
+            raise TimeoutError(f"condition not met within {timeout}s")
+
+    # ----------------------------------------------------------------- faults & limits
+    def inject(
+        self,
+        chat_id: int | None,
+        kind: FaultKind,
+        *,
+        times: int | None = 1,
+        retry_after: int = 1,
+    ) -> Fault:
+        """Make the next ``times`` sends to ``chat_id`` (None: any chat) fail as ``kind``."""
+        return self.faults.inject(chat_id, kind, times=times, retry_after=retry_after)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear(all_chats=True)
+
+    def set_rate_limit(
+        self,
+        *,
+        global_per_second: float | None = None,
+        per_chat_per_second: float | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        """Refuse sends above these rates with 429; both ``None`` disables enforcement."""
+        if global_per_second is None and per_chat_per_second is None:
+            self._limiter = None
+            return
+        self._limiter = SlidingWindowLimiter(
+            global_per_second=global_per_second,
+            per_chat_per_second=per_chat_per_second,
+            retry_after=retry_after,
+        )
+
+    def reset_stats(self) -> None:
+        """Start measuring afresh."""
+        self.stats = EmulatorStats()
+
+    # ----------------------------------------------------------------- HTTP
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        """Dispatch ``/bot{token}/{method}`` to the method handler."""
+        self.tokens_seen.add(request.match_info["token"])
+        method = request.match_info["method"]
+        self.stats.record_request(method)
+        handler = self._methods.get(method)
+        if handler is None:
+            return self._error(ApiError.method_not_found())
+        try:
+            params, files = await read_params(request)
+        except ValueError as exc:
+            return self._error(ApiError.bad_request(str(exc)))
+        is_send = method.lower() in SEND_METHODS
+        chat_id = params.get("chat_id") if is_send else None
+        try:
+            if is_send:
+                fault = self.faults.take(chat_id)
+                if fault is not None and fault.kind == "drop":
+                    return self._drop(request)
+                if fault is not None:
+                    raise _fault_error(fault)
+                if self._limiter is not None and not self._limiter.admit(chat_id):
+                    raise ApiError.too_many_requests(self._limiter.retry_after)
+            result = await handler(params, files)
+        except ApiError as err:
+            return self._error(err)
+        if is_send:
+            self.stats.record_delivery(chat_id)
+            await self.state.notify_changed()
+        return _json({"ok": True, "result": result})
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """Serve an uploaded file at ``base_file_url + token/file_path``."""
+        self.tokens_seen.add(request.match_info["token"])
+        stored = self.state.files_by_path.get(request.match_info["path"])
+        if stored is None:
+            return self._error(ApiError(404, "Not Found"))
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )
+
+    def _error(self, err: ApiError) -> web.Response:
+        """Count and render an error response."""
+        self.stats.record_error(err.code)
+        return _json(err.payload(), status=err.code)
+
+    def _drop(self, request: web.Request) -> web.StreamResponse:
+        """Abort the TCP connection so the client sees a network error, not a response."""
+        self.stats.drops += 1
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        # aiohttp cannot write to the aborted transport; this response is never sent.
+        return web.Response(status=500)
+
+
+def _fault_error(fault: Fault) -> ApiError:
+    """Translate an injected (non-drop) fault into its API error."""
+    if fault.kind == "blocked":
+        return ApiError.blocked()
+    if fault.kind == "chat_not_found":
+        return ApiError.chat_not_found()
+    return ApiError.too_many_requests(fault.retry_after)

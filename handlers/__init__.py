@@ -1,0 +1,36 @@
+"""Telegram handlers, one module per feature, each exposing `register(app)`.
+
+`register_all` is the one ordered list of registrations; order matters
+where noted.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot.services import Services
+from handlers import basics, contact, errors, onboarding, org, secretary, self_service
+
+__all__ = ["on_startup", "register_all"]
+
+
+def register_all(app: Application) -> None:
+    """Register every feature's handlers in the order they must be tried."""
+    contact.register(app)  # group -1: sees every update first
+    errors.register(app)
+    # Order matters: /start with a code (joining, secretary invites) must be
+    # tried before the plain /start greeting in basics.
+    onboarding.register(app)
+    basics.register(app)
+    self_service.register(app)
+    secretary.register(app)
+    org.register(app)
+    # Must stay last in group 0: it answers commands nobody else took, and text
+    # that no conversation awaits.
+    onboarding.register_text(app)
+    basics.register_fallback(app)
+
+
+async def on_startup(app: Application, services: Services) -> None:
+    """Run once the database is open: publish the command menu."""
+    await basics.set_commands(app, services)

@@ -1,0 +1,588 @@
+"""Joining a branch: the registration conversation and the secretary's approval.
+
+    /start <code>  →  ASKING name → category (buttons) → [mobile: place] → consent
+                   →  pending  →  secretary presses ✅ / ❌  →  member is told
+
+The conversation's state is a row in `registration_drafts`, not memory, so a
+member halfway through continues where they were after the bot restarts.
+Buttons carry the draft's start stamp, so a button from an earlier attempt
+is recognised as stale and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.callback_data import pack, pattern, unpack
+from bot.domain import joining
+from bot.domain.joining import InviteProblem, Step
+from bot.domain.models import Category, Member
+from bot.domain.permissions import can_manage_branch
+from bot.domain.places import (
+    Place,
+    find_place,
+    nearest_place,
+    place_by_key,
+    popular_places,
+    suggest_places,
+    timezone_for_location_async,
+)
+from bot.errors import InvalidInput
+from bot.i18n import raw, t
+from bot.services import Services, get_services
+from handlers.basics import set_leader_commands
+from handlers.common import load_actor, load_units, reply, user_language
+from storage.db import transaction
+from storage.repositories import audit, drafts, invites, members, people, roles, units
+from storage.repositories.drafts import Draft
+
+__all__ = ["register", "register_text"]
+
+log = logging.getLogger(__name__)
+
+FEATURE = "join"
+SECRETARY_CLAIM_PREFIX = "sec_"
+
+
+# ---------------------------------------------------------------- keyboards
+
+
+def _category_keyboard(language: str, draft: Draft) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, f"category.{category.value}"),
+                    callback_data=pack(FEATURE, "cat", category.value, draft.started_at),
+                )
+            ]
+            for category in Category
+        ]
+    )
+
+
+def _place_keyboard(language: str, draft: Draft, places: list[Place]) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            place.name_zh if language == "zh" else place.name_en,
+            callback_data=pack(FEATURE, "place", place.key, draft.started_at),
+        )
+        for place in places
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(rows)
+
+
+def _location_keyboard(language: str) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t(language, "join.share_location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def _consent_keyboard(language: str, draft: Draft) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "join.consent_yes"),
+                    callback_data=pack(FEATURE, "consent", "yes", draft.started_at),
+                ),
+                InlineKeyboardButton(
+                    t(language, "join.consent_no"),
+                    callback_data=pack(FEATURE, "consent", "no", draft.started_at),
+                ),
+            ]
+        ]
+    )
+
+
+def _approval_keyboard(language: str, member_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "join.approve"), callback_data=pack(FEATURE, "ok", member_id)
+                ),
+                InlineKeyboardButton(
+                    t(language, "join.reject"), callback_data=pack(FEATURE, "no", member_id)
+                ),
+            ]
+        ]
+    )
+
+
+def _place_name(place: Place, language: str) -> str:
+    return place.name_zh if language == "zh" else place.name_en
+
+
+# ---------------------------------------------------------------- asking
+
+
+async def _ask(update: Update, language: str, draft: Draft) -> None:
+    """Ask the question of the draft's current step."""
+    chat = update.effective_chat
+    if draft.step == Step.NAME:
+        await chat.send_message(t(language, "join.ask_name"))
+    elif draft.step == Step.CATEGORY:
+        await chat.send_message(
+            t(language, "join.ask_category", name=draft.name),
+            reply_markup=_category_keyboard(language, draft),
+        )
+    elif draft.step == Step.PLACE:
+        await chat.send_message(
+            t(language, "join.ask_place"), reply_markup=_location_keyboard(language)
+        )
+        await chat.send_message(
+            t(language, "join.pick_place"),
+            reply_markup=_place_keyboard(language, draft, popular_places()),
+        )
+    elif draft.step == Step.CONSENT:
+        await chat.send_message(
+            t(language, "join.consent", **_consent_params(language, draft)),
+            reply_markup=_consent_keyboard(language, draft),
+        )
+
+
+def _consent_params(language: str, draft: Draft) -> dict[str, str]:
+    place_line = (
+        t(language, "join.consent_place", place=draft.place or "", timezone=draft.timezone or "")
+        if draft.category == Category.MOBILE
+        else ""
+    )
+    return {
+        "name": draft.name or "",
+        "category": t(language, f"category.{draft.category}"),
+        "place_line": raw(place_line),
+    }
+
+
+# ---------------------------------------------------------------- starting
+
+
+async def _invite_refusal(update: Update, language: str, problem: InviteProblem) -> None:
+    await reply(update, language, f"join.code_{problem.value}")
+
+
+async def start_with_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open registration (or a secretary appointment) from a deep-link code."""
+    code = context.args[0] if context.args else ""
+    if code.startswith(SECRETARY_CLAIM_PREFIX):
+        await _claim_secretary(update, context, code)
+        return
+    await _begin_registration(update, context, code)
+
+
+async def _begin_registration(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str
+) -> None:
+    services = get_services(context)
+    user = update.effective_user
+    person = await people.get_person_by_telegram(services.db, user.id)
+    language = user_language(update, services, person.language if person else None)
+    now = services.now_ts()
+
+    invite = await invites.get_invite(services.db, code)
+    problem = joining.invite_problem(invite, now)
+    if problem is not None:
+        await _invite_refusal(update, language, problem)
+        return
+    if person is not None:
+        existing = await members.current_membership(services.db, person.id)
+        if existing is not None:
+            await _refuse_second_membership(update, context, language, existing, invite.branch_id)
+            return
+    draft = Draft(
+        telegram_id=user.id,
+        invite_code=code,
+        started_at=now,
+        step=Step.NAME,
+        language=language,
+    )
+    await drafts.save_draft(services.db, draft, now)
+    branch = await units.get_unit(services.db, invite.branch_id)
+    await reply(update, language, "join.welcome", branch=branch.name)
+    await _ask(update, language, draft)
+
+
+async def _refuse_second_membership(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    language: str,
+    existing: Member,
+    wanted_branch_id: int,
+) -> None:
+    services = get_services(context)
+    branch = await units.get_unit(services.db, existing.branch_id)
+    if existing.branch_id == wanted_branch_id:
+        key = "join.already_member" if existing.status == "active" else "join.already_pending"
+    else:
+        key = "join.member_elsewhere" if existing.status == "active" else "join.pending_elsewhere"
+    await reply(update, language, key, branch=branch.name)
+
+
+# ---------------------------------------------------------------- answers
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take typed text: the awaited answer of a registration, or a code from a stranger."""
+    services = get_services(context)
+    user = update.effective_user
+    draft = await drafts.get_draft(services.db, user.id)
+    text = update.effective_message.text or ""
+    if draft is None:
+        await _text_without_draft(update, context, text)
+        return
+    language = draft.language or user_language(update, services)
+    if draft.step == Step.NAME:
+        try:
+            name = joining.clean_name(text)
+        except InvalidInput as problem:
+            await reply(update, language, problem.key, **problem.params)
+            await _ask(update, language, draft)
+            return
+        draft = draft.moved_to(Step.CATEGORY, name=name)
+        await drafts.save_draft(services.db, draft, services.now_ts())
+        await _ask(update, language, draft)
+    elif draft.step == Step.PLACE:
+        await _answer_place_text(update, context, draft, language, text)
+    else:
+        # Category and consent are buttons; say so and show them again.
+        await reply(update, language, "join.use_buttons")
+        await _ask(update, language, draft)
+
+
+async def _text_without_draft(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
+) -> None:
+    """A stranger may type the invite code after a bare /start; others get a pointer."""
+    services = get_services(context)
+    user = update.effective_user
+    person = await people.get_person_by_telegram(services.db, user.id)
+    candidate = text.strip()
+    if person is None and candidate and " " not in candidate and len(candidate) <= 64:
+        await _begin_registration(update, context, candidate)
+        return
+    language = user_language(update, services, person.language if person else None)
+    await reply(update, language, "errors.unexpected_text")
+
+
+async def _answer_place_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Draft, language: str, text: str
+) -> None:
+    place = find_place(text)
+    if place is None:
+        suggestions = suggest_places(text) or popular_places()
+        await reply(
+            update,
+            language,
+            "join.place_unknown",
+            place=text.strip()[:40],
+            reply_markup=_place_keyboard(language, draft, suggestions),
+        )
+        return
+    await _set_place(update, context, draft, language, _place_name(place, language), place.timezone)
+
+
+async def _set_place(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    draft: Draft,
+    language: str,
+    place_name: str,
+    timezone: str,
+) -> None:
+    services = get_services(context)
+    draft = draft.moved_to(Step.CONSENT, place=place_name, timezone=timezone)
+    await drafts.save_draft(services.db, draft, services.now_ts())
+    await update.effective_chat.send_message(
+        t(language, "join.place_set", place=place_name, timezone=timezone),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    await _ask(update, language, draft)
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a shared location as a mobile member's place; its time zone is found offline."""
+    services = get_services(context)
+    draft = await drafts.get_draft(services.db, update.effective_user.id)
+    if draft is None or draft.step != Step.PLACE:
+        # Outside registration a location belongs to other features (whereabouts, /timezone).
+        return
+    language = draft.language or user_language(update, services)
+    location = update.effective_message.location
+    timezone = await timezone_for_location_async(location.latitude, location.longitude)
+    near = nearest_place(location.latitude, location.longitude)
+    place_name = t(language, "join.near_place", place=_place_name(near, language))
+    await _set_place(update, context, draft, language, place_name, timezone)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a registration or approval button."""
+    query = update.callback_query
+    _, action, args = unpack(query.data or "")
+    if action in ("ok", "no"):
+        await _decide(update, context, approve=action == "ok", member_id=int(args[0]))
+        return
+    services = get_services(context)
+    draft = await drafts.get_draft(services.db, update.effective_user.id)
+    language = (draft.language if draft else None) or user_language(update, services)
+    expected_step = {"cat": Step.CATEGORY, "place": Step.PLACE, "consent": Step.CONSENT}.get(action)
+    if draft is None or str(draft.started_at) != args[-1] or draft.step != expected_step:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    if action == "cat":
+        category = Category(args[0])
+        draft = draft.moved_to(joining.step_after_category(category), category=category.value)
+        await drafts.save_draft(services.db, draft, services.now_ts())
+        await query.edit_message_text(
+            t(language, "join.category_chosen", category=t(language, f"category.{category.value}"))
+        )
+        await _ask(update, language, draft)
+    elif action == "place":
+        place = place_by_key(args[0])
+        if place is None:
+            await query.answer(t(language, "errors.stale_button"), show_alert=True)
+            return
+        await query.edit_message_reply_markup(None)
+        await _set_place(
+            update, context, draft, language, _place_name(place, language), place.timezone
+        )
+    elif action == "consent":
+        await query.edit_message_reply_markup(None)
+        if args[0] == "yes":
+            await _submit(update, context, draft, language)
+        else:
+            await drafts.delete_draft(services.db, draft.telegram_id)
+            await reply(update, language, "join.consent_declined")
+
+
+# ---------------------------------------------------------------- submitting
+
+
+async def _submit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Draft, language: str
+) -> None:
+    """Turn the finished draft into a pending membership and ask the secretary."""
+    services = get_services(context)
+    now = services.now_ts()
+    db = services.db
+    refusal: str | None = None
+    member: Member | None = None
+    async with transaction(db):
+        invite = await invites.get_invite(db, draft.invite_code)
+        problem = joining.invite_problem(invite, now)
+        if problem is not None or not await invites.count_use(db, invite.id):
+            refusal = f"join.code_{(problem or InviteProblem.USED_UP).value}"
+        else:
+            branch = await units.get_unit(db, invite.branch_id)
+            timezone = (
+                draft.timezone or branch.timezone or services.settings.general.default_timezone
+            )
+            person = await people.ensure_person(
+                db,
+                telegram_id=draft.telegram_id,
+                now=now,
+                name=draft.name,
+                language=language,
+                timezone=timezone,
+            )
+            if await members.current_membership(db, person.id) is not None:
+                refusal = "join.already_pending"
+            else:
+                member = await members.add_member(
+                    db,
+                    person_id=person.id,
+                    branch_id=branch.id,
+                    category=Category(draft.category),
+                    place=draft.place,
+                    invite_id=invite.id,
+                    now=now,
+                )
+                await audit.record(
+                    db,
+                    at=now,
+                    actor=f"tg:{draft.telegram_id}",
+                    action="member.request",
+                    subject=f"member:{member.id}",
+                    detail=f"branch:{branch.id}",
+                )
+        await drafts.delete_draft(db, draft.telegram_id)
+    if refusal is not None or member is None:
+        await reply(update, language, refusal or "errors.generic")
+        return
+    branch = await units.get_unit(db, member.branch_id)
+    await reply(update, language, "join.submitted", branch=branch.name)
+    await _notify_approvers(context, services, member, draft)
+
+
+async def _notify_approvers(
+    context: ContextTypes.DEFAULT_TYPE, services: Services, member: Member, draft: Draft
+) -> None:
+    """Send the join request to the branch's secretary, else to leaders above, else admins."""
+    recipients = await _approvers(services, member.branch_id)
+    branch = await units.get_unit(services.db, member.branch_id)
+    for telegram_id, language in recipients:
+        lang = language or services.settings.general.default_language
+        text = t(
+            lang,
+            "join.request",
+            name=draft.name,
+            branch=branch.name,
+            category=t(lang, f"category.{draft.category}"),
+            place=draft.place or "—",
+            timezone=draft.timezone or "—",
+        )
+        try:
+            await context.bot.send_message(
+                telegram_id, text, reply_markup=_approval_keyboard(lang, member.id)
+            )
+        except Forbidden:
+            log.warning("approver %s has blocked the bot", telegram_id)
+        except TelegramError:
+            log.warning("could not send a join request to an approver", exc_info=True)
+
+
+async def _approvers(services: Services, branch_id: int) -> list[tuple[int, str | None]]:
+    all_units = await units.list_units(services.db)
+    by_id = {unit.id: unit for unit in all_units}
+    unit = by_id.get(branch_id)
+    while unit is not None:
+        leaders = await roles.leaders_of(services.db, unit.id)
+        if leaders:
+            return [(telegram_id, language) for _, telegram_id, language in leaders]
+        unit = by_id.get(unit.parent_id) if unit.parent_id is not None else None
+    return [(admin, None) for admin in services.settings.general.admins]
+
+
+async def _decide(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, approve: bool, member_id: int
+) -> None:
+    """Approve or reject a join request, once, by someone who leads the branch."""
+    services = get_services(context)
+    query = update.callback_query
+    actor = await load_actor(update, context)
+    member = await members.get_member(services.db, member_id)
+    if member is None:
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    if not can_manage_branch(actor, member.branch_id, await load_units(context)):
+        await query.answer(t(actor.language, "errors.not_your_branch"), show_alert=True)
+        return
+    now = services.now_ts()
+    async with transaction(services.db):
+        decided = await members.decide_member(
+            services.db, member_id, approve=approve, decided_by=actor.person_id, now=now
+        )
+        if decided:
+            await audit.record(
+                services.db,
+                at=now,
+                actor=f"tg:{actor.telegram_id}",
+                action="member.approve" if approve else "member.reject",
+                subject=f"member:{member_id}",
+            )
+    if not decided:
+        current = await members.get_member(services.db, member_id)
+        await query.answer(
+            t(
+                actor.language,
+                "join.already_decided",
+                status=t(actor.language, f"status.{current.status}"),
+            ),
+            show_alert=True,
+        )
+        return
+    await query.answer()
+    person = await people.get_person(services.db, member.person_id)
+    branch = await units.get_unit(services.db, member.branch_id)
+    verdict = "join.approved_by" if approve else "join.rejected_by"
+    await query.edit_message_text(
+        query.message.text_html
+        + "\n\n"
+        + t(actor.language, verdict, who=actor.name or update.effective_user.first_name),
+        reply_markup=None,
+    )
+    if person is not None and person.telegram_id is not None:
+        language = person.language or services.settings.general.default_language
+        key = "join.welcome_approved" if approve else "join.you_were_rejected"
+        try:
+            await context.bot.send_message(person.telegram_id, t(language, key, branch=branch.name))
+        except TelegramError:
+            log.warning("could not tell member %s about the decision", member_id, exc_info=True)
+
+
+# ---------------------------------------------------------------- secretaries
+
+
+async def _claim_secretary(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    """Make the user secretary of the unit behind a secretary invite."""
+    services = get_services(context)
+    user = update.effective_user
+    now = services.now_ts()
+    language = user_language(update, services)
+    async with transaction(services.db):
+        person = await people.ensure_person(
+            services.db,
+            telegram_id=user.id,
+            now=now,
+            name=" ".join(filter(None, [user.first_name, user.last_name])) or None,
+        )
+        claimed = await roles.claim_role(
+            services.db, code=code[len(SECRETARY_CLAIM_PREFIX) :], person_id=person.id, now=now
+        )
+        if claimed is not None:
+            await audit.record(
+                services.db,
+                at=now,
+                actor=f"tg:{user.id}",
+                action="role.claim",
+                subject=f"unit:{claimed[0]}",
+                detail=claimed[1],
+            )
+    if claimed is None:
+        await reply(update, language, "join.code_unknown")
+        return
+    unit = await units.get_unit(services.db, claimed[0])
+    await reply(
+        update, language, "appoint.claimed", unit=unit.name, role=t(language, f"role.{claimed[1]}")
+    )
+    await set_leader_commands(context.application, user.id, language)
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def register(app: Application) -> None:
+    """Add /start <code>, the registration buttons and shared locations."""
+    # Order matters: this must precede basics' plain /start.
+    app.add_handler(
+        CommandHandler("start", start_with_code, filters=filters.Regex(r"^/start\s+\S"))
+    )
+    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
+    app.add_handler(MessageHandler(filters.LOCATION, on_location))
+
+
+def register_text(app: Application) -> None:
+    """Add the catch-all for typed text; registered after every other text handler."""
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))

@@ -1,0 +1,1 @@
+"""All SQL of branchbot: the connection, numbered migrations and repositories."""

@@ -1,0 +1,105 @@
+"""Apply the numbered migrations in storage/migrations/ in order.
+
+    applied = await migrate(db)   # list of versions applied now
+
+Each file NNNN_description.sql runs in one transaction that also records its
+version; an applied file is never re-run (so never edit one: add a new file).
+A database newer than this code is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+import aiosqlite
+
+from bot.errors import BranchbotError
+from storage.db import transaction
+
+__all__ = ["Migration", "SchemaTooNew", "available_migrations", "current_version", "migrate"]
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class SchemaTooNew(BranchbotError):
+    """The database was written by a newer branchbot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema step."""
+
+    version: int
+    description: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Return the packaged migrations sorted by version."""
+    found = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(
+                Migration(int(match[1]), match[2].replace("_", " "), entry.read_text("utf-8"))
+            )
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise BranchbotError(f"migration numbers must run 1..n without gaps, found {versions}")
+    return found
+
+
+async def current_version(db: aiosqlite.Connection) -> int:
+    """Return the highest applied version, 0 for an empty database."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+    )
+    async with db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0])
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration file into statements; a ';' in a comment or literal stays put."""
+    # sqlite3.complete_statement knows SQLite's comments and quoting, which a
+    # plain split on ';' does not (a comment like "-- kept; survives" broke it).
+    statements: list[str] = []
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
+
+
+async def migrate(db: aiosqlite.Connection) -> list[int]:
+    """Bring the schema up to date and return the versions applied by this call."""
+    migrations = available_migrations()
+    version = await current_version(db)
+    newest = migrations[-1].version if migrations else 0
+    if version > newest:
+        raise SchemaTooNew(
+            f"database schema is version {version}, this branchbot knows up to {newest}"
+        )
+    applied = []
+    for migration in migrations:
+        if migration.version <= version:
+            continue
+        async with transaction(db):
+            for statement in _statements(migration.sql):
+                await db.execute(statement)
+            await db.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                (migration.version, migration.description),
+            )
+        applied.append(migration.version)
+    return applied

@@ -1,0 +1,55 @@
+"""Pending inputs: a typed answer the bot awaits from a user, kept across restarts.
+
+    await set_pending(db, PendingInput(telegram_id=42, kind="timezone", started_at=now))
+    pending = await get_pending(db, 42)        # None when nothing is awaited
+    await clear_pending(db, 42, kind="timezone")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+__all__ = ["PendingInput", "clear_pending", "get_pending", "set_pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInput:
+    """What a user's next typed message is taken as, and since when."""
+
+    telegram_id: int
+    kind: str
+    started_at: int
+    data: str | None = None
+
+
+async def get_pending(db: aiosqlite.Connection, telegram_id: int) -> PendingInput | None:
+    """Return the input this user's next text answers, or None."""
+    async with db.execute(
+        "SELECT telegram_id, kind, started_at, data FROM pending_inputs WHERE telegram_id = ?",
+        (telegram_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else PendingInput(*row)
+
+
+async def set_pending(db: aiosqlite.Connection, pending: PendingInput) -> None:
+    """Await an input from the user, replacing whatever was awaited before."""
+    await db.execute(
+        "INSERT OR REPLACE INTO pending_inputs (telegram_id, kind, started_at, data)"
+        " VALUES (?, ?, ?, ?)",
+        (pending.telegram_id, pending.kind, pending.started_at, pending.data),
+    )
+
+
+async def clear_pending(
+    db: aiosqlite.Connection, telegram_id: int, kind: str | None = None
+) -> None:
+    """Stop awaiting input from the user (only of `kind`, when given)."""
+    if kind is None:
+        await db.execute("DELETE FROM pending_inputs WHERE telegram_id = ?", (telegram_id,))
+    else:
+        await db.execute(
+            "DELETE FROM pending_inputs WHERE telegram_id = ? AND kind = ?", (telegram_id, kind)
+        )

@@ -1,0 +1,122 @@
+"""People: everyone the bot knows by Telegram id."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.domain.models import Person
+
+__all__ = [
+    "ensure_person",
+    "forget_person",
+    "get_person",
+    "get_person_by_telegram",
+    "mark_reachable",
+    "mark_unreachable",
+    "set_language",
+    "set_timezone",
+    "touch_contact",
+]
+
+_COLUMNS = "id, telegram_id, name, language, timezone, is_reachable, last_contact_at"
+
+
+def _person(row: aiosqlite.Row | None) -> Person | None:
+    if row is None:
+        return None
+    return Person(
+        id=row["id"],
+        telegram_id=row["telegram_id"],
+        name=row["name"],
+        language=row["language"],
+        timezone=row["timezone"],
+        is_reachable=bool(row["is_reachable"]),
+        last_contact_at=row["last_contact_at"],
+    )
+
+
+async def get_person(db: aiosqlite.Connection, person_id: int) -> Person | None:
+    """Return the person with this id, or None."""
+    async with db.execute(f"SELECT {_COLUMNS} FROM people WHERE id = ?", (person_id,)) as cur:
+        return _person(await cur.fetchone())
+
+
+async def get_person_by_telegram(db: aiosqlite.Connection, telegram_id: int) -> Person | None:
+    """Return the person behind a Telegram user id, or None."""
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM people WHERE telegram_id = ?", (telegram_id,)
+    ) as cur:
+        return _person(await cur.fetchone())
+
+
+async def ensure_person(
+    db: aiosqlite.Connection,
+    *,
+    telegram_id: int,
+    now: int,
+    name: str | None = None,
+    language: str | None = None,
+    timezone: str | None = None,
+) -> Person:
+    """Return the person for `telegram_id`, creating it; given fields overwrite stored ones."""
+    await db.execute(
+        "INSERT INTO people (telegram_id, name, language, timezone, created_at, last_contact_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(telegram_id) DO UPDATE SET"
+        "  name = COALESCE(excluded.name, people.name),"
+        "  language = COALESCE(excluded.language, people.language),"
+        "  timezone = COALESCE(excluded.timezone, people.timezone)",
+        (telegram_id, name, language, timezone, now, now),
+    )
+    person = await get_person_by_telegram(db, telegram_id)
+    assert person is not None
+    return person
+
+
+async def set_language(db: aiosqlite.Connection, person_id: int, language: str) -> None:
+    """Store the person's interface language."""
+    await db.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
+
+
+async def set_timezone(db: aiosqlite.Connection, person_id: int, timezone: str) -> None:
+    """Store the person's IANA time zone."""
+    await db.execute("UPDATE people SET timezone = ? WHERE id = ?", (timezone, person_id))
+
+
+async def touch_contact(db: aiosqlite.Connection, telegram_id: int, now: int) -> None:
+    """Record that the person just wrote to or pressed something in the bot."""
+    await db.execute(
+        "UPDATE people SET last_contact_at = ?, is_reachable = 1, unreachable_reason = NULL"
+        " WHERE telegram_id = ?",
+        (now, telegram_id),
+    )
+
+
+async def mark_unreachable(
+    db: aiosqlite.Connection, person_id: int, reason: str, now: int
+) -> None:
+    """Record that Telegram refuses messages to this person (blocked, chat not found)."""
+    await db.execute(
+        "UPDATE people SET is_reachable = 0, unreachable_reason = ?, unreachable_at = ?"
+        " WHERE id = ?",
+        (reason, now, person_id),
+    )
+
+
+async def mark_reachable(db: aiosqlite.Connection, person_id: int) -> None:
+    """Clear an unreachable mark."""
+    await db.execute(
+        "UPDATE people SET is_reachable = 1, unreachable_reason = NULL, unreachable_at = NULL"
+        " WHERE id = ?",
+        (person_id,),
+    )
+
+
+async def forget_person(db: aiosqlite.Connection, person_id: int, now: int) -> None:
+    """Erase name, chat id and free text; the id stays so kept records become anonymous."""
+    await db.execute(
+        "UPDATE people SET telegram_id = NULL, name = NULL, phone_note = NULL,"
+        " timezone = NULL, forgotten_at = ? WHERE id = ?",
+        (now, person_id),
+    )
+    await db.execute("UPDATE members SET place = NULL WHERE person_id = ?", (person_id,))
