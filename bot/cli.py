@@ -29,6 +29,7 @@ from bot.domain.models import Unit
 from bot.domain.structure import StructureFinding
 from bot.domain.tree import render_tree
 from bot.errors import BranchbotError, OrgImportError
+from bot.i18n import t
 from bot.org_file import parse_org_file
 from bot.org_report import load_structure_findings
 from storage.db import backup_database, open_database
@@ -54,10 +55,6 @@ _STRINGS: dict[str, dict[str, str]] = {
         "imported": "导入完成：新建 {created}，更新 {updated}，未变 {unchanged}",
         "check_clean": "结构检查通过",
         "check_count": "共 {count} 项结构问题",
-        "should_be_joint": "{name}：{members} 名党员，不足 {expected} 名，应组建联合党支部",
-        "committee_size": "{name}：{members} 名党员，应设支部委员 {expected} 名，现有 {found} 名",
-        "no_secretary": "{name}：未设书记",
-        "empty_tree": "尚无组织，请先导入：branchbot org import FILE",
         "unit_label": "{name}（{key}，{kind}）",
     },
     "en": {
@@ -68,12 +65,6 @@ _STRINGS: dict[str, dict[str, str]] = {
         "imported": "imported: created {created}, updated {updated}, unchanged {unchanged}",
         "check_clean": "structure check passed",
         "check_count": "{count} structure finding(s)",
-        "should_be_joint": "{name}: {members} members, fewer than {expected}; "
-                           "should be a joint branch",
-        "committee_size": "{name}: {members} members, should have {expected} committee "
-                          "member(s), has {found}",
-        "no_secretary": "{name}: no secretary",
-        "empty_tree": "no units yet; import some with: branchbot org import FILE",
         "unit_label": "{name} ({key}, {kind})",
     },
 }
@@ -86,8 +77,10 @@ def _text(settings: Settings, message: str, **params: object) -> str:
 
 def format_finding(finding: StructureFinding, lang: str = "zh") -> str:
     """Return one line describing a structure finding in `lang` (zh or en)."""
-    strings = _STRINGS.get(lang, _STRINGS["zh"])
-    return strings[finding.rule].format(
+    # Same wording as /org check in the bot: one catalogue for both.
+    return t(
+        lang,
+        f"org.finding_{finding.rule}",
         name=finding.unit_name,
         members=finding.members,
         expected=finding.expected,

@@ -247,7 +247,7 @@ class _Section:
         value = self._get(key, default)
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             raise ConfigError(
                 self._key(key), value, 'an IANA time zone such as "Asia/Shanghai"'
             ) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
+from bot.scheduling import start_scheduler
 from bot.services import Services
 from handlers import basics, contact, errors, onboarding, org, secretary, self_service
 
@@ -32,5 +33,6 @@ def register_all(app: Application) -> None:
 
 
 async def on_startup(app: Application, services: Services) -> None:
-    """Run once the database is open: publish the command menu."""
+    """Run once the database is open: publish the command menu, start the scheduler."""
     await basics.set_commands(app, services)
+    start_scheduler(app, services)

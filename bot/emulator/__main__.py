@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -39,7 +40,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(options: argparse.Namespace) -> None:
-    """Start the emulator, print its URLs and run until cancelled."""
+    """Start the emulator, print its URLs and run until SIGINT/SIGTERM."""
     async with BotApiEmulator(
         host=options.host, port=options.port, bot_username=options.bot_username
     ) as emulator:
@@ -49,7 +50,13 @@ async def serve(options: argparse.Namespace) -> None:
         print(f"base_url={emulator.base_url}", flush=True)
         print(f"base_file_url={emulator.base_file_url}", flush=True)
         print(f"control_api={emulator.url}/_emulator", flush=True)
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Also catches SIGINT when a parent shell ran us in the background (SIG_IGN).
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

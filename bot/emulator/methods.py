@@ -30,7 +30,14 @@ Handler = Callable[[dict[str, Any], dict[str, UploadedFile]], Awaitable[Any]]
 
 # Lower-cased names of calls subject to fault injection, rate limits and delivery stats.
 SEND_METHODS = frozenset(
-    {"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagereplymarkup"}
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagereplymarkup",
+    }
 )
 
 _MAX_TEXT = 4096
@@ -54,6 +61,7 @@ class BotApiMethods:
             "deletemycommands": self.delete_my_commands,
             "sendmessage": self.send_message,
             "editmessagetext": self.edit_message_text,
+            "editmessagecaption": self.edit_message_caption,
             "editmessagereplymarkup": self.edit_message_reply_markup,
             "deletemessage": self.delete_message,
             "answercallbackquery": self.answer_callback_query,
@@ -68,6 +76,7 @@ class BotApiMethods:
             "getmyname": self._profile_getter("name"),
             "getmydescription": self._profile_getter("description"),
             "getmyshortdescription": self._profile_getter("short_description"),
+            "setchatmenubutton": simple_true,
             "close": simple_true,
             "logout": simple_true,
         }
@@ -200,6 +209,34 @@ class BotApiMethods:
             raise ApiError.not_modified()
         message.history.append(message.text)
         message.text = text
+        message.parse_mode = parse_mode
+        message.rendered = rendered
+        message.entities = entities
+        message.reply_markup = markup
+        return await self._record_edit(user, message)
+
+    async def edit_message_caption(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
+        """editMessageCaption: replace a photo/document caption (and markup)."""
+        user, message = self._editable(params, "message to edit not found")
+        if message.kind == "text":
+            raise ApiError.bad_request("there is no caption in the message to edit")
+        caption = str(params.get("caption") or "")
+        parse_mode = params.get("parse_mode") or None
+        rendered, entities = render_text(caption, parse_mode, params.get("caption_entities"))
+        if utf16_len(rendered) > _MAX_CAPTION:
+            raise ApiError.bad_request("message caption is too long")
+        markup = _checked_markup(params.get("reply_markup"))
+        unchanged = (
+            rendered == message.rendered
+            and entities == message.entities
+            and markup == normalize_markup(message.reply_markup)
+        )
+        if unchanged:
+            raise ApiError.not_modified()
+        message.history.append(message.caption)
+        message.caption = caption or None
         message.parse_mode = parse_mode
         message.rendered = rendered
         message.entities = entities

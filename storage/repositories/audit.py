@@ -61,3 +61,11 @@ async def recent(db: aiosqlite.Connection, limit: int = 50) -> list[AuditEntry]:
     ) as cursor:
         rows = await cursor.fetchall()
     return [AuditEntry(*row) for row in rows]
+
+
+__all__ += ["rename_actor"]
+
+
+async def rename_actor(db: aiosqlite.Connection, old: str, new: str) -> None:
+    """Relabel an actor's rows (a forgotten person's 'tg:<id>' becomes 'person:<id>')."""
+    await db.execute("UPDATE audit SET actor = ? WHERE actor = ?", (new, old))

@@ -89,3 +89,14 @@ async def claim_role(
         (person_id, now, row["id"]),
     )
     return row["unit_id"], row["role"]
+
+
+__all__ += ["remove_person_roles"]
+
+
+async def remove_person_roles(db: aiosqlite.Connection, person_id: int) -> list[int]:
+    """Drop every role the person holds (they asked to be forgotten); return the unit ids."""
+    async with db.execute("SELECT unit_id FROM roles WHERE person_id = ?", (person_id,)) as cur:
+        unit_ids = [row[0] for row in await cur.fetchall()]
+    await db.execute("DELETE FROM roles WHERE person_id = ?", (person_id,))
+    return unit_ids

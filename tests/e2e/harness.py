@@ -22,6 +22,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, parse_settings
 from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
 from bot.org_file import parse_org_file
+from bot.scheduling import TickReport, tick
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import units
 
@@ -64,6 +65,9 @@ class BotHarness:
             },
             "storage": {"database": str(tmp_path / "branchbot.sqlite3")},
             "general": {"admins": [ADMIN_ID]},
+            # Tests drive the scheduler with tick() after moving the clock;
+            # the background job would only race them.
+            "delivery": {"tick_seconds": 3600},
         }
         for section, values in (config or {}).items():
             raw.setdefault(section, {}).update(values)
@@ -111,6 +115,16 @@ class BotHarness:
         """Stop the bot and start a fresh Application on the same database."""
         await self.stop_bot()
         await self.start_bot()
+
+    async def tick(self) -> TickReport:
+        """Run one scheduler tick now: plan what is due at the fake clock's now, deliver it."""
+        assert self.app is not None
+        return await tick(self.app)
+
+    async def advance(self, **delta: float) -> TickReport:
+        """Move the fake clock forward and run a tick."""
+        self.clock.advance(**delta)
+        return await self.tick()
 
     async def seed(self, path: Path) -> None:
         """Import an organisation file into the bot's database."""

@@ -10,9 +10,7 @@ from telegram.request import HTTPXRequest
 
 from bot.emulator import BotApiEmulator
 
-TOKEN = "123:TEST"
-# 2026-03-02 01:00:00 UTC; a fixed clock makes message dates deterministic.
-FIXED_NOW = 1_772_413_200.0
+from .support import FIXED_NOW, TOKEN
 
 
 @pytest_asyncio.fixture

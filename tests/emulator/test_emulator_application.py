@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.emulator import BotApiEmulator
 
-from .conftest import TOKEN
+from .support import TOKEN
 
 pytestmark = pytest.mark.asyncio
 

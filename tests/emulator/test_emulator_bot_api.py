@@ -11,7 +11,7 @@ from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken
 
 from bot.emulator import BotApiEmulator
 
-from .conftest import FIXED_NOW, TOKEN
+from .support import FIXED_NOW, TOKEN
 
 pytestmark = pytest.mark.asyncio
 
@@ -179,6 +179,10 @@ async def test_photo_and_document_bytes_round_trip(
     # The uploaded bytes can be downloaded back through getFile + base_file_url.
     file = await bot.get_file(document.document.file_id)
     assert bytes(await file.download_as_bytearray()) == b"name,score\nAlice,3\n"
+    await bot.edit_message_caption(1001, photo.message_id, caption="新图表")
+    assert first.caption == "新图表" and first.history == ["<b>图表</b>"]
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_caption(1001, photo.message_id, caption="新图表")
     # Re-sending by file_id reuses the stored bytes.
     await bot.send_document(1001, document.document.file_id)
     assert alice.messages[-1].file_bytes == b"name,score\nAlice,3\n"

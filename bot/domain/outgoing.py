@@ -1,0 +1,36 @@
+"""A message planned for later delivery, as the planners produce it.
+
+    OutgoingMessage(dedupe_key=occurrence_key("study.reminder", member_id, item_id, 0),
+                    kind="study.reminder", person_id=7, chat_id=2001,
+                    text=t(lang, "study.reminder", ...), due_at=ts)
+
+The dedupe key names (kind, member, item, occurrence): the outbox keeps one
+row per key forever, so planning the same occurrence twice sends it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["OutgoingMessage", "occurrence_key"]
+
+
+def occurrence_key(kind: str, member_id: int, item: object, occurrence: object) -> str:
+    """Return the send-log key of one occurrence of `kind` for one member."""
+    return f"{kind}|m{member_id}|{item}|{occurrence}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to send at or after `due_at` (UTC seconds), at most once per key."""
+
+    dedupe_key: str
+    kind: str
+    person_id: int | None
+    chat_id: int
+    text: str
+    due_at: int
+    reply_markup: dict[str, Any] | None = None
+    expires_at: int | None = None
+    photo: bytes | None = None

@@ -1,0 +1,592 @@
+"""Member self-service: /me, /language, /timezone, /away, /leave and /forget.
+
+    /timezone            → asks for a place (a `pending_inputs` row of kind "timezone")
+      typed city / IANA name, a picked place, or a shared location
+                         → people.timezone, and members.place for mobile members
+    /timezone 深圳 | /timezone Europe/Madrid   → the same, in one step
+    /away 30 | 2026-05-01 | 05-01 | off       → members.away_until (member's local date)
+    /leave, /forget      → ✅ / ❌ confirmation → status 'left' (+ data erased), audit row
+
+Routing of typed text and locations (PTB runs only the first matching handler
+of a group, and its checks cannot be async, so "does this user have a pending
+input?" cannot be a filter):
+- text: `on_text` is registered in group 0 before onboarding's catch-all and
+  takes every plain text; when the user has no fresh pending input of ours it
+  hands the update to `handlers.onboarding.on_text`, so registration and the
+  "unexpected text" answer behave exactly as before.
+- locations: onboarding's location handler (group 0) takes every location and
+  ignores those outside registration, so ours runs in LOCATION_GROUP, after it.
+The awaited input lives in the database, so a restart between the question
+and the answer loses nothing; it lapses after PENDING_TTL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.callback_data import pack, pattern, unpack
+from bot.domain.away import is_away, parse_away
+from bot.domain.localtime import canonical_timezone, format_local, local_date, zone
+from bot.domain.models import Category, Member, MemberStatus, Person
+from bot.domain.places import (
+    Place,
+    find_place,
+    nearest_place,
+    place_by_key,
+    popular_places,
+    suggest_places,
+    timezone_for_location_async,
+)
+from bot.domain.tree import ancestors
+from bot.errors import InvalidInput
+from bot.i18n import LANGUAGES, raw, t
+from bot.services import Services, get_services
+from handlers import onboarding
+from handlers.basics import MEMBER_COMMANDS, set_leader_commands
+from handlers.common import reply, user_language
+from handlers.keyboards import location_keyboard, place_keyboard, place_name, yes_no_keyboard
+from storage.db import transaction
+from storage.repositories import audit, drafts, members, pending_inputs, people, roles, units
+from storage.repositories.pending_inputs import PendingInput
+
+__all__ = ["PENDING_TIMEZONE", "PENDING_TTL_SECONDS", "on_text", "register"]
+
+log = logging.getLogger(__name__)
+
+PENDING_TIMEZONE = "timezone"
+# An unanswered /timezone question lapses after an hour, so text typed much
+# later is not mistaken for a city.
+PENDING_TTL_SECONDS = 3600
+LOCATION_GROUP = 1
+AWAY_CHOICES = (7, 30, 90)
+
+
+# ---------------------------------------------------------------- who is asking
+
+async def _me(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, Person | None, str]:
+    """Return the services, the person behind the update (or None) and their language."""
+    services = get_services(context)
+    person = await people.get_person_by_telegram(services.db, update.effective_user.id)
+    return services, person, user_language(update, services, person.language if person else None)
+
+
+def _zone_name(services: Services, person: Person) -> str:
+    return person.timezone or services.settings.general.default_timezone
+
+
+def _local_now(services: Services, timezone: str) -> str:
+    return services.clock.now().astimezone(zone(timezone)).strftime("%H:%M")
+
+
+# ---------------------------------------------------------------- /me
+
+async def show_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show everything the bot stores about the sender."""
+    services, person, language = await _me(update, context)
+    if person is None:
+        await reply(update, language, "errors.not_member")
+        return
+    membership = await members.current_membership(services.db, person.id)
+    led = await roles.led_unit_ids(services.db, person.id)
+    tz_name = _zone_name(services, person)
+    tz = zone(tz_name)
+    unknown = t(language, "me.unknown")
+    lines = [t(language, "me.title"), t(language, "me.name", name=person.name or unknown)]
+    if membership is None:
+        lines.append(t(language, "me.no_branch"))
+    else:
+        branch = await units.get_unit(services.db, membership.branch_id)
+        lines += [
+            t(language, "me.branch", branch=branch.name if branch else unknown),
+            t(language, "me.category", category=t(language, f"category.{membership.category}")),
+            t(language, "me.status", status=t(language, f"status.{membership.status}")),
+        ]
+        if membership.category == Category.MOBILE:
+            lines.append(t(language, "me.place", place=membership.place or unknown))
+    lines += [
+        t(language, "me.timezone", timezone=tz_name, local_time=_local_now(services, tz_name)),
+        t(language, "me.language", language=t(language, f"language.{language}")),
+    ]
+    if membership is not None:
+        today = local_date(services.now_ts(), tz)
+        lines.append(
+            t(language, "me.away", until=membership.away_until)
+            if is_away(membership.away_until, today)
+            else t(language, "me.not_away")
+        )
+    if person.last_contact_at is not None:
+        lines.append(t(language, "me.last_contact", when=format_local(person.last_contact_at, tz)))
+    if membership is not None:
+        joined = membership.status == MemberStatus.ACTIVE and membership.decided_at is not None
+        stamp = membership.decided_at if joined else membership.requested_at
+        lines.append(t(language, "me.joined" if joined else "me.requested",
+                       date=format_local(stamp or 0, tz, with_time=False)))
+    if led:
+        all_units = await units.list_units(services.db)
+        names = "、".join(unit.name for unit in all_units if unit.id in led)
+        lines.append(t(language, "me.leads", units=names))
+    lines += ["", t(language, "me.footer")]
+    await update.effective_chat.send_message("\n".join(lines))
+
+
+# ---------------------------------------------------------------- /language
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer 中文 / English as buttons."""
+    services, person, language = await _me(update, context)
+    if person is None and not services.settings.is_admin(update.effective_user.id):
+        await reply(update, language, "errors.not_member")
+        return
+    buttons = [
+        InlineKeyboardButton(t(code, f"language.{code}"), callback_data=pack("lang", "set", code))
+        for code in LANGUAGES
+    ]
+    await update.effective_chat.send_message(
+        t(language, "language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store the chosen language and confirm in it."""
+    query = update.callback_query
+    _, _, args = unpack(query.data or "")
+    services, person, language = await _me(update, context)
+    user = update.effective_user
+    chosen = args[0] if args else ""
+    is_admin = services.settings.is_admin(user.id)
+    if chosen not in LANGUAGES or (person is None and not is_admin):
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    if person is None:
+        # Admins need not be members; they get a person row to keep their choice.
+        person = await people.ensure_person(services.db, telegram_id=user.id, now=services.now_ts())
+    await people.set_language(services.db, person.id, chosen)
+    await query.answer()
+    await query.edit_message_text(t(chosen, "language.set"))
+    await _publish_menu(context, user.id, person, chosen, is_admin=is_admin)
+
+
+async def _publish_menu(
+    context: ContextTypes.DEFAULT_TYPE, telegram_id: int, person: Person, language: str,
+    *, is_admin: bool,
+) -> None:
+    """Show the command menu in the new language in this user's chat."""
+    services = get_services(context)
+    if is_admin or await roles.led_unit_ids(services.db, person.id):
+        await set_leader_commands(context.application, telegram_id, language, admin=is_admin)
+        return
+    commands = [BotCommand(name, t(language, f"commands.{name}")) for name in MEMBER_COMMANDS]
+    try:
+        await context.bot.set_my_commands(commands, BotCommandScopeChat(telegram_id))
+    except BadRequest:
+        # The menu is a convenience; the language itself is stored already.
+        log.warning("could not set the command menu for a member", exc_info=True)
+
+
+# ---------------------------------------------------------------- /timezone
+
+async def change_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask where the member is now, or take `/timezone <city | IANA zone>` at once."""
+    services, person, language = await _me(update, context)
+    if person is None:
+        await reply(update, language, "errors.not_member")
+        return
+    typed = " ".join(context.args or []).strip()
+    if typed:
+        await _take_typed_place(update, context, person, language, typed)
+        return
+    tz_name = _zone_name(services, person)
+    membership = await members.current_membership(services.db, person.id)
+    local_time = _local_now(services, tz_name)
+    if membership is not None and membership.category == Category.MOBILE and membership.place:
+        await reply(update, language, "timezone.current", place=membership.place,
+                    timezone=tz_name, local_time=local_time)
+    else:
+        await reply(update, language, "timezone.current_zone", timezone=tz_name,
+                    local_time=local_time)
+    pending = await _await_place(services, update.effective_user.id)
+    await update.effective_chat.send_message(
+        t(language, "timezone.ask"),
+        reply_markup=location_keyboard(t(language, "timezone.share_location")),
+    )
+    await update.effective_chat.send_message(
+        t(language, "timezone.pick"),
+        reply_markup=_places_markup(language, pending, popular_places()),
+    )
+
+
+async def _await_place(services: Services, telegram_id: int) -> PendingInput:
+    """Remember (in the database) that this user's next text is a place."""
+    pending = PendingInput(telegram_id, PENDING_TIMEZONE, services.now_ts())
+    await pending_inputs.set_pending(services.db, pending)
+    return pending
+
+
+def _places_markup(
+    language: str, pending: PendingInput, places: list[Place]
+) -> InlineKeyboardMarkup:
+    cancel = InlineKeyboardButton(
+        t(language, "timezone.cancel"), callback_data=pack("tz", "cancel", pending.started_at)
+    )
+    return place_keyboard(
+        language, places, lambda place: pack("tz", "place", place.key, pending.started_at),
+        extra_rows=[[cancel]],
+    )
+
+
+async def _fresh_pending(services: Services, telegram_id: int) -> PendingInput | None:
+    """Return this user's unexpired /timezone question, dropping a lapsed one."""
+    pending = await pending_inputs.get_pending(services.db, telegram_id)
+    if pending is None or pending.kind != PENDING_TIMEZONE:
+        return None
+    if services.now_ts() - pending.started_at > PENDING_TTL_SECONDS:
+        await pending_inputs.clear_pending(services.db, telegram_id, PENDING_TIMEZONE)
+        return None
+    return pending
+
+
+async def _take_typed_place(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, language: str, typed: str
+) -> None:
+    """Apply a typed IANA zone or city; otherwise say so, offer places and keep asking."""
+    services = get_services(context)
+    zone_name = canonical_timezone(typed)
+    if zone_name is not None:
+        await _apply(update, context, person, language, None, zone_name)
+        return
+    if "/" in typed:
+        await reply(update, language, "timezone.unknown_zone", timezone=typed[:40])
+        return
+    place = find_place(typed)
+    if place is not None:
+        await _apply(update, context, person, language, place_name(place, language), place.timezone)
+        return
+    pending = await _fresh_pending(services, update.effective_user.id)
+    if pending is None:
+        pending = await _await_place(services, update.effective_user.id)
+    await reply(
+        update, language, "timezone.unknown", place=typed[:40],
+        reply_markup=_places_markup(language, pending, suggest_places(typed) or popular_places()),
+    )
+
+
+async def _apply(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, language: str,
+    place: str | None, timezone: str,
+) -> None:
+    """Store the new zone (and a mobile member's place) and confirm with the local time."""
+    services = get_services(context)
+    db = services.db
+    async with transaction(db):
+        await people.set_timezone(db, person.id, timezone)
+        membership = await members.current_membership(db, person.id)
+        if place is not None and membership is not None and membership.category == Category.MOBILE:
+            await members.set_place(db, membership.id, place)
+        await pending_inputs.clear_pending(db, update.effective_user.id, PENDING_TIMEZONE)
+    local_time = _local_now(services, timezone)
+    text = (
+        t(language, "timezone.set", place=place, timezone=timezone, local_time=local_time)
+        if place is not None
+        else t(language, "timezone.set_zone", timezone=timezone, local_time=local_time)
+    )
+    await update.effective_chat.send_message(text, reply_markup=ReplyKeyboardRemove())
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take typed text as the place /timezone awaits; anything else goes to onboarding."""
+    services, person, language = await _me(update, context)
+    pending = await _fresh_pending(services, update.effective_user.id)
+    if pending is None or person is None:
+        await onboarding.on_text(update, context)
+        return
+    await _take_typed_place(update, context, person, language, update.effective_message.text or "")
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a shared location as the answer to /timezone; its zone is found offline."""
+    services, person, language = await _me(update, context)
+    user_id = update.effective_user.id
+    if person is None or await _fresh_pending(services, user_id) is None:
+        return
+    if await drafts.get_draft(services.db, user_id) is not None:
+        # Registration (handlers.onboarding) owns locations while a draft is open.
+        return
+    location = update.effective_message.location
+    timezone = await timezone_for_location_async(location.latitude, location.longitude)
+    near = nearest_place(location.latitude, location.longitude)
+    place = t(language, "timezone.near_place", place=place_name(near, language))
+    await _apply(update, context, person, language, place, timezone)
+
+
+async def on_timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a picked place or the cancel button of the current /timezone question."""
+    query = update.callback_query
+    _, action, args = unpack(query.data or "")
+    services, person, language = await _me(update, context)
+    pending = await _fresh_pending(services, update.effective_user.id)
+    if person is None or pending is None or not args or args[-1] != str(pending.started_at):
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    place = place_by_key(args[0]) if action == "place" else None
+    if action == "place" and place is None:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if place is not None:
+        await _apply(update, context, person, language, place_name(place, language), place.timezone)
+        return
+    await pending_inputs.clear_pending(services.db, update.effective_user.id, PENDING_TIMEZONE)
+    await update.effective_chat.send_message(
+        t(language, "timezone.cancelled"), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+# ---------------------------------------------------------------- /away
+
+async def _active_membership(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, Person | None, Member | None, str]:
+    services, person, language = await _me(update, context)
+    membership = await members.current_membership(services.db, person.id) if person else None
+    if membership is not None and membership.status != MemberStatus.ACTIVE:
+        membership = None
+    return services, person, membership, language
+
+
+async def set_away(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Mark the member away until a date (excused, not missed), or end it with `off`."""
+    services, person, membership, language = await _active_membership(update, context)
+    if person is None or membership is None:
+        await reply(update, language, "errors.not_member")
+        return
+    today = local_date(services.now_ts(), zone(_zone_name(services, person)))
+    typed = " ".join(context.args or [])
+    if not typed.strip():
+        await _show_away(update, language, membership, today)
+        return
+    try:
+        until = parse_away(typed, today)
+    except InvalidInput as problem:
+        await reply(update, language, problem.key, **problem.params)
+        return
+    await _store_away(update, services, language, membership, until.isoformat() if until else None)
+
+
+async def _show_away(update: Update, language: str, membership: Member, today: date) -> None:
+    away = is_away(membership.away_until, today)
+    status = (
+        t(language, "away.status_away", until=membership.away_until)
+        if away
+        else t(language, "away.status_home")
+    )
+    buttons = [
+        InlineKeyboardButton(t(language, "away.days_button", days=days),
+                             callback_data=pack("away", "days", days))
+        for days in AWAY_CHOICES
+    ]
+    rows = [buttons]
+    if away:
+        rows.append([InlineKeyboardButton(t(language, "away.off_button"),
+                                          callback_data=pack("away", "off"))])
+    text = "\n\n".join([status, t(language, "away.usage"), t(language, "away.pick")])
+    await update.effective_chat.send_message(text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _store_away(
+    update: Update, services: Services, language: str, membership: Member, until: str | None
+) -> None:
+    if until is None and membership.away_until is None:
+        await reply(update, language, "away.not_away")
+        return
+    await members.set_away(services.db, membership.id, until)
+    if until is None:
+        await reply(update, language, "away.off")
+    else:
+        await reply(update, language, "away.set", until=until)
+
+
+async def on_away_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a one-tap absence (7 / 30 / 90 days) or "I'm back"."""
+    query = update.callback_query
+    _, action, args = unpack(query.data or "")
+    services, person, membership, language = await _active_membership(update, context)
+    if person is None or membership is None:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    today = local_date(services.now_ts(), zone(_zone_name(services, person)))
+    until = parse_away(args[0], today) if action == "days" and args else None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await _store_away(update, services, language, membership, until.isoformat() if until else None)
+
+
+# ---------------------------------------------------------------- /leave
+
+async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask the member to confirm leaving their branch."""
+    services, person, language = await _me(update, context)
+    membership = await members.current_membership(services.db, person.id) if person else None
+    if membership is None:
+        await reply(update, language, "errors.not_member")
+        return
+    branch = await units.get_unit(services.db, membership.branch_id)
+    await reply(
+        update, language, "leave.confirm", branch=branch.name,
+        reply_markup=yes_no_keyboard(
+            t(language, "leave.yes"), pack("leave", "yes", membership.id),
+            t(language, "leave.no"), pack("leave", "no", membership.id),
+        ),
+    )
+
+
+async def on_leave_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Leave the branch (✅) or stay (❌); an old or repeated press changes nothing."""
+    query = update.callback_query
+    _, action, args = unpack(query.data or "")
+    services, person, language = await _me(update, context)
+    membership = await members.current_membership(services.db, person.id) if person else None
+    if membership is None or not args or str(membership.id) != args[0]:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    branch = await units.get_unit(services.db, membership.branch_id)
+    if action != "yes":
+        await query.answer()
+        await query.edit_message_text(t(language, "leave.cancelled", branch=branch.name))
+        return
+    now = services.now_ts()
+    async with transaction(services.db):
+        ended = await members.end_membership(services.db, membership.id, MemberStatus.LEFT, now)
+        if ended:
+            await audit.record(
+                services.db, at=now, actor=f"tg:{update.effective_user.id}",
+                action="member.leave", subject=f"member:{membership.id}",
+                detail=f"branch:{branch.id}",
+            )
+    if not ended:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(t(language, "leave.done", branch=branch.name))
+    await _tell_leaders(
+        context, services, branch.id, "leave.told_secretary", name=person.name or ""
+    )
+
+
+async def _tell_leaders(
+    context: ContextTypes.DEFAULT_TYPE, services: Services, branch_id: int, key: str, **params: str
+) -> None:
+    """Tell the branch's secretary (or, if it has none on Telegram, the nearest one above)."""
+    all_units = await units.list_units(services.db)
+    branch = next(unit for unit in all_units if unit.id == branch_id)
+    for unit in [branch, *ancestors(all_units, branch_id)]:
+        leaders = await roles.leaders_of(services.db, unit.id)
+        if leaders:
+            break
+    for _, telegram_id, language in leaders:
+        lang = language or services.settings.general.default_language
+        try:
+            await context.bot.send_message(telegram_id, t(lang, key, branch=branch.name, **params))
+        except TelegramError:
+            log.warning("could not tell a secretary that a member left", exc_info=True)
+
+
+# ---------------------------------------------------------------- /forget
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain what /forget deletes and keeps, and ask to confirm."""
+    services, person, language = await _me(update, context)
+    if person is None:
+        await reply(update, language, "errors.not_member")
+        return
+    membership = await members.current_membership(services.db, person.id)
+    membership_line = ""
+    if membership is not None:
+        branch = await units.get_unit(services.db, membership.branch_id)
+        membership_line = t(language, "forget.membership_line", branch=branch.name)
+    await reply(
+        update, language, "forget.confirm", membership_line=raw(membership_line),
+        reply_markup=yes_no_keyboard(
+            t(language, "forget.yes"), pack("forget", "yes", person.id),
+            t(language, "forget.no"), pack("forget", "no", person.id),
+        ),
+    )
+
+
+async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Erase the person's data (✅) or keep it (❌); records stay, without the name."""
+    query = update.callback_query
+    _, action, args = unpack(query.data or "")
+    services, person, language = await _me(update, context)
+    user_id = update.effective_user.id
+    if person is None or not args or str(person.id) != args[0]:
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    if action != "yes":
+        await query.edit_message_text(t(language, "forget.cancelled"))
+        return
+    db = services.db
+    now = services.now_ts()
+    async with transaction(db):
+        membership = await members.current_membership(db, person.id)
+        if membership is not None:
+            await members.end_membership(db, membership.id, MemberStatus.LEFT, now)
+        await drafts.delete_draft(db, user_id)
+        await pending_inputs.clear_pending(db, user_id)
+        await roles.remove_person_roles(db, person.id)
+        await people.forget_person(db, person.id, now)
+        # Earlier audit rows named the chat id; they now name only the anonymous person.
+        await audit.rename_actor(db, f"tg:{user_id}", f"person:{person.id}")
+        await audit.record(
+            db, at=now, actor=f"person:{person.id}", action="person.forget",
+            subject=f"person:{person.id}",
+            detail=f"member:{membership.id}" if membership is not None else None,
+        )
+    await query.edit_message_text(t(language, "forget.done"))
+    if membership is not None:
+        await _tell_leaders(
+            context, services, membership.branch_id, "forget.told_secretary", name=person.name or ""
+        )
+
+
+# ---------------------------------------------------------------- wiring
+
+def register(app: Application) -> None:
+    """Add the self-service commands, their buttons, and the /timezone answers."""
+    app.add_handler(CommandHandler("me", show_me))
+    app.add_handler(CommandHandler("language", choose_language))
+    app.add_handler(CommandHandler("timezone", change_timezone))
+    app.add_handler(CommandHandler("away", set_away))
+    app.add_handler(CommandHandler("leave", leave))
+    app.add_handler(CommandHandler("forget", forget))
+    app.add_handler(CallbackQueryHandler(on_language_button, pattern=pattern("lang")))
+    app.add_handler(CallbackQueryHandler(on_timezone_button, pattern=pattern("tz")))
+    app.add_handler(CallbackQueryHandler(on_away_button, pattern=pattern("away")))
+    app.add_handler(CallbackQueryHandler(on_leave_button, pattern=pattern("leave")))
+    app.add_handler(CallbackQueryHandler(on_forget_button, pattern=pattern("forget")))
+    # Order matters: before onboarding's catch-all (see the module docstring).
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
+    app.add_handler(MessageHandler(filters.LOCATION, on_location), group=LOCATION_GROUP)
+

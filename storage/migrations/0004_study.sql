@@ -1,0 +1,1 @@
+-- Study items, recurring study days and answers (written with the study feature).

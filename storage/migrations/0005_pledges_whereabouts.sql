@@ -1,0 +1,1 @@
+-- Yearly pledges, monthly reports, ratings and mobile members' whereabouts.

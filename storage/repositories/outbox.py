@@ -1,0 +1,160 @@
+"""The outbox and send log: planned messages and what became of each.
+
+inserted = await enqueue(db, messages, now=now)   # duplicates by key are ignored
+await cancel_pending(db, key_prefix="study.followup|m7|item42|")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.outgoing import OutgoingMessage
+
+__all__ = [
+    "OutboxRow",
+    "cancel_pending",
+    "count_by_status",
+    "due_rows",
+    "enqueue",
+    "get_row",
+    "mark_attempt_failed",
+    "mark_final",
+    "mark_sent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A stored outbox row."""
+
+    id: int
+    dedupe_key: str
+    kind: str
+    person_id: int | None
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    photo: bytes | None
+    due_at: int
+    expires_at: int | None
+    status: str
+    attempts: int
+    next_attempt_at: int | None
+    sent_at: int | None
+    message_id: int | None
+    last_error: str | None
+
+
+_COLUMNS = (
+    "id, dedupe_key, kind, person_id, chat_id, text, reply_markup, photo, due_at, expires_at,"
+    " status, attempts, next_attempt_at, sent_at, message_id, last_error"
+)
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    values = {key: row[key] for key in row.keys()}
+    if values["reply_markup"] is not None:
+        values["reply_markup"] = json.loads(values["reply_markup"])
+    return OutboxRow(**values)
+
+
+async def enqueue(
+    db: aiosqlite.Connection, messages: Sequence[OutgoingMessage], *, now: int
+) -> int:
+    """Store planned messages, ignoring any whose key is already known; return how many were new."""
+    before = db.total_changes
+    await db.executemany(
+        "INSERT OR IGNORE INTO outbox (dedupe_key, kind, person_id, chat_id, text, reply_markup,"
+        " photo, due_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.dedupe_key,
+                m.kind,
+                m.person_id,
+                m.chat_id,
+                m.text,
+                None if m.reply_markup is None else json.dumps(m.reply_markup, ensure_ascii=False),
+                m.photo,
+                m.due_at,
+                m.expires_at,
+                now,
+            )
+            for m in messages
+        ],
+    )
+    return db.total_changes - before
+
+
+async def get_row(db: aiosqlite.Connection, dedupe_key: str) -> OutboxRow | None:
+    """Return the outbox row of a key, or None."""
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _row(row)
+
+
+async def due_rows(db: aiosqlite.Connection, now: int, limit: int = 500) -> list[OutboxRow]:
+    """Return pending rows due by `now` (and past any retry back-off), oldest first."""
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ?"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY due_at, id LIMIT ?",
+        (now, now, limit),
+    ) as cur:
+        return [_row(row) for row in await cur.fetchall()]
+
+
+async def mark_sent(db: aiosqlite.Connection, row_id: int, *, message_id: int, now: int) -> None:
+    """Record a delivered message (this is the send log entry)."""
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1"
+        " WHERE id = ?",
+        (now, message_id, row_id),
+    )
+
+
+async def mark_attempt_failed(
+    db: aiosqlite.Connection, row_id: int, *, error: str, retry_at: int
+) -> None:
+    """Record a failed attempt that will be retried at `retry_at`."""
+    await db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+        " WHERE id = ?",
+        (error, retry_at, row_id),
+    )
+
+
+async def mark_final(
+    db: aiosqlite.Connection, row_id: int, *, status: str, error: str | None = None
+) -> None:
+    """Close a row without sending it: failed, expired, cancelled or unreachable."""
+    await db.execute(
+        "UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+        (status, error, row_id),
+    )
+
+
+async def cancel_pending(db: aiosqlite.Connection, *, key_prefix: str) -> int:
+    """Cancel the pending rows whose key starts with `key_prefix`; return how many."""
+    cursor = await db.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'"
+        " AND dedupe_key >= ? AND dedupe_key < ?",
+        (key_prefix, key_prefix + "\uffff"),
+    )
+    return cursor.rowcount
+
+
+async def count_by_status(db: aiosqlite.Connection, kind: str | None = None) -> dict[str, int]:
+    """Return how many rows are in each status (optionally of one kind)."""
+    sql = "SELECT status, COUNT(*) FROM outbox"
+    params: tuple[Any, ...] = ()
+    if kind is not None:
+        sql += " WHERE kind = ?"
+        params = (kind,)
+    async with db.execute(sql + " GROUP BY status", params) as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
