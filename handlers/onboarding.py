@@ -450,8 +450,11 @@ async def _notify_approvers(
             name=draft.name,
             branch=branch.name,
             category=t(lang, f"category.{draft.category}"),
-            place=draft.place or "—",
-            timezone=draft.timezone or "—",
+            place_line=raw(
+                t(lang, "join.request_place", place=draft.place, timezone=draft.timezone)
+                if draft.category == Category.MOBILE
+                else ""
+            ),
         )
         try:
             await context.bot.send_message(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
-from bot.emulator import EmulatedUser
 from bot.domain.joining import new_code
+from bot.emulator import EmulatedUser
 from storage.repositories import invites, units
 from tests.e2e.harness import BotHarness
 
 __all__ = [
+    "APPROVE_BUTTON",
     "BRANCH_SECRETARIES",
     "CATEGORY_BUTTON",
     "CONSENT_BUTTON",
-    "APPROVE_BUTTON",
     "invite_by_command",
     "invite_in_db",
     "join",

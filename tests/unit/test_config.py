@@ -82,7 +82,7 @@ def test_each_bad_key_is_named_with_value_and_form(raw, key, expected):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(ConfigError, match="config file = .*expected an existing TOML file"):
+    with pytest.raises(ConfigError, match=r"config file = .*expected an existing TOML file"):
         load_settings(tmp_path / "nope.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[general\nadmins = [", encoding="utf-8")
