@@ -55,6 +55,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "imported": "导入完成：新建 {created}，更新 {updated}，未变 {unchanged}",
         "check_clean": "结构检查通过",
         "check_count": "共 {count} 项结构问题",
+        "empty_tree": "尚无组织，请先导入：branchbot org import FILE",
         "unit_label": "{name}（{key}，{kind}）",
     },
     "en": {
@@ -65,6 +66,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "imported": "imported: created {created}, updated {updated}, unchanged {unchanged}",
         "check_clean": "structure check passed",
         "check_count": "{count} structure finding(s)",
+        "empty_tree": "no units yet; import some with: branchbot org import FILE",
         "unit_label": "{name} ({key}, {kind})",
     },
 }

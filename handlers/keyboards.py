@@ -1,4 +1,4 @@
-"""Keyboards more than one feature shows: places, a location request, yes/no, approvals.
+"""Keyboards more than one feature shows: places, a location request, yes/no, join requests.
 
     markup = place_keyboard(language, popular_places(), lambda p: pack("tz", "place", p.key))
     await chat.send_message(text, reply_markup=location_keyboard(t(language, "x.share")))
@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.callback_data import pack
+from bot.domain.models import Category
 from bot.domain.places import Place
-from bot.i18n import t
+from bot.i18n import raw, t
 
 __all__ = [
     "MAX_BUTTONS",
     "approval_keyboard",
     "button_grid",
+    "join_request_text",
     "location_keyboard",
     "place_keyboard",
     "place_name",
@@ -82,4 +84,20 @@ def approval_keyboard(language: str, member_id: int) -> InlineKeyboardMarkup:
     return yes_no_keyboard(
         t(language, "join.approve"), pack("join", "ok", member_id),
         t(language, "join.reject"), pack("join", "no", member_id),
+    )
+
+
+def join_request_text(
+    language: str, *, name: str, branch: str, category: str, place: str | None,
+    timezone: str | None,
+) -> str:
+    """Return a join request as its approvers read it (the place only for mobile members)."""
+    place_line = (
+        t(language, "join.request_place", place=place or "—", timezone=timezone or "—")
+        if category == Category.MOBILE
+        else ""
+    )
+    return t(
+        language, "join.request", name=name, branch=branch,
+        category=t(language, f"category.{category}"), place_line=raw(place_line),
     )

@@ -43,7 +43,13 @@ from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
-from handlers.keyboards import MAX_BUTTONS, approval_keyboard, button_grid, yes_no_keyboard
+from handlers.keyboards import (
+    MAX_BUTTONS,
+    approval_keyboard,
+    button_grid,
+    join_request_text,
+    yes_no_keyboard,
+)
 from storage.db import transaction
 from storage.repositories import audit, invites, members, people
 from storage.repositories.members import MemberRow
@@ -84,7 +90,7 @@ async def _scope(
         return _managed(actor, all_units)
     unit = next((u for u in all_units if u.key == key), None)
     if unit is None:
-        await reply(update, actor.language, "secretary.unknown_branch", key=key)
+        await reply(update, actor.language, "secretary.unknown_branch", unit_key=key)
         return None
     allowed = (
         can_manage_branch(actor, unit.id, all_units)
@@ -144,7 +150,7 @@ async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     defaults = get_services(context).settings.invites
     try:
-        args = parse_invite_args(context.args or [], max_days=365, max_uses=100_000)
+        args = parse_invite_args(context.args or [])
     except InvalidInput as problem:
         await reply(update, actor.language, problem.key, **problem.params)
         return
@@ -369,12 +375,10 @@ async def show_pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     names = {unit.id: unit.name for unit in all_units}
     await reply(update, language, "pending.title", count=len(requests))
     for row in requests[:PENDING_SHOWN]:
-        text = t(
-            language, "join.request",
-            name=row.name or t(language, "members.no_name"),
-            branch=names.get(row.member.branch_id, "?"),
-            category=t(language, f"category.{row.member.category}"),
-            place=row.member.place or "—", timezone=row.timezone or "—",
+        text = join_request_text(
+            language, name=row.name or t(language, "members.no_name"),
+            branch=names.get(row.member.branch_id, "?"), category=row.member.category,
+            place=row.member.place, timezone=row.timezone,
         )
         await update.effective_chat.send_message(
             text, reply_markup=approval_keyboard(language, row.member.id)

@@ -7,17 +7,11 @@
     /away 30 | 2026-05-01 | 05-01 | off       → members.away_until (member's local date)
     /leave, /forget      → ✅ / ❌ confirmation → status 'left' (+ data erased), audit row
 
-Routing of typed text and locations (PTB runs only the first matching handler
-of a group, and its checks cannot be async, so "does this user have a pending
-input?" cannot be a filter):
-- text: `on_text` is registered in group 0 before onboarding's catch-all and
-  takes every plain text; when the user has no fresh pending input of ours it
-  hands the update to `handlers.onboarding.on_text`, so registration and the
-  "unexpected text" answer behave exactly as before.
-- locations: onboarding's location handler (group 0) takes every location and
-  ignores those outside registration, so ours runs in LOCATION_GROUP, after it.
-The awaited input lives in the database, so a restart between the question
-and the answer loses nothing; it lapses after PENDING_TTL_SECONDS.
+The open question is a `pending_inputs` row (see handlers.awaiting), so a
+restart between question and answer loses nothing; typed text and locations
+reach this module only while that row is open.  Onboarding's location handler
+(group 0) takes every location and ignores those outside registration, so the
+location answer is registered in LOCATION_GROUP, after it.
 """
 
 from __future__ import annotations
@@ -39,13 +33,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    MessageHandler,
     filters,
 )
 
 from bot.callback_data import pack, pattern, unpack
 from bot.domain.away import is_away, parse_away
-from bot.domain.localtime import canonical_timezone, format_local, local_date, zone
+from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
 from bot.domain.models import Category, Member, MemberStatus, Person
 from bot.domain.places import (
     Place,
@@ -60,7 +53,8 @@ from bot.domain.tree import ancestors
 from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES, raw, t
 from bot.services import Services, get_services
-from handlers import onboarding
+from handlers import awaiting
+from handlers.awaiting import AwaitedInputHandler
 from handlers.basics import MEMBER_COMMANDS, set_leader_commands
 from handlers.common import reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name, yes_no_keyboard
@@ -68,14 +62,11 @@ from storage.db import transaction
 from storage.repositories import audit, drafts, members, pending_inputs, people, roles, units
 from storage.repositories.pending_inputs import PendingInput
 
-__all__ = ["PENDING_TIMEZONE", "PENDING_TTL_SECONDS", "on_text", "register"]
+__all__ = ["PENDING_TIMEZONE", "register"]
 
 log = logging.getLogger(__name__)
 
 PENDING_TIMEZONE = "timezone"
-# An unanswered /timezone question lapses after an hour, so text typed much
-# later is not mistaken for a city.
-PENDING_TTL_SECONDS = 3600
 LOCATION_GROUP = 1
 AWAY_CHOICES = (7, 30, 90)
 
@@ -96,7 +87,7 @@ def _zone_name(services: Services, person: Person) -> str:
 
 
 def _local_now(services: Services, timezone: str) -> str:
-    return services.clock.now().astimezone(zone(timezone)).strftime("%H:%M")
+    return local_clock(services.now_ts(), zone(timezone))
 
 
 # ---------------------------------------------------------------- /me
@@ -144,8 +135,7 @@ async def show_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                        date=format_local(stamp or 0, tz, with_time=False)))
     if led:
         all_units = await units.list_units(services.db)
-        names = "、".join(unit.name for unit in all_units if unit.id in led)
-        lines.append(t(language, "me.leads", units=names))
+        lines += [t(language, "me.leads", units=u.name) for u in all_units if u.id in led]
     lines += ["", t(language, "me.footer")]
     await update.effective_chat.send_message("\n".join(lines))
 
@@ -225,7 +215,7 @@ async def change_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     else:
         await reply(update, language, "timezone.current_zone", timezone=tz_name,
                     local_time=local_time)
-    pending = await _await_place(services, update.effective_user.id)
+    pending = await awaiting.expect(services, update.effective_user.id, PENDING_TIMEZONE)
     await update.effective_chat.send_message(
         t(language, "timezone.ask"),
         reply_markup=location_keyboard(t(language, "timezone.share_location")),
@@ -234,13 +224,6 @@ async def change_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         t(language, "timezone.pick"),
         reply_markup=_places_markup(language, pending, popular_places()),
     )
-
-
-async def _await_place(services: Services, telegram_id: int) -> PendingInput:
-    """Remember (in the database) that this user's next text is a place."""
-    pending = PendingInput(telegram_id, PENDING_TIMEZONE, services.now_ts())
-    await pending_inputs.set_pending(services.db, pending)
-    return pending
 
 
 def _places_markup(
@@ -253,17 +236,6 @@ def _places_markup(
         language, places, lambda place: pack("tz", "place", place.key, pending.started_at),
         extra_rows=[[cancel]],
     )
-
-
-async def _fresh_pending(services: Services, telegram_id: int) -> PendingInput | None:
-    """Return this user's unexpired /timezone question, dropping a lapsed one."""
-    pending = await pending_inputs.get_pending(services.db, telegram_id)
-    if pending is None or pending.kind != PENDING_TIMEZONE:
-        return None
-    if services.now_ts() - pending.started_at > PENDING_TTL_SECONDS:
-        await pending_inputs.clear_pending(services.db, telegram_id, PENDING_TIMEZONE)
-        return None
-    return pending
 
 
 async def _take_typed_place(
@@ -282,9 +254,10 @@ async def _take_typed_place(
     if place is not None:
         await _apply(update, context, person, language, place_name(place, language), place.timezone)
         return
-    pending = await _fresh_pending(services, update.effective_user.id)
+    user_id = update.effective_user.id
+    pending = await awaiting.current(services, user_id, PENDING_TIMEZONE)
     if pending is None:
-        pending = await _await_place(services, update.effective_user.id)
+        pending = await awaiting.expect(services, user_id, PENDING_TIMEZONE)
     await reply(
         update, language, "timezone.unknown", place=typed[:40],
         reply_markup=_places_markup(language, pending, suggest_places(typed) or popular_places()),
@@ -303,7 +276,7 @@ async def _apply(
         membership = await members.current_membership(db, person.id)
         if place is not None and membership is not None and membership.category == Category.MOBILE:
             await members.set_place(db, membership.id, place)
-        await pending_inputs.clear_pending(db, update.effective_user.id, PENDING_TIMEZONE)
+        await awaiting.done(services, update.effective_user.id, PENDING_TIMEZONE)
     local_time = _local_now(services, timezone)
     text = (
         t(language, "timezone.set", place=place, timezone=timezone, local_time=local_time)
@@ -313,23 +286,18 @@ async def _apply(
     await update.effective_chat.send_message(text, reply_markup=ReplyKeyboardRemove())
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Take typed text as the place /timezone awaits; anything else goes to onboarding."""
-    services, person, language = await _me(update, context)
-    pending = await _fresh_pending(services, update.effective_user.id)
-    if pending is None or person is None:
-        await onboarding.on_text(update, context)
-        return
-    await _take_typed_place(update, context, person, language, update.effective_message.text or "")
+async def on_city_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take typed text as the city (or IANA zone) /timezone asked for."""
+    _, person, language = await _me(update, context)
+    if person is not None:
+        text = update.effective_message.text or ""
+        await _take_typed_place(update, context, person, language, text)
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a shared location as the answer to /timezone; its zone is found offline."""
     services, person, language = await _me(update, context)
-    user_id = update.effective_user.id
-    if person is None or await _fresh_pending(services, user_id) is None:
-        return
-    if await drafts.get_draft(services.db, user_id) is not None:
+    if person is None or await drafts.get_draft(services.db, update.effective_user.id):
         # Registration (handlers.onboarding) owns locations while a draft is open.
         return
     location = update.effective_message.location
@@ -344,7 +312,7 @@ async def on_timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query = update.callback_query
     _, action, args = unpack(query.data or "")
     services, person, language = await _me(update, context)
-    pending = await _fresh_pending(services, update.effective_user.id)
+    pending = await awaiting.current(services, update.effective_user.id, PENDING_TIMEZONE)
     if person is None or pending is None or not args or args[-1] != str(pending.started_at):
         await query.answer(t(language, "errors.stale_button"), show_alert=True)
         return
@@ -357,7 +325,7 @@ async def on_timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if place is not None:
         await _apply(update, context, person, language, place_name(place, language), place.timezone)
         return
-    await pending_inputs.clear_pending(services.db, update.effective_user.id, PENDING_TIMEZONE)
+    await awaiting.done(services, update.effective_user.id, PENDING_TIMEZONE)
     await update.effective_chat.send_message(
         t(language, "timezone.cancelled"), reply_markup=ReplyKeyboardRemove()
     )
@@ -432,11 +400,16 @@ async def on_away_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     _, action, args = unpack(query.data or "")
     services, person, membership, language = await _active_membership(update, context)
-    if person is None or membership is None:
+    days = args[0] if action == "days" and args else None
+    if (
+        person is None or membership is None
+        or (action == "days" and days not in {str(choice) for choice in AWAY_CHOICES})
+        or action not in ("days", "off")
+    ):
         await query.answer(t(language, "errors.stale_button"), show_alert=True)
         return
     today = local_date(services.now_ts(), zone(_zone_name(services, person)))
-    until = parse_away(args[0], today) if action == "days" and args else None
+    until = parse_away(days, today) if days is not None else None
     await query.answer()
     await query.edit_message_reply_markup(None)
     await _store_away(update, services, language, membership, until.isoformat() if until else None)
@@ -586,7 +559,13 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_away_button, pattern=pattern("away")))
     app.add_handler(CallbackQueryHandler(on_leave_button, pattern=pattern("leave")))
     app.add_handler(CallbackQueryHandler(on_forget_button, pattern=pattern("forget")))
-    # Order matters: before onboarding's catch-all (see the module docstring).
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
-    app.add_handler(MessageHandler(filters.LOCATION, on_location), group=LOCATION_GROUP)
+    # Answers to /timezone.  Text: before onboarding's catch-all, which
+    # register_all adds last; locations: after onboarding's (module docstring).
+    awaiting.register(app)
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(AwaitedInputHandler(app, PENDING_TIMEZONE, text, on_city_text))
+    app.add_handler(
+        AwaitedInputHandler(app, PENDING_TIMEZONE, filters.LOCATION, on_location),
+        group=LOCATION_GROUP,
+    )
 

@@ -11,7 +11,9 @@ foreign keys are off by default in SQLite, so every connection turns them on.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,17 +35,40 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
     return db
 
 
+# One connection serves every handler and job, and updates are handled
+# concurrently: a per-connection lock keeps two transactions from interleaving
+# (SQLite cannot nest BEGIN).  A transaction opened inside another one in the
+# same task joins it instead of deadlocking.
+_LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_OWNERS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Task[object]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """Run the block in one IMMEDIATE transaction: all of it lands, or none."""
-    await db.execute("BEGIN IMMEDIATE")
-    try:
+    task = asyncio.current_task()
+    if task is not None and _OWNERS.get(db) is task:
         yield db
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    else:
-        await db.execute("COMMIT")
+        return
+    lock = _LOCKS.setdefault(db, asyncio.Lock())
+    async with lock:
+        if task is not None:
+            _OWNERS[db] = task
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            else:
+                await db.execute("COMMIT")
+        finally:
+            _OWNERS.pop(db, None)
 
 
 async def backup_database(db: aiosqlite.Connection, target: str | Path) -> None:

@@ -49,10 +49,7 @@ def parse_away(text: str, today: date) -> date | None:
     if match := _FULL_DATE.match(word):
         until = _date(int(match[1]), int(match[2]), int(match[3]), text)
     elif match := _SHORT_DATE.match(word):
-        # A month and day without a year mean their next occurrence (today included).
-        until = _date(today.year, int(match[1]), int(match[2]), text)
-        if until < today:
-            until = _date(today.year + 1, int(match[1]), int(match[2]), text)
+        until = _next_occurrence(int(match[1]), int(match[2]), today, text)
     else:
         raise InvalidInput("away.bad_input", text=text.strip())
     if until < today:
@@ -65,6 +62,18 @@ def parse_away(text: str, today: date) -> date | None:
 def is_away(away_until: str | None, today: date) -> bool:
     """Tell whether a stored away-until date (ISO, inclusive) still covers `today`."""
     return away_until is not None and date.fromisoformat(away_until) >= today
+
+
+def _next_occurrence(month: int, day: int, today: date, text: str) -> date:
+    """Return the first `month`-`day` from today on (29 February may be years off)."""
+    for year in (today.year, today.year + 1, today.year + 2, today.year + 3, today.year + 4):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    raise InvalidInput("away.bad_date", text=text.strip())
 
 
 def _date(year: int, month: int, day: int, text: str) -> date:

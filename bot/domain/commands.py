@@ -1,6 +1,6 @@
 """Read the arguments of secretary commands.
 
-    parse_invite_args(["renhe-citrus", "14", "5"], max_days=365, max_uses=100000)
+    parse_invite_args(["renhe-citrus", "14", "5"])
     # InviteArgs(branch_key="renhe-citrus", days=14, uses=5)
     same_name("张  三", "张 三")   # True
 
@@ -15,7 +15,18 @@ from dataclasses import dataclass
 
 from bot.errors import InvalidInput
 
-__all__ = ["InviteArgs", "fold_name", "parse_invite_args", "same_name"]
+__all__ = [
+    "MAX_INVITE_DAYS",
+    "MAX_INVITE_USES",
+    "InviteArgs",
+    "fold_name",
+    "parse_invite_args",
+    "same_name",
+]
+
+# The same bounds as the [invites] settings that give the defaults.
+MAX_INVITE_DAYS = 365
+MAX_INVITE_USES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +38,9 @@ class InviteArgs:
     uses: int | None
 
 
-def parse_invite_args(args: Sequence[str], *, max_days: int, max_uses: int) -> InviteArgs:
+def parse_invite_args(
+    args: Sequence[str], *, max_days: int = MAX_INVITE_DAYS, max_uses: int = MAX_INVITE_USES
+) -> InviteArgs:
     """Return `/invite [branch_key] [days] [uses]` read, or raise InvalidInput."""
     rest = [unicodedata.normalize("NFKC", arg) for arg in args]
     key = None

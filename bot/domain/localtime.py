@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.config import DEFAULT_TIMEZONE
 
-__all__ = ["canonical_timezone", "days_since", "format_local", "local_date", "zone"]
+__all__ = [
+    "canonical_timezone", "days_since", "format_local", "local_clock", "local_date", "zone",
+]
 
 
 def zone(name: str | None, default: str = DEFAULT_TIMEZONE) -> ZoneInfo:
@@ -40,6 +42,11 @@ def format_local(timestamp: int | float, tz: ZoneInfo, *, with_time: bool = True
     """Return `YYYY-MM-DD HH:MM` (or just the date) in `tz` for a UTC unix timestamp."""
     moment = datetime.fromtimestamp(timestamp, UTC).astimezone(tz)
     return moment.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def local_clock(timestamp: int | float, tz: ZoneInfo) -> str:
+    """Return the wall-clock `HH:MM` in `tz` at a UTC unix timestamp."""
+    return datetime.fromtimestamp(timestamp, UTC).astimezone(tz).strftime("%H:%M")
 
 
 def days_since(timestamp: int | float, now: int | float) -> int:

@@ -149,3 +149,50 @@ async def list_branch_members(
         )
         for row in rows
     ]
+
+
+# ---------------------------------------------------------------- self-service and secretaries
+
+__all__ += ["end_membership", "list_members_in"]
+
+
+async def end_membership(
+    db: aiosqlite.Connection, member_id: int, status: MemberStatus, now: int
+) -> bool:
+    """End an active or pending membership (left, removed); False if it had already ended."""
+    cursor = await db.execute(
+        "UPDATE members SET status = ?, decided_at = ?, away_until = NULL"
+        " WHERE id = ? AND status IN ('active', 'pending')",
+        (status.value, now, member_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def list_members_in(
+    db: aiosqlite.Connection, branch_ids: list[int], statuses: tuple[str, ...]
+) -> list[MemberRow]:
+    """Return the memberships in the given statuses of several branches, oldest request first."""
+    if not branch_ids:
+        return []
+    branch_marks = ",".join("?" * len(branch_ids))
+    status_marks = ",".join("?" * len(statuses))
+    async with db.execute(
+        f"SELECT {_COLUMNS}, p.name, p.telegram_id, p.timezone, p.language, p.is_reachable,"
+        " p.last_contact_at FROM members m JOIN people p ON p.id = m.person_id"
+        f" WHERE m.branch_id IN ({branch_marks}) AND m.status IN ({status_marks})"
+        " ORDER BY m.requested_at, m.id",
+        (*branch_ids, *statuses),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        MemberRow(
+            member=_member(row),
+            name=row["name"],
+            telegram_id=row["telegram_id"],
+            timezone=row["timezone"],
+            language=row["language"],
+            is_reachable=bool(row["is_reachable"]),
+            last_contact_at=row["last_contact_at"],
+        )
+        for row in rows
+    ]

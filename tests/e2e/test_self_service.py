@@ -1,0 +1,409 @@
+"""Self-service end to end: /me, /language, /timezone, /away, /leave and /forget."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storage.repositories import audit, members, people
+from tests.e2e.flows import BRANCH_SECRETARIES
+from tests.e2e.harness import BotHarness
+from tests.e2e.membership import admitted, requested
+
+CITRUS = "梦公塘早蜜柑脐橙种植党支部"
+MOBILE = "人和村流动党员党支部"
+STALE_ZH = "这个按钮已经过期了，请使用最新的消息。"
+
+
+@pytest.fixture
+async def h(tmp_path):
+    async with BotHarness.started(tmp_path) as harness:
+        yield harness
+
+
+async def _person(h: BotHarness, user_id: int):
+    return await people.get_person_by_telegram(h.services.db, user_id)
+
+
+async def _membership(h: BotHarness, user_id: int):
+    person = await _person(h, user_id)
+    return await members.current_membership(h.services.db, person.id)
+
+
+# ---------------------------------------------------------------- /me
+
+async def test_me_shows_everything_stored_in_chinese(h):
+    member = await admitted(h, "renhe-mobile", 3001, "王芳", "mobile", city="深圳")
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
+    for expected in (
+        "姓名：王芳", f"支部：{MOBILE}", "类别：流动党员（在外务工）", "状态：正式",
+        "所在地：深圳", "时区：Asia/Shanghai（当地时间 09:00）", "语言：中文", "外出：无",
+        "最近联系：2026-03-02 09:00", "入支部日期：2026-03-02", "/forget",
+    ):
+        assert expected in text, (expected, text)
+
+
+async def test_me_in_english_in_the_members_zone(h):
+    member = await admitted(h, "renhe-mobile", 3002, "Zhao Lei", "mobile", "en", city="Madrid")
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "About me" in m.plain)).plain
+    for expected in (
+        "Name: Zhao Lei", f"Branch: {MOBILE}", "Category: Mobile member", "Status: active",
+        "Place: Madrid", "Time zone: Europe/Madrid (local time 02:00)", "Language: English",
+        "Last contact: 2026-03-02 02:00", "Joined: 2026-03-02",
+    ):
+        assert expected in text, (expected, text)
+
+
+async def test_me_for_a_regular_member_has_no_place_line(h):
+    member = await admitted(h, "renhe-citrus", 3003, "张伟")
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
+    assert "类别：普通党员" in text and "所在地：" not in text
+
+
+async def test_me_for_a_pending_member_shows_the_request(h):
+    member = await requested(h, "renhe-citrus", 3004, "刘洋")
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
+    assert "状态：待审批" in text and "申请日期：2026-03-02" in text
+
+
+async def test_me_for_a_stranger_says_not_a_member(h):
+    for user_id, language, expected in ((3005, "zh", "您还不是任何支部的党员"),
+                                        (3006, "en", "You are not a member")):
+        stranger = h.user(user_id, language)
+        await stranger.send_command("me")
+        assert expected in (await stranger.wait_for_message()).plain
+
+
+async def test_me_for_a_secretary_lists_what_they_lead(h):
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    await secretary.send_command("me")
+    text = (await secretary.wait_for_message(lambda m: "我的信息" in m.plain)).plain
+    assert "姓名：陈秀兰" in text and "支部：未加入" in text and f"负责：{CITRUS}" in text
+
+
+# ---------------------------------------------------------------- /language
+
+async def test_language_switch_is_stored_and_confirmed_in_the_new_language(h):
+    member = await admitted(h, "renhe-citrus", 3010, "张伟")
+    await member.send_command("language")
+    choice = await member.wait_for_message(lambda m: "Choose your language" in m.plain)
+    assert choice.button_texts == ["中文", "English"]
+    await member.press("English", choice)
+    confirmed = await member.wait_for_message(lambda m: m is choice and choice.edits > 0)
+    assert confirmed.plain == "✅ Language set to English."
+    assert (await _person(h, member.id)).language == "en"
+
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "About me" in m.plain)).plain
+    assert "Language: English" in text and "Category: Regular member" in text
+
+    await member.send_command("language")
+    again = await member.wait_for_message(lambda m: "Choose your language" in m.plain)
+    await member.press("中文", again)
+    await member.wait_for_message(lambda m: m is again and again.plain == "✅ 已切换为中文。")
+    assert (await _person(h, member.id)).language == "zh"
+
+
+async def test_language_for_a_stranger_is_refused(h):
+    stranger = h.user(3011, "en")
+    await stranger.send_command("language")
+    assert "You are not a member" in (await stranger.wait_for_message()).plain
+
+
+# ---------------------------------------------------------------- /timezone
+
+async def test_timezone_by_typed_city_updates_a_mobile_members_place(h):
+    member = await admitted(h, "renhe-mobile", 3020, "王芳", "mobile", city="深圳")
+    await member.send_command("timezone")
+    await member.wait_for_message(lambda m: "您现在的所在地：深圳" in m.plain)
+    pick = await member.wait_for_message(lambda m: "常见地点" in m.plain)
+    assert {"深圳", "马德里", "❌ 不修改"} <= set(pick.button_texts)
+    await member.send_text("马德里")
+    done = await member.wait_for_message(lambda m: "已更新" in m.plain)
+    assert "所在地 马德里，时区 Europe/Madrid（当地时间 02:00）" in done.plain
+    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+    assert (await _membership(h, member.id)).place == "马德里"
+
+    # The question is answered: later text is no longer taken as a place.
+    await member.send_text("深圳")
+    assert "没看懂" in (await member.wait_for_message()).plain
+    # …and its buttons are stale.
+    await member.press("深圳", pick)
+    answer = await member.wait_for_callback_answer()
+    assert answer.text == STALE_ZH and answer.show_alert
+    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+
+
+async def test_the_awaited_city_survives_a_restart(h):
+    member = await admitted(h, "renhe-mobile", 3021, "Li Qiang", "mobile", "en", city="Shenzhen")
+    await member.send_command("timezone")
+    await member.wait_for_message(lambda m: "Common places" in m.plain)
+    await h.restart()
+    await member.send_text("Dubai")
+    done = await member.wait_for_message(lambda m: "Updated" in m.plain)
+    assert "place Dubai, time zone Asia/Dubai" in done.plain
+    assert (await _membership(h, member.id)).place == "Dubai"
+
+
+async def test_unknown_city_offers_suggestions_then_a_button_sets_it(h):
+    member = await admitted(h, "renhe-mobile", 3022, "王芳", "mobile", city="深圳")
+    await member.send_command("timezone")
+    await member.wait_for_message(lambda m: "常见地点" in m.plain)
+    await member.send_text("火星基地")
+    unknown = await member.wait_for_message(lambda m: "没有找到" in m.plain)
+    assert "“火星基地”" in unknown.plain and "东莞" in unknown.button_texts
+    await member.press("东莞", unknown)
+    done = await member.wait_for_message(lambda m: "已更新" in m.plain)
+    assert "所在地 东莞，时区 Asia/Shanghai" in done.plain
+    assert unknown.button_texts == []
+    assert (await _membership(h, member.id)).place == "东莞"
+
+
+async def test_timezone_by_shared_location(h):
+    member = await admitted(h, "renhe-mobile", 3023, "王芳", "mobile", city="深圳")
+    await member.send_command("timezone")
+    await member.wait_for_message(lambda m: "常见地点" in m.plain)
+    await member.share_location(40.4168, -3.7038)
+    done = await member.wait_for_message(lambda m: "已更新" in m.plain)
+    assert "所在地 马德里附近，时区 Europe/Madrid" in done.plain
+    assert (await _membership(h, member.id)).place == "马德里附近"
+
+
+async def test_a_location_without_a_question_changes_nothing(h):
+    member = await admitted(h, "renhe-mobile", 3024, "王芳", "mobile", city="深圳")
+    await member.share_location(40.4168, -3.7038)
+    await member.send_command("me")
+    text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
+    assert "所在地：深圳" in text and "Asia/Shanghai" in text
+
+
+async def test_timezone_with_an_iana_name_or_a_city_in_one_step(h):
+    member = await admitted(h, "renhe-citrus", 3025, "Chen Jie", language="en")
+    await member.send_command("timezone", "europe/madrid")
+    done = await member.wait_for_message()
+    assert done.plain.startswith("✅ Time zone set to Europe/Madrid (local time 02:00)")
+    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+
+    await member.send_command("timezone", "Mars/Olympus")
+    assert "\"Mars/Olympus\" is not a valid time zone" in (await member.wait_for_message()).plain
+    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+
+    await member.send_command("timezone", "Shenzhen")
+    done = await member.wait_for_message()
+    assert "place Shenzhen, time zone Asia/Shanghai" in done.plain
+    # A regular member has no stored place; only the zone follows the city.
+    assert (await _membership(h, member.id)).place is None
+
+
+async def test_cancel_keeps_the_place(h):
+    member = await admitted(h, "renhe-mobile", 3026, "王芳", "mobile", city="深圳")
+    await member.send_command("timezone")
+    pick = await member.wait_for_message(lambda m: "常见地点" in m.plain)
+    await member.press("❌ 不修改", pick)
+    await member.wait_for_message(lambda m: "没有改动" in m.plain)
+    await member.send_text("马德里")
+    assert "没看懂" in (await member.wait_for_message()).plain
+    assert (await _membership(h, member.id)).place == "深圳"
+
+
+async def test_an_old_question_lapses(h):
+    member = await admitted(h, "renhe-mobile", 3027, "王芳", "mobile", city="深圳")
+    await member.send_command("timezone")
+    await member.wait_for_message(lambda m: "常见地点" in m.plain)
+    h.clock.advance(hours=2)
+    await member.send_text("马德里")
+    assert "没看懂" in (await member.wait_for_message()).plain
+    assert (await _person(h, member.id)).timezone == "Asia/Shanghai"
+
+
+async def test_timezone_for_a_stranger_is_refused(h):
+    stranger = h.user(3028, "zh")
+    await stranger.send_command("timezone", "Europe/Madrid")
+    assert "您还不是任何支部的党员" in (await stranger.wait_for_message()).plain
+
+
+# ---------------------------------------------------------------- /away
+
+async def test_away_by_days_date_and_off_in_chinese(h):
+    member = await admitted(h, "renhe-citrus", 3030, "张伟")
+    await member.send_command("away", "30")
+    assert "已登记外出，至 2026-04-01（含）" in (await member.wait_for_message()).plain
+    assert (await _membership(h, member.id)).away_until == "2026-04-01"
+
+    await member.send_command("me")
+    me = await member.wait_for_message(lambda m: "我的信息" in m.plain)
+    assert "外出：至 2026-04-01（含）" in me.plain
+
+    await member.send_command("away", "05-01")
+    assert "至 2026-05-01（含）" in (await member.wait_for_message()).plain
+
+    await member.send_command("away", "off")
+    assert "欢迎回来" in (await member.wait_for_message()).plain
+    assert (await _membership(h, member.id)).away_until is None
+    await member.send_command("away", "off")
+    assert "本来就没有登记外出" in (await member.wait_for_message()).plain
+
+
+async def test_away_refuses_past_far_and_unreadable_dates(h):
+    member = await admitted(h, "renhe-citrus", 3031, "Zhang Wei", language="en")
+    await member.send_command("away", "2026-03-01")
+    assert ("2026-03-01 has already passed (today is 2026-03-02)"
+            in (await member.wait_for_message()).plain)
+    await member.send_command("away", "400")
+    assert "at most 365 days (until 2027-03-02" in (await member.wait_for_message()).plain
+    await member.send_command("away", "2026-02-30")
+    assert "\"2026-02-30\" is not a valid date" in (await member.wait_for_message()).plain
+    await member.send_command("away", "someday")
+    assert "I did not understand \"someday\"" in (await member.wait_for_message()).plain
+    assert (await _membership(h, member.id)).away_until is None
+
+
+async def test_away_buttons_for_members_who_do_not_type(h):
+    member = await admitted(h, "tingzijiang-sunset", 3032, "赵奶奶", "elderly")
+    await member.send_command("away")
+    menu = await member.wait_for_message(lambda m: "外出 7 天" in m.button_texts)
+    assert "您现在没有登记外出" in menu.plain
+    assert menu.button_texts == ["外出 7 天", "外出 30 天", "外出 90 天"]
+    await member.press("外出 7 天", menu)
+    done = await member.wait_for_message(lambda m: "已登记" in m.plain)
+    assert "至 2026-03-09（含）" in done.plain
+
+    await member.send_command("away")
+    menu = await member.wait_for_message(lambda m: "✅ 我回来了" in m.button_texts)
+    assert "您正在外出，至 2026-03-09（含）" in menu.plain
+    await member.press("✅ 我回来了", menu)
+    await member.wait_for_message(lambda m: "欢迎回来" in m.plain)
+    assert (await _membership(h, member.id)).away_until is None
+
+
+async def test_away_date_is_the_members_local_date(h):
+    # 20:00 UTC on 1 March: already 2 March in Shenzhen, still 1 March in Madrid.
+    h.clock.set(datetime(2026, 3, 1, 20, 0, tzinfo=UTC))
+    china = await admitted(h, "renhe-mobile", 3033, "王芳", "mobile", city="深圳")
+    spain = await admitted(h, "renhe-mobile", 3034, "Zhao Lei", "mobile", "en", city="Madrid")
+    await china.send_command("away", "1")
+    assert "至 2026-03-03（含）" in (await china.wait_for_message()).plain
+    await spain.send_command("away", "1")
+    assert "until 2026-03-02 (inclusive)" in (await spain.wait_for_message()).plain
+    await spain.send_command("away", "2026-03-01")
+    assert "Study reminders" in (await spain.wait_for_message()).plain
+
+
+async def test_away_is_for_active_members_only(h):
+    pending = await requested(h, "renhe-citrus", 3035, "刘洋")
+    await pending.send_command("away", "30")
+    assert "您还不是任何支部的党员" in (await pending.wait_for_message()).plain
+    stranger = h.user(3036, "en")
+    await stranger.send_command("away", "30")
+    assert "You are not a member" in (await stranger.wait_for_message()).plain
+
+
+# ---------------------------------------------------------------- /leave
+
+async def test_leave_confirmed_tells_the_secretary(h):
+    member = await admitted(h, "renhe-citrus", 3040, "张伟")
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"])
+    await member.send_command("leave")
+    confirm = await member.wait_for_message(lambda m: "确定要退出" in m.plain)
+    assert CITRUS in confirm.plain and confirm.button_texts == ["✅ 确定退出", "❌ 不退出"]
+    await member.press("✅ 确定退出", confirm)
+    done = await member.wait_for_message(lambda m: m is confirm and confirm.edits > 0)
+    assert f"您已退出{CITRUS}" in done.plain and done.button_texts == []
+    told = await secretary.wait_for_message(lambda m: "已退出" in m.plain)
+    assert told.plain == f"ℹ️ 张伟已退出{CITRUS}。"
+
+    person = await _person(h, member.id)
+    assert await members.current_membership(h.services.db, person.id) is None
+    assert any(e.action == "member.leave" for e in await audit.recent(h.services.db))
+    await member.send_command("away", "3")
+    assert "您还不是任何支部的党员" in (await member.wait_for_message()).plain
+
+
+async def test_leave_declined_and_a_second_confirmation_is_stale(h):
+    member = await admitted(h, "renhe-pigs", 3041, "Wang Lei", language="en")
+    await member.send_command("leave")
+    first = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
+    await member.press("❌ No, stay", first)
+    await member.wait_for_message(lambda m: m is first and "still a member" in first.plain)
+    assert (await _membership(h, member.id)).status == "active"
+
+    await member.send_command("leave")
+    second = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
+    await member.send_command("leave")
+    third = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
+    await member.press("✅ Yes, leave", third)
+    await member.wait_for_message(lambda m: m is third and "You have left" in third.plain)
+    await member.press("✅ Yes, leave", second)
+    answer = await member.wait_for_callback_answer()
+    assert answer.text == "This button is out of date; please use the latest message."
+    leaves = [e for e in await audit.recent(h.services.db) if e.action == "member.leave"]
+    assert len(leaves) == 1
+
+
+async def test_leave_for_a_stranger_is_refused(h):
+    stranger = h.user(3042, "zh")
+    await stranger.send_command("leave")
+    assert "您还不是任何支部的党员" in (await stranger.wait_for_message()).plain
+
+
+# ---------------------------------------------------------------- /forget
+
+async def test_forget_erases_personal_data_and_keeps_records_anonymous(h):
+    member = await admitted(h, "renhe-mobile", 3050, "王芳", "mobile", city="深圳")
+    secretary = h.user(BRANCH_SECRETARIES["renhe-mobile"])
+    person = await _person(h, member.id)
+    membership = await _membership(h, member.id)
+
+    await member.send_command("forget")
+    confirm = await member.wait_for_message(lambda m: "删除我的个人信息" in m.plain)
+    for expected in ("• 姓名", "聊天 ID", "所在地和时区", "将匿名保留", "学习签到", MOBILE):
+        assert expected in confirm.plain, expected
+    assert confirm.button_texts == ["🗑 确定删除", "❌ 不删除"]
+    await member.press("🗑 确定删除", confirm)
+    done = await member.wait_for_message(lambda m: m is confirm and confirm.edits > 0)
+    assert "您的个人信息已删除" in done.plain
+    told = await secretary.wait_for_message(lambda m: "删除了个人信息" in m.plain)
+    assert "王芳" in told.plain
+
+    db = h.services.db
+    erased = await people.get_person(db, person.id)
+    assert erased.name is None and erased.telegram_id is None and erased.timezone is None
+    ended = await members.get_member(db, membership.id)
+    assert ended.status == "left" and ended.place is None
+    entries = await audit.recent(db)
+    assert any(e.action == "person.forget" for e in entries)
+    assert not any(e.actor == f"tg:{member.id}" for e in entries)
+
+    await member.send_command("me")
+    assert "您还不是任何支部的党员" in (await member.wait_for_message()).plain
+
+
+async def test_forget_declined_in_english_and_stale_after(h):
+    member = await admitted(h, "renhe-citrus", 3051, "Chen Jie", language="en")
+    await member.send_command("forget")
+    first = await member.wait_for_message(lambda m: "Delete my personal data" in m.plain)
+    assert "Kept, anonymously" in first.plain
+    await member.press("❌ Don't delete", first)
+    await member.wait_for_message(lambda m: m is first and "nothing was deleted" in first.plain)
+    assert (await _person(h, member.id)).name == "Chen Jie"
+
+    await member.send_command("forget")
+    second = await member.wait_for_message(lambda m: "Delete my personal data" in m.plain)
+    await member.send_command("forget")
+    third = await member.wait_for_message(lambda m: "Delete my personal data" in m.plain)
+    await member.press("🗑 Yes, delete", third)
+    await member.wait_for_message(lambda m: m is third and "has been deleted" in third.plain)
+    await member.press("🗑 Yes, delete", second)
+    answer = await member.wait_for_callback_answer()
+    assert answer.text == "This button is out of date; please use the latest message."
+
+
+async def test_forget_for_a_stranger_is_refused(h):
+    stranger = h.user(3052, "en")
+    await stranger.send_command("forget")
+    assert "You are not a member" in (await stranger.wait_for_message()).plain
