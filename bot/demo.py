@@ -44,7 +44,7 @@ class DemoScript:
         self.emulator = emulator
         self.out = out
         self._printed_sends = 0
-        self._printed_edits: dict[int, int] = {}
+        self._printed_texts: dict[int, str] = {}
         self.names: dict[int, str] = {}
 
     def person(self, user_id: int, name: str, language: str = "zh-hans") -> EmulatedUser:
@@ -62,18 +62,20 @@ class DemoScript:
         """The user sends `text`; print it and the bot's answers."""
         print(f"👤 {self.names[user.id]}：{text}", file=self.out)
         await user.send_text(text)
+        await user.wait_for_message(timeout=30)  # every typed line gets an answer
         await self.settle()
 
     async def taps(self, user: EmulatedUser, button: str) -> None:
         """The user presses `button`; print it and the bot's answers."""
         print(f"👤 {self.names[user.id]} 点击 [{button}]", file=self.out)
-        await user.press(button)
+        await user.wait_for_callback_answer(await user.press(button), timeout=30)
         await self.settle()
 
     async def shares_location(self, user: EmulatedUser, lat: float, lon: float, where: str) -> None:
         """The user shares a location; print it and the bot's answers."""
         print(f"👤 {self.names[user.id]} 发送位置（{where}）", file=self.out)
         await user.share_location(lat, lon)
+        await user.wait_for_message(timeout=30)
         await self.settle()
 
     async def settle(self, quiet: float = 0.15, timeout: float = 15.0) -> None:
@@ -97,16 +99,18 @@ class DemoScript:
 
     def _print_new(self) -> None:
         sent = self.emulator.all_sent
+        # Handlers edit the pressed message before they send the next question,
+        # so edits read best first.
+        for message in sent[: self._printed_sends]:
+            # An edit that only took the buttons away is not worth a line.
+            if message.plain != self._printed_texts.get(id(message)):
+                self._print_message(message, edited=True)
         for message in sent[self._printed_sends :]:
             self._print_message(message, edited=False)
-            self._printed_edits[id(message)] = message.edits
-        for message in sent[: self._printed_sends]:
-            if message.edits != self._printed_edits.get(id(message), 0):
-                self._print_message(message, edited=True)
-                self._printed_edits[id(message)] = message.edits
         self._printed_sends = len(sent)
 
     def _print_message(self, message: SentMessage, *, edited: bool) -> None:
+        self._printed_texts[id(message)] = message.plain
         who = self.names.get(message.chat_id, str(message.chat_id))
         tag = "（更新）" if edited else ""
         body = message.plain if message.kind == "text" else f"[{message.kind}] {message.plain}"

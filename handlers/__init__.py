@@ -6,11 +6,26 @@ where noted.
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram.ext import Application
 
+from bot.domain.places import warm_up_timezone_finder
 from bot.scheduling import start_scheduler
 from bot.services import Services
-from handlers import basics, contact, errors, onboarding, org, secretary, self_service
+from handlers import (
+    basics,
+    contact,
+    digest,
+    errors,
+    onboarding,
+    org,
+    pledges,
+    secretary,
+    self_service,
+    study,
+    whereabouts,
+)
 
 __all__ = ["on_startup", "register_all"]
 
@@ -25,6 +40,10 @@ def register_all(app: Application) -> None:
     basics.register(app)
     self_service.register(app)
     secretary.register(app)
+    digest.register(app)
+    study.register(app)
+    pledges.register(app)
+    whereabouts.register(app)
     org.register(app)
     # Must stay last in group 0: it answers commands nobody else took, and text
     # that no conversation awaits.
@@ -36,3 +55,6 @@ async def on_startup(app: Application, services: Services) -> None:
     """Run once the database is open: publish the command menu, start the scheduler."""
     await basics.set_commands(app, services)
     start_scheduler(app, services)
+    # Loading the time-zone polygons takes about half a second; do it now, in a
+    # thread, so the first member who shares a location is not the one who waits.
+    app.create_task(asyncio.to_thread(warm_up_timezone_finder), name="warm-up-timezones")
