@@ -1,14 +1,84 @@
-"""Placeholder contract for the delivery engine (being written)."""
+"""The delivery engine: the only path for scheduled and bulk sends.
+
+    report = await deliver_due(app.bot, services)          # what each scheduler tick runs
+    report = await deliver_due(bot, services, should_stop=lambda: not app.running)
+
+Reads the pending outbox rows due by the clock's now, oldest first, in batches,
+and sends them one at a time:
+
+* Exactly once per dedupe key, across restarts.  Each row is marked 'sent' (with
+  its message_id) in its own committed statement right after Telegram accepts
+  it, and only one send is ever in flight: a kill between a send and its mark
+  repeats at most that one message.  The marks go through a connection of their
+  own, so they are never swallowed by (or rolled back with) a handler's open
+  transaction on the shared connection.
+* Paced by bot.pacing: at most `global_per_second` overall and
+  `per_chat_per_second` per chat.  A row whose chat is still cooling down is held
+  aside (in order, per chat) while other chats' rows go first; nobody gets two
+  messages within a second.
+* Too late is not sent: rows due before now - `grace_hours`, or past their
+  `expires_at`, become 'expired' (reported, one log line).
+* Errors: 429 waits `retry_after` (for every chat: flood control is per bot) and
+  sends the same message again.  403 and "chat not found" mark the person
+  unreachable and close the row as 'unreachable', never retried.  Network
+  errors and timeouts are retried in-process after 0.2 s, 0.4 s, 0.8 s, ... up to
+  `max_attempts` tries; if they keep failing the network is taken to be down:
+  the row stays 'pending' with `next_attempt_at` backed off (1, 2, 4 ... 60
+  minutes by its attempt count) and the run stops; later ticks retry it until
+  the grace window expires it.  'failed' therefore means only that Telegram
+  rejected this very message for good (another 400 such as malformed HTML or an
+  overlong text, or a stored keyboard that cannot be read): retrying could not
+  help, so it is logged with the error text and not retried.
+* The run stops between messages once `should_stop()` says so (the bot is
+  shutting down); what is left stays pending for the next start.
+
+The run may take minutes in a 10,000-member fan-out: it runs in the scheduler's
+JobQueue job, never in an update handler, and only sleeps asynchronously.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from telegram import Bot
+import aiosqlite
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
+from bot.pacing import Pacer, pacer_for
 from bot.services import Services
+from storage.db import open_database
+from storage.repositories import outbox, people
+from storage.repositories.outbox import OutboxRow
 
 __all__ = ["DeliveryReport", "deliver_due"]
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+MAX_HELD = 5000  # rows held aside for cooling chats before reading stops
+FIRST_BACKOFF = 0.2  # seconds before the first in-process network retry; doubles each time
+MAX_FLOOD_RETRIES = 20  # 429s in a row for one message before the run gives up
+RETRY_LATER_BASE = 60  # seconds: a row the network failed waits 1, 2, 4 ... minutes
+RETRY_LATER_MAX = 3600
+_STOP_POLL = 0.5  # longest sleep between should_stop checks
+_MAX_ERRORS = 50  # error texts kept in a report
 
 
 @dataclass(slots=True)
@@ -20,9 +90,356 @@ class DeliveryReport:
     unreachable: int = 0
     failed: int = 0
     retried: int = 0
+    deferred: int = 0  # left pending after network errors, retried by a later tick
+    stopped: str | None = None  # why the run ended before the outbox was drained
+    expired_by_kind: dict[str, int] = field(default_factory=dict)
+    unreachable_people: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-async def deliver_due(bot: Bot, services: Services) -> DeliveryReport:
-    """Send every due outbox row (contract only; the engine replaces this)."""
-    raise NotImplementedError
+async def deliver_due(
+    bot: Bot,
+    services: Services,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> DeliveryReport:
+    """Send every due outbox row once, paced, and report what became of them."""
+    report = DeliveryReport()
+    settings = services.settings.delivery
+    db = await _open_marks_connection(services.db)
+    try:
+        now = services.now_ts()
+        expired = await outbox.expire_stale(
+            db, now=now, due_before=now - settings.grace_hours * 3600
+        )
+        _count_expired(report, expired)
+        run = _Run(
+            bot=bot,
+            services=services,
+            db=db,
+            pacer=pacer_for(bot.token, settings, server=bot.base_url),
+            report=report,
+            should_stop=should_stop or _never,
+            batch_size=batch_size,
+        )
+        await run.deliver(now)
+    finally:
+        if db is not services.db:
+            await db.close()
+    if report.expired:
+        log.info(
+            "outbox: %d message(s) expired unsent (due over %d h ago or past their expiry): %s",
+            report.expired,
+            settings.grace_hours,
+            ", ".join(f"{kind} {n}" for kind, n in sorted(report.expired_by_kind.items())),
+        )
+    if report.sent or report.unreachable or report.failed or report.deferred or report.stopped:
+        log.info(
+            "outbox: sent %d, unreachable %d, failed %d, retried %d, deferred %d%s",
+            report.sent,
+            report.unreachable,
+            report.failed,
+            report.retried,
+            report.deferred,
+            f" (stopped: {report.stopped})" if report.stopped else "",
+        )
+    return report
+
+
+class _Stop(Exception):
+    """End the run between messages; every row not yet handled stays pending."""
+
+
+def _never() -> bool:
+    return False
+
+
+def _count_expired(report: DeliveryReport, by_kind: dict[str, int]) -> None:
+    for kind, count in by_kind.items():
+        report.expired += count
+        report.expired_by_kind[kind] = report.expired_by_kind.get(kind, 0) + count
+
+
+async def _open_marks_connection(shared: aiosqlite.Connection) -> aiosqlite.Connection:
+    """Open a second connection to the same database file (the shared one if in memory).
+
+    Handlers hold BEGIN IMMEDIATE transactions across awaits on the shared
+    connection; a 'sent' mark issued there meanwhile would commit only with
+    their transaction, or vanish with its rollback.
+    """
+    async with shared.execute("SELECT file FROM pragma_database_list WHERE name = 'main'") as cur:
+        row = await cur.fetchone()
+    path = row[0] if row is not None else ""
+    if not path:
+        return shared
+    return await open_database(path)
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    """Return how long a 429 asks to wait, in seconds.
+
+    PTB 22 stores a timedelta; the public `retry_after` is an int or, once
+    PTB_TIMEDELTA is set (or in PTB 23), a timedelta, and warns on access.
+    """
+    value: int | float | timedelta | None = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+class _Run:
+    """One pass over the due outbox."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        services: Services,
+        db: aiosqlite.Connection,
+        pacer: Pacer,
+        report: DeliveryReport,
+        should_stop: Callable[[], bool],
+        batch_size: int,
+    ) -> None:
+        self.bot = bot
+        self.services = services
+        self.db = db
+        self.pacer = pacer
+        self.report = report
+        self.should_stop = should_stop
+        self.batch_size = batch_size
+        self.settings = services.settings.delivery
+        self.unreachable_chats: set[int] = set()
+        # Rows of chats still cooling down, per chat in due order, and when each
+        # such chat may be served next.
+        self.held: dict[int, deque[OutboxRow]] = {}
+        self.held_count = 0
+        self.cooling: list[tuple[float, int, int]] = []  # (ready_at, seq, chat_id)
+        self.seq = 0
+
+    # ------------------------------------------------------------------ the loop
+    async def deliver(self, now: int) -> None:
+        queue: deque[OutboxRow] = deque()
+        cursor: tuple[int, int] | None = None
+        exhausted = False
+        try:
+            while True:
+                if self.should_stop():
+                    raise _Stop("bot stopping")
+                if not queue and not exhausted and self.held_count < MAX_HELD:
+                    batch = await outbox.due_rows(self.db, now, self.batch_size, after=cursor)
+                    exhausted = len(batch) < self.batch_size
+                    if batch:
+                        cursor = (batch[-1].due_at, batch[-1].id)
+                        queue.extend(batch)
+                row = self._next_ready(queue)
+                if row is not None:
+                    await self._handle(row)
+                    if row.chat_id in self.held:  # it came from the held rows: more wait
+                        self._cool(row.chat_id)
+                elif not exhausted and self.held_count < MAX_HELD:
+                    continue  # every queued row is held: read on for other chats
+                elif self.cooling:
+                    await self._sleep_until(self.cooling[0][0])
+                else:
+                    return
+        except _Stop as stop:
+            self.report.stopped = str(stop)
+
+    def _next_ready(self, queue: deque[OutboxRow]) -> OutboxRow | None:
+        """Return the next row whose chat may be served now, holding back cooling ones."""
+        now = self.pacer.now()
+        # A held chat whose cool-down is over goes first: its rows are older.
+        if self.cooling and self.cooling[0][0] <= now:
+            _, _, chat_id = heapq.heappop(self.cooling)
+            if self.pacer.chat_ready_at(chat_id) > now:
+                self._cool(chat_id)
+            else:
+                rows = self.held[chat_id]
+                row = rows.popleft()
+                self.held_count -= 1
+                if not rows:
+                    del self.held[chat_id]
+                return row
+        while queue:
+            row = queue.popleft()
+            held = self.held.get(row.chat_id)
+            if held is not None:
+                held.append(row)
+                self.held_count += 1
+            elif self.pacer.chat_ready_at(row.chat_id) > now:
+                self.held[row.chat_id] = deque([row])
+                self.held_count += 1
+                self._cool(row.chat_id)
+            else:
+                return row
+        return None
+
+    def _cool(self, chat_id: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.cooling, (self.pacer.chat_ready_at(chat_id), self.seq, chat_id))
+
+    async def _sleep_until(self, deadline: float) -> None:
+        """Sleep until the pacer's monotonic `deadline`, checking should_stop meanwhile."""
+        while True:
+            remaining = deadline - self.pacer.now()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, _STOP_POLL))
+            if self.should_stop():
+                raise _Stop("bot stopping")
+
+    # ------------------------------------------------------------------ one row
+    async def _handle(self, row: OutboxRow) -> None:
+        now = self.services.now_ts()
+        if row.due_at < now - self.settings.grace_hours * 3600 or (
+            row.expires_at is not None and row.expires_at < now
+        ):
+            await outbox.mark_final(self.db, row.id, status="expired")
+            _count_expired(self.report, {row.kind: 1})
+            return
+        if row.chat_id in self.unreachable_chats:
+            await self._close_unreachable(row, "unreachable earlier in this run", now)
+            return
+        try:
+            markup = (
+                None
+                if row.reply_markup is None
+                else InlineKeyboardMarkup.de_json(row.reply_markup, self.bot)
+            )
+        except Exception as exc:  # a stored keyboard PTB cannot read: never sendable
+            await self._fail(row, f"unreadable reply_markup: {exc!r}")
+            return
+        await self._send_with_retries(row, markup)
+
+    async def _send_with_retries(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> None:
+        network_tries = 0
+        floods = 0
+        while True:
+            await self._sleep_until(self.pacer.ready_at(row.chat_id))
+            try:
+                message = await self._send(row, markup)
+            except RetryAfter as exc:
+                self.pacer.record(row.chat_id)
+                seconds = _retry_seconds(exc)
+                self.pacer.pause(seconds)
+                self.report.retried += 1
+                floods += 1
+                log.warning("outbox: flood control, waiting %.1f s before sending on", seconds)
+                if floods >= MAX_FLOOD_RETRIES:
+                    await self._retry_later(row, self._scrub(str(exc)), extra=seconds)
+                    raise _Stop("flood control persists") from None
+            except Forbidden as exc:
+                self.pacer.record(row.chat_id)
+                await self._close_unreachable(row, self._scrub(exc.message))
+                return
+            except BadRequest as exc:
+                self.pacer.record(row.chat_id)
+                if "chat not found" in exc.message.lower():
+                    await self._close_unreachable(row, self._scrub(exc.message))
+                else:
+                    await self._fail(row, self._scrub(exc.message))
+                return
+            except (InvalidToken, EndPointNotFound) as exc:
+                # The bot's configuration, not this message: keep everything pending.
+                self._note(self._scrub(str(exc)))
+                raise _Stop(f"Bot API refused the bot: {type(exc).__name__}") from None
+            except NetworkError as exc:  # includes TimedOut (BadRequest is caught above)
+                if isinstance(exc, TimedOut):  # it may have arrived: keep the chat's pace
+                    self.pacer.record(row.chat_id)
+                network_tries += 1
+                error = self._scrub(str(exc))
+                if network_tries >= self.settings.max_attempts:
+                    log.warning(
+                        "outbox: %d tries failed (%s); leaving the rest for a later tick",
+                        network_tries,
+                        error,
+                    )
+                    await self._retry_later(row, error)
+                    raise _Stop("network errors") from None
+                self.report.retried += 1
+                await self._sleep_for(FIRST_BACKOFF * 2 ** (network_tries - 1))
+            except TelegramError as exc:  # ChatMigrated and anything new: not retryable
+                self.pacer.record(row.chat_id)
+                await self._fail(row, self._scrub(f"{type(exc).__name__}: {exc}"))
+                return
+            except Exception as exc:
+                # Not an API answer (e.g. the HTTP client is shut down): try again later.
+                log.exception("outbox: sending row %d failed unexpectedly", row.id)
+                await self._retry_later(row, self._scrub(repr(exc)))
+                raise _Stop(f"unexpected {type(exc).__name__}") from None
+            else:
+                self.pacer.record(row.chat_id)
+                await self._mark_sent(row, message.message_id)
+                return
+            if self.should_stop():
+                raise _Stop("bot stopping")
+
+    async def _send(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> Message:
+        if row.photo is not None:
+            return await self.bot.send_photo(
+                chat_id=row.chat_id,
+                photo=row.photo,
+                caption=row.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        return await self.bot.send_message(
+            chat_id=row.chat_id,
+            text=row.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+
+    async def _sleep_for(self, seconds: float) -> None:
+        await self._sleep_until(self.pacer.now() + seconds)
+
+    # ------------------------------------------------------------------ outcomes
+    async def _mark_sent(self, row: OutboxRow, message_id: int) -> None:
+        """Log the send; insist, because a lost mark means a repeated message."""
+        for attempt in range(5):
+            try:
+                await outbox.mark_sent(
+                    self.db, row.id, message_id=message_id, now=self.services.now_ts()
+                )
+                break
+            except sqlite3.OperationalError:  # database locked past busy_timeout
+                if attempt == 4:
+                    log.exception("outbox: could not record row %d as sent", row.id)
+                    raise _Stop("database locked") from None
+                await asyncio.sleep(0.5)
+        self.report.sent += 1
+
+    async def _close_unreachable(self, row: OutboxRow, reason: str, now: int | None = None) -> None:
+        now = self.services.now_ts() if now is None else now
+        if row.person_id is not None and row.chat_id not in self.unreachable_chats:
+            await people.mark_unreachable(self.db, row.person_id, reason, now)
+            self.report.unreachable_people.append(row.person_id)
+        self.unreachable_chats.add(row.chat_id)
+        await outbox.mark_final(self.db, row.id, status="unreachable", error=reason)
+        self.report.unreachable += 1
+
+    async def _fail(self, row: OutboxRow, error: str) -> None:
+        log.warning("outbox: %s for chat %d not sendable: %s", row.kind, row.chat_id, error)
+        await outbox.mark_final(self.db, row.id, status="failed", error=error)
+        self.report.failed += 1
+        self._note(error)
+
+    async def _retry_later(self, row: OutboxRow, error: str, *, extra: float = 0) -> None:
+        delay = min(RETRY_LATER_MAX, RETRY_LATER_BASE * 2 ** min(row.attempts, 6))
+        retry_at = self.services.now_ts() + int(max(delay, extra))
+        await outbox.mark_attempt_failed(self.db, row.id, error=error, retry_at=retry_at)
+        self.report.deferred += 1
+        self._note(error)
+
+    def _note(self, error: str) -> None:
+        if len(self.report.errors) < _MAX_ERRORS:
+            self.report.errors.append(error)
+
+    def _scrub(self, text: str) -> str:
+        """Keep the bot token out of stored and logged error texts."""
+        token = self.bot.token
+        return text.replace(token, "<token>") if token else text

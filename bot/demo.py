@@ -10,7 +10,6 @@ and members and prints what each of them sees, in Chinese.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
@@ -21,105 +20,24 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from telegram.ext import Application
+
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_pledges import play_pledges
+from bot.demo_script import DemoScript
 from bot.domain.tree import render_tree
 from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
 from bot.org_file import parse_org_file
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import units
 
-__all__ = ["DemoScript", "run_demo"]
+__all__ = ["run_demo"]
 
 DEMO_ADMIN = 900001
 # Monday 2 March 2026, 09:00 in Beijing.
 DEMO_START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-
-
-class DemoScript:
-    """Plays users against the bot and prints every bot message as it arrives."""
-
-    def __init__(self, emulator: BotApiEmulator, out: TextIO) -> None:
-        self.emulator = emulator
-        self.out = out
-        self._printed_sends = 0
-        self._printed_texts: dict[int, str] = {}
-        self.names: dict[int, str] = {}
-
-    def person(self, user_id: int, name: str, language: str = "zh-hans") -> EmulatedUser:
-        """Return an emulated user the transcript calls `name`."""
-        self.names[user_id] = name
-        if user_id in self.emulator.users:
-            return self.emulator.user(user_id)
-        return self.emulator.add_user(user_id, first_name=name, language_code=language)
-
-    def heading(self, text: str) -> None:
-        """Print a section heading."""
-        print(f"\n━━ {text} ━━", file=self.out)
-
-    async def says(self, user: EmulatedUser, text: str) -> None:
-        """The user sends `text`; print it and the bot's answers."""
-        print(f"👤 {self.names[user.id]}：{text}", file=self.out)
-        await user.send_text(text)
-        await user.wait_for_message(timeout=30)  # every typed line gets an answer
-        await self.settle()
-
-    async def taps(self, user: EmulatedUser, button: str) -> None:
-        """The user presses `button`; print it and the bot's answers."""
-        print(f"👤 {self.names[user.id]} 点击 [{button}]", file=self.out)
-        await user.wait_for_callback_answer(await user.press(button), timeout=30)
-        await self.settle()
-
-    async def shares_location(self, user: EmulatedUser, lat: float, lon: float, where: str) -> None:
-        """The user shares a location; print it and the bot's answers."""
-        print(f"👤 {self.names[user.id]} 发送位置（{where}）", file=self.out)
-        await user.share_location(lat, lon)
-        await user.wait_for_message(timeout=30)
-        await self.settle()
-
-    async def settle(self, quiet: float = 0.15, timeout: float = 15.0) -> None:
-        """Wait until the bot has taken every update and sent nothing for `quiet` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last = self._version()
-        calm_since = loop.time()
-        while loop.time() < deadline:
-            await asyncio.sleep(0.03)
-            now_version = self._version()
-            if now_version != last or self.emulator.pending_updates:
-                last, calm_since = now_version, loop.time()
-            elif loop.time() - calm_since >= quiet:
-                break
-        self._print_new()
-
-    def _version(self) -> tuple[int, int]:
-        sent = self.emulator.all_sent
-        return len(sent), sum(message.edits for message in sent)
-
-    def _print_new(self) -> None:
-        sent = self.emulator.all_sent
-        # Handlers edit the pressed message before they send the next question,
-        # so edits read best first.
-        for message in sent[: self._printed_sends]:
-            # An edit that only took the buttons away is not worth a line.
-            if message.plain != self._printed_texts.get(id(message)):
-                self._print_message(message, edited=True)
-        for message in sent[self._printed_sends :]:
-            self._print_message(message, edited=False)
-        self._printed_sends = len(sent)
-
-    def _print_message(self, message: SentMessage, *, edited: bool) -> None:
-        self._printed_texts[id(message)] = message.plain
-        who = self.names.get(message.chat_id, str(message.chat_id))
-        tag = "（更新）" if edited else ""
-        body = message.plain if message.kind == "text" else f"[{message.kind}] {message.plain}"
-        lines = body.splitlines() or [""]
-        print(f"   🤖 → {who}{tag}：{lines[0]}", file=self.out)
-        for line in lines[1:]:
-            print(f"        {line}", file=self.out)
-        if message.button_texts:
-            print("        " + "  ".join(f"[{b}]" for b in message.button_texts), file=self.out)
 
 
 def _invite_code(message: SentMessage) -> str:
@@ -211,7 +129,7 @@ async def run_demo(out: TextIO | None = None) -> int:
                 await app.start()
                 await app.updater.start_polling(poll_interval=0, timeout=1)
                 try:
-                    await _play(app.bot_data[SERVICES_KEY], emulator, clock, out)
+                    await _play(app, emulator, clock, out)
                 finally:
                     await app.updater.stop()
                     await app.stop()
@@ -219,9 +137,8 @@ async def run_demo(out: TextIO | None = None) -> int:
     return 0
 
 
-async def _play(
-    services: Services, emulator: BotApiEmulator, clock: FakeClock, out: TextIO
-) -> None:
+async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, out: TextIO) -> None:
+    services: Services = app.bot_data[SERVICES_KEY]
     county = resources.files("bot").joinpath("data", "county.toml")
     with resources.as_file(county) as path:
         specs = parse_org_file(path, known=await units.unit_keys(services.db))
@@ -232,3 +149,4 @@ async def _play(
         print("  " + line, file=out)
     script = DemoScript(emulator, out)
     await play_joining(script)
+    await play_pledges(script, app, clock)

@@ -59,7 +59,17 @@ from handlers.basics import MEMBER_COMMANDS, set_leader_commands
 from handlers.common import reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name, yes_no_keyboard
 from storage.db import transaction
-from storage.repositories import audit, drafts, members, pending_inputs, people, roles, units
+from storage.repositories import (
+    audit,
+    drafts,
+    members,
+    pending_inputs,
+    people,
+    pledges,
+    roles,
+    units,
+    whereabouts,
+)
 from storage.repositories.pending_inputs import PendingInput
 
 __all__ = ["PENDING_TIMEZONE", "register"]
@@ -530,6 +540,9 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await pending_inputs.clear_pending(db, user_id)
         await roles.remove_person_roles(db, person.id)
         await people.forget_person(db, person.id, now)
+        # Free text the member wrote elsewhere goes too; the records stay, anonymous.
+        await pledges.forget_notes(db, person.id)
+        await whereabouts.forget_places(db, person.id)
         # Earlier audit rows named the chat id; they now name only the anonymous person.
         await audit.rename_actor(db, f"tg:{user_id}", f"person:{person.id}")
         await audit.record(

@@ -1,0 +1,465 @@
+"""Rules of the yearly pledge cycle (承诺–践诺–评诺), without Telegram or SQL.
+
+    parse_pledge("带动5户群众改造果园")        # ParsedPledge(text=..., target=5.0, unit="户")
+    parse_pledge("学习党章 | 12 次")           # explicit form: target 12, unit 次
+    parse_amount("3", target=5.0)             # 3.0; "abc", -1 or 6 raise InvalidInput
+    open_month(now, report_day=25, tz=tz, hours=hours)   # 202603: the month one may report
+    month_state(due=2, reported=1, now=now, report_at=r)   # MonthState.WAITING
+
+The cycle, in the member's own zone: from start_month/start_day the member is
+asked for 2–5 pledges (a member approved later is asked on approval); on
+report_day each month they report progress per approved pledge; on
+EVALUATION_DAY of December they rate each pledge, then the secretary does.
+Every ask goes out at ASK_TIME local, moved into the hours the member may be
+messaged (daytime for the elderly).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.config import PledgeSettings, StudySettings
+from bot.domain.models import Category
+from bot.domain.schedule import Windows, first_allowed, local_instant
+from bot.errors import InvalidInput
+
+__all__ = [
+    "ASK_TIME",
+    "EVALUATION_DAY",
+    "EVALUATION_MONTH",
+    "FOLLOWUP_DAYS",
+    "MAX_COMMENT",
+    "MAX_DRAFTS",
+    "MAX_PLEDGES",
+    "MAX_TEXT",
+    "MIN_PLEDGES",
+    "ON_TIME",
+    "PROGRESS",
+    "RATINGS",
+    "Hours",
+    "MonthState",
+    "ParsedPledge",
+    "Pledge",
+    "PledgeReport",
+    "check_submit_count",
+    "clean_comment",
+    "daytime_moment",
+    "evaluation_moment",
+    "format_number",
+    "is_evaluation_open",
+    "local_year",
+    "member_hours",
+    "month_key",
+    "month_of",
+    "month_state",
+    "next_month",
+    "open_month",
+    "parse_amount",
+    "parse_pledge",
+    "parse_year",
+    "pledge_ask_moment",
+    "report_moment",
+    "send_time",
+]
+
+MIN_PLEDGES = 2
+MAX_PLEDGES = 5
+# Drafting may run a little over the limit so that nothing a member typed is
+# thrown away; submitting enforces MIN_PLEDGES..MAX_PLEDGES.
+MAX_DRAFTS = 8
+MAX_TEXT = 200
+MAX_COMMENT = 500
+ASK_TIME = time(10, 0)
+# Days between a monthly ask and each follow-up (also when a report turns late).
+FOLLOWUP_DAYS = 3
+# 评诺 opens on 28 December: after the last monthly report (report_day is at
+# most 28) and before the year ends, so the branch can meet on the result.
+EVALUATION_MONTH = 12
+EVALUATION_DAY = 28
+
+# Planned within this of its time, a message keeps its scheduled due time.
+ON_TIME = timedelta(hours=1)
+
+PROGRESS = ("done", "ongoing", "not_started")
+RATINGS = ("good", "fair", "average", "poor")  # 好 / 较好 / 一般 / 差
+
+
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """One pledge of one member for one year, with its approval and ratings."""
+
+    id: int
+    member_id: int
+    year: int
+    text: str
+    target: float | None
+    unit: str | None
+    status: str  # draft | submitted | returned | approved
+    return_comment: str | None = None
+    created_at: int = 0
+    submitted_at: int | None = None
+    decided_at: int | None = None
+    self_rating: str | None = None
+    secretary_rating: str | None = None
+    secretary_comment: str | None = None
+
+    @property
+    def is_editable(self) -> bool:
+        """Tell whether the member may still change or delete it."""
+        return self.status in ("draft", "returned")
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeReport:
+    """A member's progress on one pledge in one month."""
+
+    pledge_id: int
+    month: int
+    status: str
+    amount: float | None = None
+    note: str | None = None
+    reported_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPledge:
+    """A pledge as typed: its text and an optional numeric target with a unit."""
+
+    text: str
+    target: float | None = None
+    unit: str | None = None
+
+
+class MonthState(StrEnum):
+    """Where a member's report for the open month stands, as the secretary sees it."""
+
+    NOT_DUE = "not_due"
+    WAITING = "waiting"
+    LATE = "late"
+    REPORTED = "reported"
+
+
+# --- parsing what members type ------------------------------------------------
+
+# Measure words a target may carry in Chinese, longest first so 万元 beats 元.
+# 年/月/日 are left out on purpose: "2026年" is a date, not a target.
+_ZH_UNITS = (
+    "万元",
+    "课时",
+    "小时",
+    "公斤",
+    "千克",
+    "公里",
+    "人次",
+    "户",
+    "人",
+    "名",
+    "位",
+    "次",
+    "场",
+    "期",
+    "篇",
+    "个",
+    "项",
+    "件",
+    "亩",
+    "家",
+    "元",
+    "天",
+    "棵",
+    "株",
+    "头",
+    "只",
+    "吨",
+    "斤",
+    "米",
+    "条",
+    "份",
+    "批",
+    "所",
+    "座",
+    "处",
+    "块",
+    "本",
+    "堂",
+    "节",
+    "户次",
+)
+_ZH_UNITS = tuple(sorted(set(_ZH_UNITS), key=len, reverse=True))
+_ZH_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_NUMBER = r"\d+(?:\.\d+)?"
+_ZH_NUMBER = r"[零一二两三四五六七八九十百]+"
+_IMPLICIT_ZH = re.compile(rf"({_NUMBER}|{_ZH_NUMBER})\s*({'|'.join(_ZH_UNITS)})")
+_IMPLICIT_EN = re.compile(rf"(?<![\w.])({_NUMBER})\s+([A-Za-z][A-Za-z-]*)")
+_EXPLICIT_SPLIT = re.compile(r"[|｜]")
+_TARGET = re.compile(rf"^({_NUMBER}|{_ZH_NUMBER})\s*(.*)$")
+_AMOUNT = re.compile(rf"^([-+]?\s*(?:{_NUMBER}|{_ZH_NUMBER}))\s*(\D*)$")
+
+
+def _chinese_number(text: str) -> int | None:
+    """Return the value of a Chinese numeral up to 999 (五, 十二, 两百), or None."""
+    total, current = 0, 0
+    for char in text:
+        if char in _ZH_DIGITS:
+            current = _ZH_DIGITS[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def _number(token: str) -> float | None:
+    """Return a decimal or Chinese numeral's value, or None."""
+    token = token.replace(" ", "")
+    sign = -1.0 if token.startswith("-") else 1.0
+    token = token.lstrip("+-")
+    if re.fullmatch(_NUMBER, token):
+        return sign * float(token)
+    value = _chinese_number(token)
+    return None if value is None else sign * float(value)
+
+
+def _one_line(text: str) -> str:
+    """Collapse runs of whitespace (a pledge is one line in every list)."""
+    return " ".join(text.split())
+
+
+def parse_pledge(text: str) -> ParsedPledge:
+    """Read a typed pledge: "text", or "text | 5 户"; raise InvalidInput naming the problem."""
+    parts = _EXPLICIT_SPLIT.split(text)
+    if len(parts) > 2:
+        raise InvalidInput("pledges.bad_target", target=" | ".join(parts[1:]).strip()[:40])
+    body = _one_line(parts[0])
+    if not body:
+        raise InvalidInput("pledges.text_empty")
+    if len(body) > MAX_TEXT:
+        raise InvalidInput("pledges.text_too_long", length=len(body), limit=MAX_TEXT)
+    if len(parts) == 2:
+        return _explicit_target(body, parts[1])
+    target, unit = _implicit_target(body)
+    return ParsedPledge(body, target, unit)
+
+
+def _explicit_target(body: str, tail: str) -> ParsedPledge:
+    """Read the "| 5 户" part; an empty part means no target."""
+    raw = _one_line(unicodedata.normalize("NFKC", tail))
+    if not raw:
+        return ParsedPledge(body)
+    match = _TARGET.match(raw)
+    value = _number(match[1]) if match else None
+    if match is None or value is None:
+        raise InvalidInput("pledges.bad_target", target=raw[:40])
+    if value <= 0:
+        raise InvalidInput("pledges.target_not_positive", target=raw[:40])
+    unit = match[2].strip()[:10] or None
+    return ParsedPledge(body, value, unit)
+
+
+def _implicit_target(body: str) -> tuple[float | None, str | None]:
+    """Find "5户" / "五户" / "5 households" in the text; a lone 一 is an article, not 1."""
+    folded = unicodedata.normalize("NFKC", body)
+    for match in _IMPLICIT_ZH.finditer(folded):
+        value = _number(match[1])
+        # "做一名合格党员": 一 reads as "a", so Chinese numerals count from 2.
+        if value is None or (not match[1][0].isdigit() and value < 2) or value <= 0:
+            continue
+        return value, match[2]
+    for match in _IMPLICIT_EN.finditer(folded):
+        value = float(match[1])
+        # "In 2026 I will ..." is a year, not a target.
+        if match[1].isdigit() and len(match[1]) == 4 and 1900 <= value <= 2100:
+            continue
+        if value > 0:
+            return value, match[2].lower()
+    return None, None
+
+
+def parse_amount(text: str, target: float | None) -> float:
+    """Read a progress number ("3", "3户", "三"); raise InvalidInput if not 0..target."""
+    raw = _one_line(unicodedata.normalize("NFKC", text))
+    match = _AMOUNT.match(raw)
+    value = _number(match[1]) if match else None
+    if match is None or value is None:
+        raise InvalidInput("pledges.amount_not_number", text=raw[:40])
+    if value < 0:
+        raise InvalidInput("pledges.amount_negative", text=raw[:40])
+    if target is not None and value > target:
+        raise InvalidInput(
+            "pledges.amount_over_target", amount=format_number(value), target=format_number(target)
+        )
+    return value
+
+
+def clean_comment(text: str) -> str:
+    """Return a note or comment trimmed, or raise InvalidInput when empty or too long."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("pledges.comment_empty")
+    if len(cleaned) > MAX_COMMENT:
+        raise InvalidInput("pledges.comment_too_long", length=len(cleaned), limit=MAX_COMMENT)
+    return cleaned
+
+
+def check_submit_count(count: int) -> None:
+    """Raise InvalidInput unless a year's pledges number MIN_PLEDGES..MAX_PLEDGES."""
+    if count < MIN_PLEDGES:
+        raise InvalidInput("pledges.too_few", count=count, minimum=MIN_PLEDGES)
+    if count > MAX_PLEDGES:
+        raise InvalidInput("pledges.too_many", count=count, maximum=MAX_PLEDGES)
+
+
+def parse_year(args: list[str], default: int) -> int:
+    """Read `/mypledges [year]`; raise InvalidInput on anything but a plausible year."""
+    if not args:
+        return default
+    raw = unicodedata.normalize("NFKC", args[0]).strip().removesuffix("年")
+    if len(args) > 1 or not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+        raise InvalidInput("pledges.year_usage")
+    return int(raw)
+
+
+def format_number(value: float) -> str:
+    """Show 5.0 as "5" and 2.5 as "2.5"."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# --- when things happen -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """When one member may be messaged: the configured windows, daytime-only for the elderly."""
+
+    windows: Windows
+    elderly: bool = False
+
+    def first_allowed(self, moment: datetime, tz: ZoneInfo) -> datetime:
+        """Return `moment` if allowed, else the start of the member's next allowed hours."""
+        return first_allowed(moment, tz, self.windows, elderly=self.elderly)
+
+
+def member_hours(category: str, study: StudySettings) -> Hours:
+    """Return the hours a member of this category may be messaged in."""
+    return Hours(Windows.from_settings(study), elderly=category == Category.ELDERLY)
+
+
+def daytime_moment(day: date, tz: ZoneInfo, hours: Hours, at: time = ASK_TIME) -> datetime:
+    """Return `day` at `at` local, moved forward into the member's allowed hours, in UTC."""
+    return hours.first_allowed(local_instant(day, at, tz), tz)
+
+
+def send_time(scheduled: datetime, now: datetime, tz: ZoneInfo, hours: Hours) -> datetime:
+    """Return a planned message's due time: as scheduled, or as soon as allowed if planned late.
+
+    A message first planned long after its time (the bot was down) would be
+    expired unsent by delivery; an ask that is still open is better late.
+    """
+    if now - scheduled <= ON_TIME:
+        return scheduled
+    return hours.first_allowed(now, tz)
+
+
+def local_year(now: datetime, tz: ZoneInfo) -> int:
+    """Return the calendar year in the member's zone."""
+    return now.astimezone(tz).year
+
+
+def month_key(year: int, month: int) -> int:
+    """Return yyyymm."""
+    return year * 100 + month
+
+
+def month_of(key: int) -> tuple[int, int]:
+    """Return (year, month) of yyyymm."""
+    return divmod(key, 100)
+
+
+def next_month(key: int) -> int:
+    """Return the yyyymm after `key`."""
+    year, month = month_of(key)
+    return month_key(year + month // 12, month % 12 + 1)
+
+
+def _previous_month(key: int) -> int:
+    year, month = month_of(key)
+    return month_key(year - 1, 12) if month == 1 else month_key(year, month - 1)
+
+
+def pledge_ask_moment(
+    year: int,
+    settings: PledgeSettings,
+    tz: ZoneInfo,
+    hours: Hours,
+    approved_at: int | None,
+) -> datetime | None:
+    """Return when a member is first asked for the year's pledges, or None (not this year).
+
+    The year starts on start_month/start_day; a member approved later is asked
+    on approval (moved into daytime).  One approved on or after the evaluation
+    day makes pledges from the next year on.
+    """
+    start = daytime_moment(date(year, settings.start_month, settings.start_day), tz, hours)
+    if approved_at is None:
+        return start
+    approved = datetime.fromtimestamp(approved_at, UTC)
+    local = approved.astimezone(tz)
+    if local.year > year or local.date() >= date(year, EVALUATION_MONTH, EVALUATION_DAY):
+        return None
+    # Approved at night: asked when the member's allowed hours begin.
+    return start if approved <= start else hours.first_allowed(approved, tz)
+
+
+def report_moment(month: int, report_day: int, tz: ZoneInfo, hours: Hours) -> datetime:
+    """Return when month yyyymm's progress is asked for, in UTC."""
+    year, number = month_of(month)
+    return daytime_moment(date(year, number, report_day), tz, hours)
+
+
+def open_month(now: datetime, report_day: int, tz: ZoneInfo, hours: Hours) -> int:
+    """Return the month a member may report on now: the latest whose ask has come."""
+    local = now.astimezone(tz)
+    this = month_key(local.year, local.month)
+    return this if now >= report_moment(this, report_day, tz, hours) else _previous_month(this)
+
+
+def evaluation_moment(year: int, tz: ZoneInfo, hours: Hours) -> datetime:
+    """Return when the year's 评诺 opens, in UTC."""
+    return daytime_moment(date(year, EVALUATION_MONTH, EVALUATION_DAY), tz, hours)
+
+
+def is_evaluation_open(year: int, now: datetime, tz: ZoneInfo, hours: Hours) -> bool:
+    """Tell whether the year's pledges may be rated now (from the evaluation day on)."""
+    return now >= evaluation_moment(year, tz, hours)
+
+
+def month_state(*, due: int, reported: int, now: datetime, report_at: datetime) -> MonthState:
+    """Classify one member's report for the open month (due: pledges asked about)."""
+    if due == 0:
+        return MonthState.NOT_DUE
+    if reported >= due:
+        return MonthState.REPORTED
+    if now >= report_at + timedelta(days=FOLLOWUP_DAYS):
+        return MonthState.LATE
+    return MonthState.WAITING

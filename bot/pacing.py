@@ -1,0 +1,145 @@
+"""Send pacing: Telegram's overall and per-chat limits, on an injected monotonic clock.
+
+    pacer = Pacer(global_per_second=30, per_chat_per_second=1, monotonic=time.monotonic)
+    pacer.ready_at(chat_id)         # earliest monotonic time a send to chat_id may start
+    ...send...
+    pacer.record(chat_id)           # the send reached Telegram (call after the response)
+    pacer.pause(retry_after)        # a 429: nothing goes out for that long (flood control
+                                    # is per bot, so the pause is global)
+
+Pure bookkeeping, no sleeping: the delivery engine asks when a send may start and
+sleeps itself, so tests drive a Pacer with a fake clock.
+
+The overall limit is a sliding window mirroring Telegram's "N per second":
+at most floor(N) sends in any window of floor(N)/N seconds.  Per chat, two sends
+are at least 1/per_chat_per_second apart (groups: also 60/per_group_per_minute).
+Stamps are taken when a response arrives, not when the request leaves: a request
+reaches the server between those two moments, so the server can never see two
+stamps closer than the pacer allowed, whatever the network jitter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from bot.config import DeliverySettings
+
+__all__ = ["Pacer", "pacer_for"]
+
+_NEVER = -math.inf
+_PRUNE_ABOVE = 4096  # chats remembered before idle ones are forgotten
+
+
+class Pacer:
+    """Tells when the next send to a chat may start, given what was sent."""
+
+    def __init__(
+        self,
+        *,
+        global_per_second: float,
+        per_chat_per_second: float,
+        per_group_per_minute: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if global_per_second <= 0 or per_chat_per_second <= 0:
+            raise ValueError("rates must be positive")
+        if per_group_per_minute is not None and per_group_per_minute <= 0:
+            raise ValueError("rates must be positive")
+        self.monotonic = monotonic
+        self.global_per_second = global_per_second
+        self.capacity = max(1, math.floor(global_per_second))
+        self.span = self.capacity / global_per_second
+        self.chat_interval = 1.0 / per_chat_per_second
+        self.group_interval = (
+            self.chat_interval
+            if per_group_per_minute is None
+            else max(self.chat_interval, 60.0 / per_group_per_minute)
+        )
+        # The last `capacity` send stamps; the oldest decides when the window has room.
+        self._stamps: deque[float] = deque(maxlen=self.capacity)
+        self._last_by_chat: dict[int, float] = {}
+        self._paused_until = _NEVER
+
+    def now(self) -> float:
+        """Return the pacer's monotonic now."""
+        return self.monotonic()
+
+    def interval(self, chat_id: int) -> float:
+        """Return the minimum gap between two sends to `chat_id` (groups have negative ids)."""
+        return self.group_interval if chat_id < 0 else self.chat_interval
+
+    def chat_ready_at(self, chat_id: int) -> float:
+        """Return when the chat's cool-down ends (-inf if it has none)."""
+        last = self._last_by_chat.get(chat_id)
+        return _NEVER if last is None else last + self.interval(chat_id)
+
+    def global_ready_at(self) -> float:
+        """Return when the overall window and any flood pause allow the next send."""
+        window = self._stamps[0] + self.span if len(self._stamps) == self.capacity else _NEVER
+        return max(window, self._paused_until)
+
+    def ready_at(self, chat_id: int) -> float:
+        """Return the earliest monotonic time a send to `chat_id` may start."""
+        return max(self.chat_ready_at(chat_id), self.global_ready_at())
+
+    def delay(self, chat_id: int | None = None) -> float:
+        """Return how many seconds to wait before sending (to `chat_id`, or to any chat)."""
+        ready = self.global_ready_at() if chat_id is None else self.ready_at(chat_id)
+        return max(0.0, ready - self.monotonic())
+
+    def record(self, chat_id: int, at: float | None = None) -> None:
+        """Count one send to `chat_id` that reached Telegram, stamped when it returned."""
+        stamp = self.monotonic() if at is None else at
+        self._stamps.append(stamp)
+        self._last_by_chat[chat_id] = stamp
+        if len(self._last_by_chat) > _PRUNE_ABOVE:
+            self._forget_idle(stamp)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send for `seconds` from now (Telegram's retry_after)."""
+        self._paused_until = max(self._paused_until, self.monotonic() + max(0.0, seconds))
+
+    def tracked_chats(self) -> int:
+        """Return how many chats still have a cool-down remembered."""
+        return len(self._last_by_chat)
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [
+            chat
+            for chat, last in self._last_by_chat.items()
+            if last + self.interval(chat) <= now
+        ]
+        for chat in idle:
+            del self._last_by_chat[chat]
+
+    def matches(self, settings: DeliverySettings) -> bool:
+        """Tell whether this pacer was built for these settings' rates."""
+        return (
+            self.global_per_second == settings.global_per_second
+            and self.chat_interval == 1.0 / settings.per_chat_per_second
+            and self.group_interval
+            == max(self.chat_interval, 60.0 / settings.per_group_per_minute)
+        )
+
+
+# Telegram's limits are per bot, so is the pacer: one per token and API server,
+# kept between ticks (so a chat served at the end of one tick still cools down
+# in the next) and shared by Applications of the same bot in one process.
+_PACERS: dict[str, Pacer] = {}
+
+
+def pacer_for(token: str, settings: DeliverySettings, *, server: str = "") -> Pacer:
+    """Return the process-wide pacer of the bot with `token` at `server`, for `settings`."""
+    key = hashlib.sha256(f"{server}\n{token}".encode()).hexdigest()  # no token kept as a key
+    pacer = _PACERS.get(key)
+    if pacer is None or not pacer.matches(settings):
+        pacer = _PACERS[key] = Pacer(
+            global_per_second=settings.global_per_second,
+            per_chat_per_second=settings.per_chat_per_second,
+            per_group_per_minute=settings.per_group_per_minute,
+        )
+    return pacer
