@@ -25,8 +25,10 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_digest import play_digest
 from bot.demo_pledges import play_pledges
 from bot.demo_script import DemoScript
+from bot.demo_study import play_study
 from bot.domain.tree import render_tree
 from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
 from bot.org_file import parse_org_file
@@ -36,8 +38,9 @@ from storage.repositories import units
 __all__ = ["run_demo"]
 
 DEMO_ADMIN = 900001
-# Monday 2 March 2026, 09:00 in Beijing.
-DEMO_START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+# Tuesday 3 March 2026, 07:00 in Beijing: a day past the previous week's
+# digests, so the transcript starts with members joining, not empty digests.
+DEMO_START = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
 
 
 def _invite_code(message: SentMessage) -> str:
@@ -122,10 +125,13 @@ async def run_demo(out: TextIO | None = None) -> int:
                     },
                     "storage": {"database": str(Path(tmp) / "demo.sqlite3")},
                     "general": {"admins": [DEMO_ADMIN]},
+                    # The script moves the clock and ticks the scheduler itself.
+                    "delivery": {"tick_seconds": 3600},
                 }
             )
             app = build_application(settings, clock=clock)
             async with app:
+                await _seed(app.bot_data[SERVICES_KEY], clock)
                 await app.start()
                 await app.updater.start_polling(poll_interval=0, timeout=1)
                 try:
@@ -137,12 +143,16 @@ async def run_demo(out: TextIO | None = None) -> int:
     return 0
 
 
-async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, out: TextIO) -> None:
-    services: Services = app.bot_data[SERVICES_KEY]
+async def _seed(services: Services, clock: FakeClock) -> None:
+    """Import the demo county before the scheduler's first tick can see an empty tree."""
     county = resources.files("bot").joinpath("data", "county.toml")
     with resources.as_file(county) as path:
         specs = parse_org_file(path, known=await units.unit_keys(services.db))
     await units.upsert_units(services.db, specs, now=int(clock.now().timestamp()), actor="demo")
+
+
+async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, out: TextIO) -> None:
+    services: Services = app.bot_data[SERVICES_KEY]
     print("支部助手 · 离线演示（本地 Bot API 模拟器，无需令牌，不连网络）", file=out)
     print("\n━━ 县里的组织架构（来自试点工作方案）━━", file=out)
     for line in render_tree(await units.list_units(services.db)):
@@ -150,3 +160,5 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     script = DemoScript(emulator, out)
     await play_joining(script)
     await play_pledges(script, app, clock)
+    await play_study(script, app, clock)
+    await play_digest(script, app, clock)

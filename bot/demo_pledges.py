@@ -4,8 +4,8 @@
 
 Needs the members play_joining brings in (张伟 in the citrus branch, 王芳 in
 Shenzhen and 赵磊 in Madrid in the mobile branch).  Moves the clock from the
-joining day (early March) to 1 April 08:00 UTC: 25 March is the monthly
-report day and 1 April is thirty days after the mobile members joined.
+joining day (early March) to 2 April 08:00 UTC: 25 March is the monthly
+report day and 2 April is thirty days after the mobile members joined.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     wang = script.person(WANG, "王芳")
     zhao = script.person(ZHAO, "赵磊")
 
-    script.heading("承诺：新党员一入支部就收到提出年度承诺的邀请")
-    await tick(app)
-    await script.settle()
+    script.heading("承诺：新党员入支部当天上午10点，收到提出年度承诺的邀请")
+    await _at(script, app, clock, datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
     await script.taps(zhang, "✍️ 写一条承诺")
     await script.says(zhang, "带动5户群众改造果园")
     await script.says(zhang, "每月参加一次支部组织生活 | 12 次")
@@ -68,11 +67,11 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     await script.says(secretary, "/pledges")
 
     script.heading("流动党员：入支部30天后，在当地上午10点问一句“还在吗？”")
-    await _at(script, app, clock, datetime(2026, 4, 1, 2, 0, tzinfo=UTC))
+    await _at(script, app, clock, datetime(2026, 4, 2, 2, 0, tzinfo=UTC))
     await script.taps(wang, "✅ 是，还在")
 
     script.heading("马德里上午10点（北京下午4点）：赵磊换了城市")
-    await _at(script, app, clock, datetime(2026, 4, 1, 8, 0, tzinfo=UTC))
+    await _at(script, app, clock, datetime(2026, 4, 2, 8, 0, tzinfo=UTC))
     await script.taps(zhao, "📍 换地方了")
     await script.says(zhao, "巴黎")
 

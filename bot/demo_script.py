@@ -22,7 +22,7 @@ class DemoScript:
         self.emulator = emulator
         self.out = out
         self._printed_sends = 0
-        self._printed_texts: dict[int, str] = {}
+        self._printed_texts: dict[int, tuple[str, tuple[str, ...]]] = {}
         self.names: dict[int, str] = {}
 
     def person(self, user_id: int, name: str, language: str = "zh-hans") -> EmulatedUser:
@@ -81,14 +81,17 @@ class DemoScript:
         # so edits read best first.
         for message in sent[: self._printed_sends]:
             # An edit that only took the buttons away is not worth a line.
-            if message.plain != self._printed_texts.get(id(message)):
+            shown = self._printed_texts.get(id(message))
+            if shown != (message.plain, tuple(message.button_texts)) and (
+                message.button_texts or shown is None or shown[0] != message.plain
+            ):
                 self._print_message(message, edited=True)
         for message in sent[self._printed_sends :]:
             self._print_message(message, edited=False)
         self._printed_sends = len(sent)
 
     def _print_message(self, message: SentMessage, *, edited: bool) -> None:
-        self._printed_texts[id(message)] = message.plain
+        self._printed_texts[id(message)] = (message.plain, tuple(message.button_texts))
         who = self.names.get(message.chat_id, str(message.chat_id))
         tag = "（更新）" if edited else ""
         body = message.plain if message.kind == "text" else f"[{message.kind}] {message.plain}"

@@ -21,18 +21,34 @@ __all__ = [
     "set_leader_commands",
 ]
 
-MEMBER_COMMANDS = ("start", "help", "me", "language", "timezone", "away", "leave", "forget")
+MEMBER_COMMANDS = (
+    "start", "help", "me", "language", "timezone", "away", "leave", "forget",
+    "mypledges", "pledges",
+)
 SECRETARY_COMMANDS = (
     *MEMBER_COMMANDS, "members", "pending", "invite", "invites", "revoke", "remove", "org",
+    "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile",
+)
+# Menu descriptions a feature keeps in its own catalogue table (default: commands.<name>).
+COMMAND_KEYS = {"digest": "digest.commands.digest", "export": "digest.commands.export"}
+COMMAND_KEYS.update(
+    {name: f"study.commands.{name}" for name in ("study", "studies", "studyday", "checkin", "pair")}
+)
+COMMAND_KEYS.update(
+    {name: f"pledges.commands.{name}" for name in ("pledges", "mypledges")},
+    mobile="whereabouts.commands.mobile",
 )
 ADMIN_COMMANDS = (*SECRETARY_COMMANDS, "appoint")
 
 
 def help_text(actor: Actor) -> str:
     """Return the help for what this actor may do."""
-    parts = [t(actor.language, "help.member")]
+    parts = [t(actor.language, "help.member"), t(actor.language, "pledges.help_member")]
     if is_leader(actor):
         parts.append(t(actor.language, "help.secretary"))
+        parts.append(t(actor.language, "pledges.help_secretary"))
+        parts.append(t(actor.language, "digest.help"))
+        parts.append(t(actor.language, "study.help_secretary"))
     if actor.is_admin:
         parts.append(t(actor.language, "help.admin"))
     return "\n\n".join(parts)
@@ -62,7 +78,10 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, t(language, f"commands.{name}")) for name in names]
+    return [
+        BotCommand(name, t(language, COMMAND_KEYS.get(name, f"commands.{name}")))
+        for name in names
+    ]
 
 
 async def set_commands(app: Application, services: Services) -> None:

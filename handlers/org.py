@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.text import split_message
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.domain import joining
 from bot.domain.models import Unit
 from bot.domain.permissions import Actor, can_manage_unit, is_leader
+from bot.domain.text import split_message
 from bot.domain.tree import render_tree
 from bot.i18n import t
 from bot.org_report import load_structure_findings

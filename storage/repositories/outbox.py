@@ -2,6 +2,13 @@
 
 inserted = await enqueue(db, messages, now=now)   # duplicates by key are ignored
 await cancel_pending(db, key_prefix="study.followup|m7|item42|")
+
+Statuses: 'pending' (not yet sent; `next_attempt_at` holds a retry back-off),
+'sent' (Telegram accepted it; the send log), 'expired' (due longer ago than the
+grace window, or past `expires_at`), 'unreachable' (403 or chat not found),
+'failed' (Telegram rejected this message for good, e.g. malformed HTML; see
+`last_error`) and 'cancelled'.  bot.delivery is the only writer of the last four
+transitions besides `cancel_pending`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ __all__ = [
     "count_by_status",
     "due_rows",
     "enqueue",
+    "expire_stale",
     "get_row",
     "mark_attempt_failed",
     "mark_final",
@@ -99,18 +107,51 @@ async def get_row(db: aiosqlite.Connection, dedupe_key: str) -> OutboxRow | None
     return None if row is None else _row(row)
 
 
-async def due_rows(db: aiosqlite.Connection, now: int, limit: int = 500) -> list[OutboxRow]:
-    """Return pending rows due by `now` (and past any retry back-off), oldest first."""
-    async with db.execute(
+async def due_rows(
+    db: aiosqlite.Connection,
+    now: int,
+    limit: int = 500,
+    *,
+    after: tuple[int, int] | None = None,
+) -> list[OutboxRow]:
+    """Return pending rows due by `now` (and past any retry back-off), oldest first.
+
+    `after=(due_at, id)` of the last row of the previous batch pages on from
+    there (keyset paging: rows still pending in memory are not read twice).
+    """
+    sql = (
         f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ?"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY due_at, id LIMIT ?",
-        (now, now, limit),
-    ) as cur:
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    )
+    params: tuple[Any, ...] = (now, now)
+    if after is not None:
+        sql += " AND (due_at, id) > (?, ?)"
+        params += after
+    async with db.execute(sql + " ORDER BY due_at, id LIMIT ?", (*params, limit)) as cur:
         return [_row(row) for row in await cur.fetchall()]
 
 
+async def expire_stale(
+    db: aiosqlite.Connection, *, now: int, due_before: int
+) -> dict[str, int]:
+    """Expire pending rows due before `due_before` or past their `expires_at`.
+
+    Returns how many rows of each kind were expired (one statement, committed).
+    """
+    async with db.execute(
+        "UPDATE outbox SET status = 'expired' WHERE status = 'pending'"
+        " AND (due_at < ? OR expires_at < ?) RETURNING kind",
+        (due_before, now),
+    ) as cur:
+        kinds = [row[0] for row in await cur.fetchall()]
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 async def mark_sent(db: aiosqlite.Connection, row_id: int, *, message_id: int, now: int) -> None:
-    """Record a delivered message (this is the send log entry)."""
+    """Record a delivered message (this is the send log entry); commits on its own."""
     await db.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1"
         " WHERE id = ?",

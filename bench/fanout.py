@@ -1,0 +1,290 @@
+"""Fan-out benchmark: one reminder to each of N members through the real bot and outbox.
+
+    python bench/fanout.py [--members 10000] [--rate 300]
+
+Starts the Bot API emulator in a subprocess (`python -m bot.emulator`) with
+Telegram-style limits (RATE messages/s overall, 1/s per chat; 429 above them),
+then measures, against the same emulator and limits:
+
+* BASELINE: a bare `telegram.Bot` sending the N messages one after another,
+  waiting `retry_after` on a 429 — no Application, database or outbox — paced
+  once by a plain fixed interval of 1/RATE s and once by bot.pacing.Pacer;
+* BRANCHBOT: a temporary database with N members and one due reminder each in
+  the outbox, the real Application (`bot.app.build_application`, polling,
+  `[delivery] global_per_second = RATE`) ticking the scheduler until the
+  outbox is drained.
+
+Prints one table: achieved rate (emulator's count / first-to-last delivery
+time), its ratio to the allowed rate (goal >= 0.9), 429s received (goal 0),
+chats that got a message twice or not at all (goal 0), wall time and the
+peak RSS of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from telegram import Bot  # noqa: E402
+from telegram.error import RetryAfter  # noqa: E402
+
+from bot.app import OFFLINE_TOKEN, build_application  # noqa: E402
+from bot.clock import FakeClock  # noqa: E402
+from bot.config import parse_settings  # noqa: E402
+from bot.domain.outgoing import OutgoingMessage, occurrence_key  # noqa: E402
+from bot.pacing import Pacer  # noqa: E402
+from bot.scheduling import JOB_NAME, tick  # noqa: E402
+from storage.db import open_database, transaction  # noqa: E402
+from storage.migrate import migrate  # noqa: E402
+from storage.repositories import outbox, people  # noqa: E402
+
+FIRST_ID = 10_000_000
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+TEXT = "<b>学习提醒</b>：本周学习《{lesson}》，请于周日前完成。成员 {member}"
+
+
+@dataclass
+class Result:
+    """What the emulator saw during one run."""
+
+    name: str
+    sent: int
+    achieved: float
+    refusals: int
+    duplicates: int
+    missing: int
+    wall: float
+    peak_per_second: int
+
+
+class Emulator:
+    """A `python -m bot.emulator` subprocess and its control API."""
+
+    def __init__(self, members: int) -> None:
+        users = [f"--user={FIRST_ID + i}" for i in range(members)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.emulator", "--port", "0", *users],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        urls = dict(self.process.stdout.readline().strip().split("=", 1) for _ in range(3))
+        self.base_url = urls["base_url"]
+        self.base_file_url = urls["base_file_url"]
+        self.control = urls["control_api"]
+        self.http = httpx.AsyncClient(base_url=self.control, timeout=60)
+
+    async def limit(self, rate: float) -> None:
+        """(Re)arm the limits with a fresh window, and reset the counters."""
+        await self.http.post("/rate_limit", json={})  # off: forget the old windows
+        await self.http.post(
+            "/rate_limit", json={"global_per_second": rate, "per_chat_per_second": 1}
+        )
+        await self.http.post("/stats/reset")
+
+    async def stats(self) -> dict[str, Any]:
+        response = await self.http.get("/stats")
+        response.raise_for_status()
+        return response.json()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def summarize(name: str, stats: dict[str, Any], members: int, wall: float) -> Result:
+    by_chat = {int(chat): n for chat, n in stats["sends_by_chat"].items()}
+    counts = [by_chat.get(FIRST_ID + i, 0) for i in range(members)]
+    return Result(
+        name=name,
+        sent=stats["sends_ok"],
+        achieved=stats["achieved_rate"],
+        refusals=stats["flood_refusals"],
+        duplicates=sum(1 for n in counts if n > 1),
+        missing=sum(1 for n in counts if n == 0),
+        wall=wall,
+        peak_per_second=stats["peak_per_second"],
+    )
+
+
+async def run_baseline(emulator: Emulator, members: int, rate: float, *, pacer: bool) -> Result:
+    """A bare Bot sending sequentially, waiting out any 429.
+
+    Paced either by a plain fixed interval of 1/rate s, or by bot.pacing.Pacer
+    (what the engine uses) — the latter isolates the cost of the Application,
+    database and outbox.
+    """
+    await emulator.limit(rate)
+    bot = Bot(OFFLINE_TOKEN, base_url=emulator.base_url, base_file_url=emulator.base_file_url)
+    pacing = Pacer(global_per_second=rate, per_chat_per_second=1.0) if pacer else None
+    interval = 1.0 / rate
+    async with bot:
+        started = time.perf_counter()
+        next_at = started
+        for i in range(members):
+            chat = FIRST_ID + i
+            while True:
+                if pacing is not None:
+                    delay = pacing.delay(chat)
+                else:
+                    delay = next_at - time.perf_counter()
+                    next_at = max(next_at + interval, time.perf_counter() + max(delay, 0))
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                try:
+                    await bot.send_message(
+                        chat, TEXT.format(lesson="党章", member=chat), parse_mode="HTML"
+                    )
+                    break
+                except RetryAfter as exc:
+                    seconds = exc._retry_after.total_seconds()
+                    if pacing is not None:
+                        pacing.pause(seconds)
+                    else:
+                        await asyncio.sleep(seconds)
+                        next_at = time.perf_counter()
+                finally:
+                    if pacing is not None:
+                        pacing.record(chat)
+        wall = time.perf_counter() - started
+    name = "bare Bot + Pacer" if pacer else "bare Bot, 1/rate gap"
+    return summarize(name, await emulator.stats(), members, wall)
+
+
+async def prepare_database(path: Path, members: int) -> None:
+    db = await open_database(path)
+    try:
+        await migrate(db)
+        now = int(START.timestamp())
+        messages = []
+        async with transaction(db):
+            for i in range(members):
+                person = await people.ensure_person(db, telegram_id=FIRST_ID + i, now=now)
+                messages.append(
+                    OutgoingMessage(
+                        dedupe_key=occurrence_key("study.reminder", person.id, "lesson-1", 0),
+                        kind="study.reminder",
+                        person_id=person.id,
+                        chat_id=FIRST_ID + i,
+                        text=TEXT.format(lesson="党章", member=FIRST_ID + i),
+                        due_at=now - 60,
+                        reply_markup={
+                            "inline_keyboard": [
+                                [{"text": "已学习", "callback_data": f"study:done:{person.id}"}]
+                            ]
+                        },
+                    )
+                )
+            await outbox.enqueue(db, messages, now=now)
+    finally:
+        await db.close()
+
+
+async def run_branchbot(emulator: Emulator, members: int, rate: float, workdir: Path) -> Result:
+    """The real Application and outbox, ticked until nothing is pending."""
+    database = workdir / "fanout.sqlite3"
+    await prepare_database(database, members)
+    settings = parse_settings(
+        {
+            "telegram": {
+                "api_base_url": emulator.base_url,
+                "api_base_file_url": emulator.base_file_url,
+            },
+            "storage": {"database": str(database)},
+            "delivery": {"global_per_second": rate, "tick_seconds": 3600},
+        }
+    )
+    app = build_application(settings, clock=FakeClock(START))
+    await emulator.limit(rate)
+    async with app:
+        # The bench ticks by hand; the start-up tick of the job would only race it.
+        assert app.job_queue is not None
+        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        started = time.perf_counter()
+        ticks = 0
+        while True:
+            report = await tick(app)
+            ticks += 1
+            assert report.delivery is not None
+            db = app.bot_data["branchbot.services"].db
+            pending = (await outbox.count_by_status(db)).get("pending", 0)
+            if pending == 0 or ticks > 20:
+                break
+        wall = time.perf_counter() - started
+        await app.updater.stop()
+        await app.stop()
+    name = f"branchbot ({ticks} tick{'s' * (ticks > 1)})"
+    return summarize(name, await emulator.stats(), members, wall)
+
+
+def print_table(members: int, rate: float, results: list[Result], rss_mb: float) -> None:
+    print()
+    print(f"members: {members}   allowed rate: {rate:g} msg/s overall, 1 msg/s per chat")
+    header = (
+        f"{'run':<22}{'sent':>7}{'achieved/s':>12}{'ratio':>7}{'429s':>6}"
+        f"{'dup':>5}{'miss':>6}{'peak/s':>8}{'wall s':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<22}{r.sent:>7}{r.achieved:>12.1f}{r.achieved / rate:>7.2f}"
+            f"{r.refusals:>6}{r.duplicates:>5}{r.missing:>6}{r.peak_per_second:>8}{r.wall:>8.1f}"
+        )
+    print(f"peak RSS of the bench process: {rss_mb:.0f} MB")
+    bot = results[-1]
+    ok = bot.achieved / rate >= 0.9 and bot.refusals == 0 and bot.duplicates == bot.missing == 0
+    print("goals (ratio >= 0.9, no 429, no duplicate, none missing):", "met" if ok else "NOT met")
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=10000)
+    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--skip-baseline", action="store_true")
+    options = parser.parse_args(argv)
+    emulator = Emulator(options.members)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="branchbot-fanout-") as tmp:
+            if not options.skip_baseline:
+                for pacer in (False, True):
+                    results.append(
+                        await run_baseline(emulator, options.members, options.rate, pacer=pacer)
+                    )
+                    await asyncio.sleep(1.1)  # let every chat's 1 s window pass
+            results.append(
+                await run_branchbot(emulator, options.members, options.rate, Path(tmp))
+            )
+    finally:
+        await emulator.close()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print_table(options.members, options.rate, results, rss_mb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

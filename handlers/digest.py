@@ -1,0 +1,494 @@
+"""The weekly digest, the roll-up, the participation chart and the Excel ledger (台账).
+
+    /digest [unit_key]     the current ISO week so far: a branch's digest, or for a
+                           general-branch / committee secretary the roll-up of the
+                           branches beneath (with a button per branch)
+    /export [branch_key]   the branch's ledger as an .xlsx document
+    dg:d / dg:b / dg:x     detail sections, a branch's digest, the ledger (see
+                           bot.digest_render for the callback data)
+    planner "digest"       every secretary (and committee member when
+                           [digest].include_committee) gets the ISO week just
+                           ended on [digest].weekday at [digest].hour in their own
+                           zone, once: dedupe key digest|p<person>|u<unit>|<week>;
+                           after downtime it is caught up within the delivery's
+                           [delivery].grace_hours, like every scheduled send
+
+Every read of a branch asks bot.domain.permissions first (again on every
+button press: a button may outlive the role); a branch outside the actor's
+part of the tree gets a clear refusal and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.callback_data import pack, pattern, unpack
+from bot.chart import MAX_LINES, ChartData, cjk_font, render_chart
+from bot.digest_render import (
+    FEATURE,
+    SECTIONS,
+    chart_caption,
+    keyboard,
+    render_detail,
+    render_rollup,
+    render_summary,
+    rollup_buttons,
+    summary_buttons,
+)
+from bot.domain.digest import (
+    BranchDigest,
+    Period,
+    RollupLine,
+    build_digest,
+    chart_weeks,
+    current_week,
+    digest_due,
+    iso_week_code,
+    parse_week_code,
+    rank_rollup,
+    rollup_line,
+    week_period,
+    weekly_rates,
+)
+from bot.domain.localtime import format_local, local_date, zone
+from bot.domain.models import Level, Unit
+from bot.domain.outgoing import OutgoingMessage
+from bot.domain.permissions import (
+    Actor,
+    can_manage_branch,
+    can_manage_unit,
+    is_leader,
+    managed_branch_ids,
+)
+from bot.domain.text import split_message
+from bot.domain.tree import ancestors, branches_under
+from bot.i18n import t
+from bot.ledger import build_ledger
+from bot.scheduling import add_planner
+from bot.services import Services, get_services
+from handlers.common import load_actor, load_units, reply
+from handlers.keyboards import MAX_BUTTONS, button_grid
+from storage.repositories import digest as repo
+from storage.repositories import units as units_repo
+from storage.repositories.digest import BranchContext
+
+__all__ = [
+    "Composed",
+    "branch_digest",
+    "compose_branch",
+    "compose_rollup",
+    "digest_key",
+    "plan_digests",
+    "register",
+]
+
+log = logging.getLogger(__name__)
+
+KIND = "digest"
+# /digest without a key sends at most this many digests (a leader of several units).
+MAX_TARGETS = 4
+
+
+Chart = tuple[bytes, str]  # PNG and its caption
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A digest ready to send: text parts (buttons on the last), then the chart once drawn.
+
+    `draw` renders the chart on demand, so a chat gets the text first and never
+    waits for matplotlib before reading.
+    """
+
+    parts: list[str]
+    markup: InlineKeyboardMarkup | None
+    draw: Callable[[], Awaitable[Chart]] | None = None
+
+
+def digest_key(person_id: int, unit_id: int, week_code: str) -> str:
+    """Return the send-log key of one leader's digest of one unit for one ISO week."""
+    return f"digest|p{person_id}|u{unit_id}|{week_code}"
+
+
+# ---------------------------------------------------------------- building
+
+
+async def _context(services: Services, unit_id: int) -> BranchContext | None:
+    return await repo.branch_context(
+        services.db, unit_id, default_timezone=services.settings.general.default_timezone
+    )
+
+
+def _period_in(branch: BranchContext, like: Period, now: int) -> Period:
+    """Return the same ISO week as `like`, in the branch's own zone."""
+    return week_period(
+        like.iso_year, like.iso_week, zone(branch.timezone), now=now if like.partial else None
+    )
+
+
+async def branch_digest(
+    services: Services, branch: BranchContext, period: Period, now: int
+) -> BranchDigest:
+    """Read and compute one branch's digest for `period` (its own queries only)."""
+    week = await repo.load_branch_week(
+        services.db, branch, period, now=now, settings=services.settings
+    )
+    return build_digest(week, services.settings.whereabouts)
+
+
+async def _branch_rates(
+    services: Services, branch: BranchContext, digest: BranchDigest
+) -> tuple[tuple[str, ...], tuple[float | None, ...]]:
+    """Return the 12 week codes ending with the digest's week and their completion rates."""
+    weeks = chart_weeks(digest.period, zone(branch.timezone))
+    history = await repo.load_study_history(services.db, branch, weeks[0][1], weeks[-1][2])
+    members, _pending, _zones = await repo.load_members(services.db, branch.id)
+    rates = weekly_rates(members, history.items, history.answers, weeks)
+    return tuple(code for code, _, _ in weeks), rates
+
+
+def _chart_language(language: str) -> str:
+    """Return the language chart labels are drawn in: Chinese only with a CJK font."""
+    return language if cjk_font() is not None else "en"
+
+
+async def compose_branch(
+    services: Services,
+    branch: BranchContext,
+    period: Period,
+    language: str,
+    *,
+    now: int,
+    chart: bool = True,
+) -> Composed:
+    """Return a branch's digest: summary, detail buttons and the 12-week chart."""
+    digest = await branch_digest(services, branch, period, now)
+    parts = split_message(render_summary(language, digest))
+    markup = keyboard(summary_buttons(language, digest))
+
+    async def draw() -> Chart:
+        weeks, rates = await _branch_rates(services, branch, digest)
+        drawn = _chart_language(language)
+        label = branch.name if drawn == language else branch.key
+        png = await render_chart(ChartData(weeks, ((label, rates),)),
+                                 title=t(drawn, "digest.chart_title"))
+        return png, chart_caption(language, branch.name)
+
+    return Composed(parts, markup, draw if chart else None)
+
+
+async def compose_rollup(
+    services: Services,
+    unit: BranchContext,
+    branches: Sequence[BranchContext],
+    period: Period,
+    language: str,
+    *,
+    now: int,
+    chart: bool = True,
+) -> Composed:
+    """Return the roll-up of the branches beneath a unit, weakest first, with a line chart."""
+    digests = {
+        branch.id: await branch_digest(services, branch, _period_in(branch, period, now), now)
+        for branch in branches
+    }
+    ranked: list[RollupLine] = rank_rollup(
+        (rollup_line(d) for d in digests.values()), order=[b.id for b in branches]
+    )
+    parts = split_message(render_rollup(language, unit.name, period, unit.timezone, ranked))
+    markup = keyboard(rollup_buttons(ranked, period), columns=1)
+    by_id = {branch.id: branch for branch in branches}
+
+    async def draw() -> Chart:
+        drawn = _chart_language(language)
+        series, legend = [], []
+        weeks: tuple[str, ...] = ()
+        for line in ranked[:MAX_LINES]:
+            branch = by_id[line.branch_id]
+            weeks, rates = await _branch_rates(services, branch, digests[line.branch_id])
+            label = branch.name if drawn == language else branch.key
+            series.append((label, rates))
+            if label != branch.name:
+                legend.append((label, branch.name))
+        png = await render_chart(ChartData(weeks, tuple(series)),
+                                 title=t(drawn, "digest.chart_title"))
+        return png, chart_caption(language, unit.name, legend)
+
+    return Composed(parts, markup, draw if chart and ranked else None)
+
+
+async def _compose_unit(
+    services: Services, unit_id: int, period_for: Period | None, language: str, now: int
+) -> Composed | None:
+    """Return the digest of a branch or the roll-up of a higher unit (None: nothing beneath)."""
+    context = await _context(services, unit_id)
+    if context is None:
+        return None
+    tz = zone(context.timezone)
+    period = (
+        current_week(now, tz) if period_for is None else _period_in(context, period_for, now)
+    )
+    if context.level == Level.BRANCH:
+        return await compose_branch(services, context, period, language, now=now)
+    all_units = await units_repo.list_units(services.db)
+    default = services.settings.general.default_timezone
+    branches = [_context_of(all_units, u, default) for u in branches_under(all_units, unit_id)]
+    if not branches:
+        return None
+    return await compose_rollup(services, context, branches, period, language, now=now)
+
+
+def _context_of(all_units: Sequence[Unit], unit: Unit, default: str) -> BranchContext:
+    """Return the unit's context from the tree in memory (its zone, else its nearest parent's)."""
+    zones = [unit.timezone, *(above.timezone for above in ancestors(all_units, unit.id))]
+    timezone = next((tz for tz in zones if tz), default)
+    return BranchContext(unit.id, unit.key, unit.name, str(unit.level), timezone)
+
+
+# ---------------------------------------------------------------- sending in a chat
+
+
+async def _send(update: Update, composed: Composed) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    for index, part in enumerate(composed.parts):
+        last = index == len(composed.parts) - 1
+        await chat.send_message(part, reply_markup=composed.markup if last else None)
+    if composed.draw is not None:
+        png, caption = await composed.draw()
+        await chat.send_photo(png, caption=caption)
+
+
+def _top_led_units(actor: Actor, all_units: Sequence[Unit]) -> list[Unit]:
+    """Return the units the actor leads that are not beneath another unit they lead."""
+    led = [unit for unit in all_units if unit.id in actor.led_unit_ids]
+    return [
+        unit for unit in led
+        if not any(above.id in actor.led_unit_ids for above in ancestors(all_units, unit.id))
+    ]
+
+
+def _may_read(actor: Actor, unit: Unit, all_units: Sequence[Unit]) -> bool:
+    if unit.level == Level.BRANCH:
+        return can_manage_branch(actor, unit.id, all_units)
+    return can_manage_unit(actor, unit.id, all_units)
+
+
+async def show_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the current week's digest (a branch) or roll-up (a higher unit): `/digest [key]`."""
+    actor = await load_actor(update, context)
+    if not is_leader(actor):
+        await reply(update, actor.language, "errors.not_secretary")
+        return
+    services = get_services(context)
+    all_units = await load_units(context)
+    key = (context.args or [None])[0]
+    if key is not None:
+        unit = next((u for u in all_units if u.key == key), None)
+        if unit is None:
+            await reply(update, actor.language, "digest.unknown_unit", key=key[:40])
+            return
+        if not _may_read(actor, unit, all_units):
+            await reply(update, actor.language, "digest.not_allowed")
+            return
+        targets = [unit]
+    else:
+        targets = _top_led_units(actor, all_units)[:MAX_TARGETS]
+        if not targets:
+            example = next((u.key for u in all_units), "xianshui")
+            await reply(update, actor.language, "digest.usage_admin", example=example)
+            return
+    now = services.now_ts()
+    for unit in targets:
+        composed = await _compose_unit(services, unit.id, None, actor.language, now)
+        if composed is None:
+            await reply(update, actor.language, "digest.no_branches")
+            continue
+        await _send(update, composed)
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+async def _send_ledger(update: Update, services: Services, actor: Actor, branch_id: int) -> None:
+    branch = await _context(services, branch_id)
+    if branch is None:
+        await reply(update, actor.language, "errors.stale_button")
+        return
+    now = services.now_ts()
+    data = await repo.load_ledger(
+        services.db, branch, now=now, settings=services.settings,
+        weekly_title=lambda day: t("zh", "digest.weekly_title", day=day[5:]),
+    )
+    content = await build_ledger(data)
+    day = format_local(now, zone(branch.timezone), with_time=False)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(
+        InputFile(content, filename=f"ledger_{branch.key}_{day}.xlsx"),
+        caption=t(actor.language, "digest.export_caption", branch=branch.name, date=day),
+    )
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send a branch's ledger as Excel: `/export [branch_key]` (else pick from buttons)."""
+    actor = await load_actor(update, context)
+    if not is_leader(actor):
+        await reply(update, actor.language, "errors.not_secretary")
+        return
+    services = get_services(context)
+    all_units = await load_units(context)
+    key = (context.args or [None])[0]
+    if key is not None:
+        unit = next((u for u in all_units if u.key == key), None)
+        if unit is None:
+            await reply(update, actor.language, "digest.unknown_unit", key=key[:40])
+            return
+        if not _may_read(actor, unit, all_units):
+            await reply(update, actor.language, "digest.not_allowed")
+            return
+        branches = branches_under(all_units, unit.id)
+    else:
+        ids = managed_branch_ids(actor, all_units)
+        branches = [unit for unit in all_units if unit.id in ids]
+    if len(branches) == 1:
+        await _send_ledger(update, services, actor, branches[0].id)
+    elif not branches:
+        await reply(update, actor.language, "digest.no_branches")
+    elif len(branches) > MAX_BUTTONS:
+        await reply(update, actor.language, "digest.too_many", example=branches[0].key)
+    else:
+        buttons = [
+            InlineKeyboardButton(branch.name, callback_data=pack(FEATURE, "x", branch.id))
+            for branch in branches
+        ]
+        await reply(update, actor.language, "digest.not_a_branch",
+                    reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)))
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open a detail section, a branch's digest, or the ledger, after the permission check."""
+    query = update.callback_query
+    assert query is not None
+    actor = await load_actor(update, context)
+    _feature, action, args = unpack(query.data or "")
+    services = get_services(context)
+    try:
+        branch_id = int(args[0])
+    except (IndexError, ValueError):
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    all_units = await load_units(context)
+    if not can_manage_branch(actor, branch_id, all_units):
+        key = "digest.not_allowed" if is_leader(actor) else "errors.not_secretary"
+        await query.answer(t(actor.language, key), show_alert=True)
+        return
+    if action == "x":
+        await query.answer(t(actor.language, "digest.exporting"))
+        await _send_ledger(update, services, actor, branch_id)
+        return
+    week = parse_week_code(args[-1]) if len(args) >= 2 else None
+    if week is None or action not in ("d", "b") or (action == "d" and args[1] not in SECTIONS):
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    branch = await _context(services, branch_id)
+    if branch is None:
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    now = services.now_ts()
+    year, number, partial = week
+    period = week_period(year, number, zone(branch.timezone), now=now if partial else None)
+    if action == "b":
+        await _send(update, await compose_branch(services, branch, period, actor.language,
+                                                 now=now))
+        return
+    digest = await branch_digest(services, branch, period, now)
+    for part in render_detail(actor.language, digest, args[1]):
+        await update.effective_chat.send_message(part)
+
+
+# ---------------------------------------------------------------- the weekly planner
+
+
+async def plan_digests(services: Services, now_dt: datetime) -> list[OutgoingMessage]:
+    """Plan each leader's digest of last ISO week once it falls due in their own zone."""
+    settings = services.settings
+    roles = ("secretary", "committee") if settings.digest.include_committee else ("secretary",)
+    now = int(now_dt.timestamp())
+    # Like every scheduled send, a digest is caught up after downtime only within the
+    # delivery grace; later it would report a week long gone.
+    late_limit = max(settings.delivery.grace_hours, 1) * 3600
+    due: list[tuple[repo.Leader, str, Period, int]] = []
+    for leader in await repo.digest_leaders(services.db, roles):
+        tz = zone(leader.timezone, settings.general.default_timezone)
+        due_at = digest_due(now, tz, settings.digest.weekday, settings.digest.hour)
+        if not due_at <= now < due_at + late_limit:
+            continue
+        year, week, _ = (local_date(now, tz) - timedelta(days=7)).isocalendar()
+        key = digest_key(leader.person_id, leader.unit_id, iso_week_code(year, week))
+        due.append((leader, key, week_period(year, week, tz), due_at))
+    if not due:
+        return []
+    known = await repo.known_keys(services.db, [key for _, key, _, _ in due])
+    planned: list[OutgoingMessage] = []
+    for leader, key, period, due_at in due:
+        if key in known:
+            continue
+        language = leader.language or settings.general.default_language
+        try:
+            composed = await _compose_unit(services, leader.unit_id, period, language, now)
+            if composed is None:
+                continue
+            chart = await composed.draw() if composed.draw is not None else None
+        except Exception:
+            # One unit's failure must not hold back every other secretary's digest.
+            log.exception("digest of unit %s failed", leader.unit_id)
+            continue
+        planned += _outgoing(leader, key, composed, chart, now, due_at)
+    return planned
+
+
+def _outgoing(
+    leader: repo.Leader, key: str, composed: Composed, chart: Chart | None, now: int, due_at: int
+) -> list[OutgoingMessage]:
+    """Return the outbox rows of one digest: its text parts, then the chart (due now)."""
+    expires = due_at + 7 * 86400  # a digest not delivered within its week is stale
+    markup = composed.markup.to_dict() if composed.markup is not None else None
+    rows = [
+        OutgoingMessage(
+            dedupe_key=key if index == 0 else f"{key}|{index + 1}",
+            kind=KIND,
+            person_id=leader.person_id,
+            chat_id=leader.telegram_id,
+            text=part,
+            due_at=now,
+            reply_markup=markup if index == len(composed.parts) - 1 else None,
+            expires_at=expires,
+        )
+        for index, part in enumerate(composed.parts)
+    ]
+    if chart is not None:
+        rows.append(OutgoingMessage(
+            dedupe_key=f"{key}|chart", kind=f"{KIND}.chart", person_id=leader.person_id,
+            chat_id=leader.telegram_id, text=chart[1], due_at=now,
+            expires_at=expires, photo=chart[0],
+        ))
+    return rows
+
+
+def register(app: Application) -> None:
+    """Add /digest, /export, the dg: buttons and the weekly planner."""
+    app.add_handler(CommandHandler("digest", show_digest))
+    app.add_handler(CommandHandler("export", export))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
+    add_planner(app, "digest", plan_digests)

@@ -1,0 +1,90 @@
+"""Mobile members' whereabouts: the register of answers and what the planner reads.
+
+await record_answer(db, member_id=7, kind="moved", place="马德里", timezone="Europe/Madrid",
+                    now=now)
+for row in await mobile_members(db):
+    row.confirmed_at   # latest answer, None if never
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+__all__ = ["MobileMember", "forget_places", "last_answer_at", "mobile_members", "record_answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class MobileMember:
+    """An active mobile member with their place, zone, contact and last answer."""
+
+    member_id: int
+    branch_id: int
+    person_id: int
+    telegram_id: int | None
+    name: str | None
+    language: str | None
+    timezone: str | None  # the person's, else the branch's; None: the default zone
+    place: str | None
+    approved_at: int | None
+    last_contact_at: int | None
+    confirmed_at: int | None
+    is_reachable: bool
+
+
+async def record_answer(
+    db: aiosqlite.Connection,
+    *,
+    member_id: int,
+    kind: str,
+    place: str | None,
+    timezone: str | None,
+    now: int,
+) -> None:
+    """Log a mobile member's answer: confirmed, moved or home."""
+    await db.execute(
+        "INSERT INTO whereabouts_log (member_id, at, kind, place, timezone) VALUES (?, ?, ?, ?, ?)",
+        (member_id, now, kind, place, timezone),
+    )
+
+
+async def last_answer_at(db: aiosqlite.Connection, member_id: int) -> int | None:
+    """Return when the member last answered where they are, or None."""
+    async with db.execute(
+        "SELECT MAX(at) FROM whereabouts_log WHERE member_id = ?", (member_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row[0]
+
+
+async def mobile_members(
+    db: aiosqlite.Connection, branch_ids: Sequence[int] | None = None
+) -> list[MobileMember]:
+    """Return the active mobile members (of some branches, when given), in member order."""
+    sql = (
+        "SELECT m.id, m.branch_id, p.id, p.telegram_id, p.name, p.language,"
+        " COALESCE(p.timezone, u.timezone), m.place, m.decided_at, p.last_contact_at,"
+        " (SELECT MAX(w.at) FROM whereabouts_log w WHERE w.member_id = m.id), p.is_reachable"
+        " FROM members m JOIN people p ON p.id = m.person_id JOIN units u ON u.id = m.branch_id"
+        " WHERE m.status = 'active' AND m.category = 'mobile'"
+    )
+    params: list[int] = []
+    if branch_ids is not None:
+        if not branch_ids:
+            return []
+        sql += f" AND m.branch_id IN ({','.join('?' * len(branch_ids))})"
+        params = list(branch_ids)
+    async with db.execute(sql + " ORDER BY m.id", params) as cur:
+        rows = await cur.fetchall()
+    return [MobileMember(*row[:11], is_reachable=bool(row[11])) for row in rows]
+
+
+async def forget_places(db: aiosqlite.Connection, person_id: int) -> None:
+    """Erase the places a forgotten person reported (the dates stay, anonymous)."""
+    await db.execute(
+        "UPDATE whereabouts_log SET place = NULL, timezone = NULL"
+        " WHERE member_id IN (SELECT id FROM members WHERE person_id = ?)",
+        (person_id,),
+    )

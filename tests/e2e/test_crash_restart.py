@@ -1,0 +1,115 @@
+"""SIGKILL the bot in the middle of a 1,000-member fan-out, restart it: nobody is missed,
+at most the one message in flight at the kill is repeated.
+
+The emulator runs in this process; the bot runs in a subprocess
+(tests/e2e/crash_bot.py) on a database file prepared here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.clock import FakeClock
+from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.emulator import BotApiEmulator
+from storage.db import open_database
+from storage.migrate import migrate
+from storage.repositories import outbox, people
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "e2e" / "crash_bot.py"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+MEMBERS = 1000
+FIRST_ID = 700000
+
+
+async def prepare_database(path: Path) -> None:
+    """Create MEMBERS people and one due reminder each, as a planner would."""
+    db = await open_database(path)
+    try:
+        await migrate(db)
+        now = int(START.timestamp())
+        messages = []
+        for telegram_id in range(FIRST_ID, FIRST_ID + MEMBERS):
+            person = await people.ensure_person(db, telegram_id=telegram_id, now=now)
+            messages.append(
+                OutgoingMessage(
+                    dedupe_key=occurrence_key("study.reminder", person.id, "lesson-1", 0),
+                    kind="study.reminder",
+                    person_id=person.id,
+                    chat_id=telegram_id,
+                    text=f"<b>学习提醒</b> 第一课 {telegram_id}",
+                    due_at=now - 60,
+                )
+            )
+        assert await outbox.enqueue(db, messages, now=now) == MEMBERS
+    finally:
+        await db.close()
+
+
+async def start_bot(emulator: BotApiEmulator, database: Path, log: Path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SCRIPT),
+        emulator.base_url,
+        emulator.base_file_url,
+        str(database),
+        START.isoformat(),
+        "300",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log.open("ab"),
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+    assert line.strip() == b"ready", f"bot did not start; see {log}"
+    return process
+
+
+async def test_kill_mid_fanout_and_restart_sends_each_reminder_once(tmp_path):
+    database = tmp_path / "crash.sqlite3"
+    log = tmp_path / "bot.log"
+    await prepare_database(database)
+    clock = FakeClock(START)
+    async with BotApiEmulator(clock=clock.timestamp) as emulator:
+        for telegram_id in range(FIRST_ID, FIRST_ID + MEMBERS):
+            emulator.add_user(telegram_id)
+        stats = emulator.stats
+
+        bot = await start_bot(emulator, database, log)
+        try:
+            await emulator.wait_until(lambda: stats.sends_ok >= MEMBERS // 2, timeout=30)
+        finally:
+            bot.kill()  # SIGKILL: no shutdown, no flush, mid-send
+            await bot.wait()
+        delivered_before_kill = stats.sends_ok
+        assert delivered_before_kill < MEMBERS, "the fan-out finished before the kill"
+
+        bot = await start_bot(emulator, database, log)
+        try:
+            await emulator.wait_until(lambda: len(stats.sends_by_chat) == MEMBERS, timeout=30)
+        finally:
+            bot.terminate()  # a clean stop: the tick in progress finishes its marks
+            await asyncio.wait_for(bot.wait(), timeout=20)
+
+        counts = {chat: stats.sends_by_chat[chat] for chat in range(FIRST_ID, FIRST_ID + MEMBERS)}
+        missing = [chat for chat, n in counts.items() if n == 0]
+        repeated = [chat for chat, n in counts.items() if n > 1]
+        assert missing == []
+        print(f"killed after {delivered_before_kill} sends; repeated to {repeated}")
+        assert len(repeated) <= 1, f"repeated to {repeated}"
+        assert stats.sends_ok == MEMBERS + len(repeated)
+        for chat in (FIRST_ID, FIRST_ID + MEMBERS - 1):
+            assert emulator.sent_to(chat)[0].plain == f"学习提醒 第一课 {chat}"
+
+    db = await open_database(database)
+    try:
+        assert await outbox.count_by_status(db) == {"sent": MEMBERS}
+    finally:
+        await db.close()

@@ -1,0 +1,283 @@
+"""The weekly digest end to end: a seeded week, the scheduled send, roll-up, buttons, export.
+
+The county is bot/data/county.toml.  Week 2026-W10 (Mon 2 – Sun 8 March) is
+seeded straight into the other features' tables through their repositories;
+the clock starts on Sunday 8 March at noon in Beijing and the scheduler is
+ticked hour by hour: the digest must arrive with the Monday 08:00 tick, once.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.domain.pledges import ParsedPledge
+from bot.emulator import EmulatedUser, SentMessage
+from storage.repositories import members, people, pledges, roles, study, units
+from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
+from tests.e2e.harness import BotHarness
+
+SUNDAY_NOON = datetime(2026, 3, 8, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
+MONDAY_8 = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # the configured 08:00 in Beijing
+DAY = 86400
+CITRUS = "梦公塘早蜜柑脐橙种植党支部"
+PIGS = "生猪养殖党支部"
+MOBILE = "人和村流动党员党支部"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+async def _member(
+    h: BotHarness, branch_key: str, user_id: int, name: str, category: str = "regular",
+    *, approved_days_ago: int = 60, status: str = "active",
+) -> tuple[int, int]:
+    """Store an approved (or pending) member and return (member id, person id)."""
+    db = h.services.db
+    now = _ts(h.clock.now())
+    branch = await units.get_unit_by_key(db, branch_key)
+    person = await people.ensure_person(db, telegram_id=user_id, now=now, name=name,
+                                        timezone="Asia/Shanghai", language="zh")
+    member = await members.add_member(db, person_id=person.id, branch_id=branch.id,
+                                      category=members.Category(category), place=None,
+                                      invite_id=None, now=now - approved_days_ago * DAY)
+    if status == "active":
+        await members.decide_member(db, member.id, approve=True, decided_by=None,
+                                    now=now - approved_days_ago * DAY)
+    h.user(user_id, "zh", first_name=name)  # a chat the bot can write to
+    return member.id, person.id
+
+
+async def _item(h: BotHarness, branch_key: str, title: str, due: str) -> int:
+    db = h.services.db
+    branch = await units.get_unit_by_key(db, branch_key)
+    created = await study.create_items(
+        db, branch_ids=[branch.id], title=title, body="正文", due_date=due,
+        remind_at={branch.id: "19:30"}, created_by=None, now=_ts(h.clock.now()) - 7 * DAY,
+    )
+    return created[0].id
+
+
+async def _answer(h: BotHarness, item: int, member: int, status: str = "done", **kwargs) -> None:
+    kwargs.setdefault("entered_by", None)
+    await study.record_answer(h.services.db, item, member, status=status,
+                              now=_ts(h.clock.now()) - 3 * DAY, **kwargs)
+
+
+async def seed_week(h: BotHarness) -> dict[str, int]:
+    """Seed citrus (weak), pigs (strong) and mobile (middling); return member ids by name."""
+    db = h.services.db
+    ids: dict[str, int] = {}
+    citrus = ("张伟", "王芳", "李强", "赵磊", "周杰", "孙丽")  # Telegram ids 3000…3005
+    for offset, name in enumerate(citrus):
+        category = "mobile" if name == "王芳" else "regular"
+        ids[name], ids[f"{name}.person"] = await _member(
+            h, "renhe-citrus", 3000 + offset, name, category
+        )
+    await _member(h, "renhe-citrus", 3100, "陈静", status="pending")
+    secretary = await people.get_person_by_telegram(db, BRANCH_SECRETARIES["renhe-citrus"])
+    now = _ts(h.clock.now())
+    # 王芳 (mobile) approved 120 days ago, last heard from 100 days ago: past the 90-day mark.
+    await db.execute("UPDATE members SET decided_at = ? WHERE id = ?",
+                     (now - 120 * DAY, ids["王芳"]))
+    await db.execute("UPDATE people SET last_contact_at = ? WHERE id = ?",
+                     (now - 100 * DAY, ids["王芳.person"]))
+    await members.set_away(db, ids["赵磊"], "2026-03-10")
+    await people.mark_unreachable(db, ids["周杰.person"], "Forbidden: bot was blocked by the user",
+                                  now - DAY)
+    h.users[3004].block()  # 周杰
+    # 孙丽's approved pledge has no February report: late since 28 Feb.
+    feb1 = _ts(datetime(2026, 2, 1, 2, tzinfo=UTC))
+    pledge = await pledges.add_pledge(db, member_id=ids["孙丽"], year=2026,
+                                      parsed=ParsedPledge("带动5户群众改造果园", 5, "户"), now=feb1)
+    await pledges.submit_pledges(db, member_id=ids["孙丽"], year=2026, now=feb1)
+    await pledges.decide_pledge(db, pledge.id, approve=True, by=None, now=feb1)
+
+    a = await _item(h, "renhe-citrus", "学习党章第一章", "2026-03-04")
+    b = await _item(h, "renhe-citrus", "学习<准则>&条例", "2026-03-06")
+    await _item(h, "renhe-citrus", "学习新党章", "2026-03-12")  # next week
+    await _answer(h, a, ids["张伟"])
+    await _answer(h, a, ids["李强"], entered_by=secretary.id, on_behalf=True)
+    await _answer(h, a, ids["孙丽"], "excused", entered_by=ids["孙丽.person"], reason="ill")
+    await _answer(h, b, ids["张伟"])
+    await _answer(h, b, ids["周杰"])
+    await _answer(h, b, ids["孙丽"])
+    # Pigs: both studied.  Mobile branch: one of two missed.
+    p1, _ = await _member(h, "renhe-pigs", 3200, "猪场甲")
+    p2, _ = await _member(h, "renhe-pigs", 3201, "猪场乙")
+    pig_item = await _item(h, "renhe-pigs", "防疫知识", "2026-03-05")
+    await _answer(h, pig_item, p1)
+    await _answer(h, pig_item, p2)
+    m1, m1_person = await _member(h, "renhe-mobile", 3300, "外出甲", "mobile")
+    _m2, m2_person = await _member(h, "renhe-mobile", 3301, "外出乙", "mobile")
+    for person_id in (m1_person, m2_person):
+        await people.touch_contact(db, (await people.get_person(db, person_id)).telegram_id,
+                                   now - DAY)
+    mobile_item = await _item(h, "renhe-mobile", "在外学习", "2026-03-05")
+    await _answer(h, mobile_item, m1)
+    return ids
+
+
+def _digests(user: EmulatedUser) -> list[SentMessage]:
+    return [m for m in user.messages if "周报" in m.plain]
+
+
+@pytest.fixture
+async def h(tmp_path):
+    async with BotHarness.started(tmp_path, start=SUNDAY_NOON) as harness:
+        yield harness
+
+
+async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names(h):
+    await seed_week(h)
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    while h.clock.now() < MONDAY_8:
+        await h.advance(hours=1)
+        if h.clock.now() < MONDAY_8:
+            assert _digests(secretary) == [], f"digest came early, at {h.clock.now()}"
+    digest = await secretary.wait_for_message(lambda m: "周报" in m.plain)
+    text = digest.plain
+    assert f"{CITRUS} · 周报 2026-W10（03-02 至 03-08）" in text
+    assert "党员 6 人，其中流动党员 1 人" in text
+    assert "📚 学习：2 项，应学 12 人次 · ✅ 已学 5 · 🙋 请假 3 · ❌ 未学 4（完成率 56%）" in text
+    assert "未学习（3 人）：王芳（2 项）、周杰、李强" in text
+    assert "代为签到：1 条" in text
+    assert "践诺汇报逾期（2026-02，1 人）：孙丽" in text
+    assert "超过 90 天未联系（1 人）：王芳（100 天）" in text
+    assert "消息发不到（1 人）：周杰" in text
+    assert "待审批的加入申请：1 份" in text
+    assert "学习：学习新党章（03-12 截止）" in text
+    assert "以上 4 人需要关注；其余 2 人一切正常。" in text
+    for name in ("张伟", "赵磊", "陈静"):  # fine, or only a count: never named in the summary
+        assert name not in text
+    chart = await secretary.wait_for_message(lambda m: m.kind == "photo")
+    assert chart.file_bytes is not None and chart.file_bytes.startswith(PNG)
+    assert "近 12 周" in chart.plain
+
+    # The missed list behind its button names each item; the on-behalf list names who entered.
+    await secretary.press("❌ 未学名单（3）", digest)
+    missed = await secretary.wait_for_message(lambda m: "未学习名单" in m.plain)
+    assert "• 王芳：学习党章第一章、学习<准则>&条例" in missed.plain
+    await secretary.press("✍️ 代签记录（1）", digest)
+    behalf = await secretary.wait_for_message(lambda m: "代为签到" in m.plain)
+    assert "• 李强：学习党章第一章（由 陈秀兰 代录）" in behalf.plain
+
+    # Sent once: further ticks through the week, and a restart, add nothing.
+    count = len(_digests(secretary))
+    for _ in range(3):
+        await h.advance(hours=4)
+    await h.restart()
+    for _ in range(3):
+        await h.advance(hours=4)
+    assert len(_digests(secretary)) == count == 1
+
+
+async def test_general_branch_rollup_ranks_weakest_first(h):
+    await seed_week(h)
+    leader = h.user(GENERAL_BRANCH_SECRETARY, "zh")
+    top = h.user(910001, "zh")  # the committee secretary above
+    h.clock.set(MONDAY_8 + timedelta(minutes=5))
+    await h.tick()
+    rollup = await leader.wait_for_message(lambda m: "汇总周报" in m.plain)
+    lines = [line for line in rollup.plain.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert [line.split("：")[0] for line in lines] == [f"1. {CITRUS}", f"2. {MOBILE}",
+                                                      f"3. {PIGS}"]
+    assert "学习 56%" in lines[0] and "学习 50%" in lines[1] and "学习 100%" in lines[2]
+    assert rollup.button_texts == [CITRUS, MOBILE, PIGS]
+    chart = await leader.wait_for_message(lambda m: m.kind == "photo")
+    assert chart.file_bytes.startswith(PNG)
+    # Any branch's digest opens from its button.
+    await leader.press(PIGS, rollup)
+    pigs = await leader.wait_for_message(lambda m: f"{PIGS} · 周报" in m.plain)
+    assert "✅ 已学 2" in pigs.plain and "2026-W10" in pigs.plain
+    # The committee secretary above gets a roll-up too, including the branch directly under it.
+    committee = await top.wait_for_message(lambda m: "汇总周报" in m.plain)
+    assert "咸水乡农业党支部：还没有党员" in committee.plain
+
+
+async def test_on_demand_digest_covers_the_week_so_far(h):
+    await seed_week(h)
+    h.clock.set(datetime(2026, 3, 5, 6, tzinfo=UTC))  # Thursday 14:00 in Beijing
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    await secretary.send_command("digest")
+    digest = await secretary.wait_for_message(lambda m: "周报" in m.plain)
+    # Only the item due Wednesday 4 March is over; Friday's is still next.
+    assert "2026-W10（03-02 至今）" in digest.plain
+    assert "📚 学习：1 项，应学 6 人次 · ✅ 已学 2 · 🙋 请假 2 · ❌ 未学 2" in digest.plain
+    assert "学习：学习<准则>&条例（03-06 截止）" in digest.plain
+    await secretary.wait_for_message(lambda m: m.kind == "photo")
+
+
+async def test_secretary_cannot_see_or_export_a_branch_outside_their_tree(h):
+    await seed_week(h)
+    pigs_secretary = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
+    for command in ("digest", "export"):
+        await pigs_secretary.send_command(command, "renhe-citrus")
+        refusal = await pigs_secretary.wait_for_message()
+        assert "不归您管理" in refusal.plain and CITRUS not in refusal.plain
+    general = h.user(GENERAL_BRANCH_SECRETARY, "zh")
+    await general.send_command("digest", "tingzijiang-sunset")
+    assert "不归您管理" in (await general.wait_for_message()).plain
+    member = h.user(3000, "zh")
+    await member.send_command("digest")
+    assert "只有支部书记" in (await member.wait_for_message()).plain
+    assert all(m.kind == "text" for m in pigs_secretary.messages)
+
+
+async def test_export_sends_a_workbook_with_the_branch_ledger(h):
+    await seed_week(h)
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    await secretary.send_command("export")
+    document = await secretary.wait_for_message(lambda m: m.kind == "document")
+    assert document.filename.endswith(".xlsx") and "台账" in document.plain
+    book = load_workbook(io.BytesIO(document.file_bytes))
+    assert book.sheetnames == ["花名册", "学习记录", "承诺践诺", "流动党员"]
+    roster = book["花名册"]
+    assert roster["A1"].value == "姓名" and roster.max_row == 1 + 7  # 6 active, 1 pending
+    names = {row[0].value for row in roster.iter_rows(min_row=2)}
+    assert names == {"张伟", "王芳", "李强", "赵磊", "周杰", "孙丽", "陈静"}
+    study_rows = [[c.value for c in row] for row in book["学习记录"].iter_rows(min_row=2)]
+    assert len(study_rows) == 3 * 6  # three items × six active members
+    behalf = next(row for row in study_rows if row[0] == "学习党章第一章" and row[2] == "李强")
+    assert (behalf[3], behalf[6]) == ("已学习", "陈秀兰")
+    outcomes = [row[3] for row in study_rows if row[0] == "学习党章第一章"]
+    expected = ["已学习", "已学习", "请假", "外出（免学）", "未学习", "未学习"]
+    assert sorted(outcomes) == sorted(expected)
+    pledge_rows = list(book["承诺践诺"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[2], r[4]) for r in pledge_rows] == [("孙丽", "带动5户群众改造果园", "已公开")]
+    mobile_rows = list(book["流动党员"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[4], r[5]) for r in mobile_rows] == [("王芳", 100, "预警")]
+    # A general-branch secretary picks the branch from buttons, and gets it.
+    general = h.user(GENERAL_BRANCH_SECRETARY, "zh")
+    await general.send_command("export")
+    picker = await general.wait_for_message(lambda m: bool(m.button_texts))
+    assert picker.button_texts == [CITRUS, PIGS, MOBILE]
+    await general.press(PIGS, picker)
+    pigs_doc = await general.wait_for_message(lambda m: m.kind == "document")
+    assert "renhe-pigs" in pigs_doc.filename
+
+
+async def test_committee_members_get_the_digest_when_configured(tmp_path):
+    config = {"digest": {"include_committee": True, "weekday": 1, "hour": 9}}
+    async with BotHarness.started(tmp_path, start=SUNDAY_NOON, config=config) as h:
+        await seed_week(h)
+        db = h.services.db
+        citrus = await units.get_unit_by_key(db, "renhe-citrus")
+        helper = await people.ensure_person(db, telegram_id=3900, now=_ts(h.clock.now()),
+                                            name="委员甲", language="en")
+        await roles.appoint(db, unit_id=citrus.id, person_id=helper.id, role="committee",
+                            appointed_by=None, now=_ts(h.clock.now()))
+        committee = h.user(3900, "en")
+        secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+        h.clock.set(MONDAY_8 + timedelta(minutes=30))  # 08:30: before the configured 09:00
+        await h.tick()
+        assert _digests(secretary) == []
+        await h.advance(hours=1)
+        english = await committee.wait_for_message(lambda m: "digest 2026-W10" in m.plain)
+        assert "Missed (3)" in english.plain
+        await secretary.wait_for_message(lambda m: "周报" in m.plain)

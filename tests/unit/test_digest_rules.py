@@ -1,0 +1,263 @@
+"""The digest's rules: periods, study counts, silence, attention and the roll-up ranking."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import WhereaboutsSettings
+from bot.domain.digest import (
+    Answer,
+    BranchWeek,
+    MemberFacts,
+    Outcome,
+    Period,
+    RollupLine,
+    Silence,
+    StudyItem,
+    build_digest,
+    chart_weeks,
+    current_week,
+    digest_due,
+    mobile_status,
+    parse_week_code,
+    period_days,
+    previous_week,
+    rank_rollup,
+    rollup_line,
+    study_section,
+    week_period,
+    weekly_rates,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RULES = WhereaboutsSettings()
+DAY = 86400
+
+
+def ts(year: int, month: int, day: int, hour: int = 0, tz: ZoneInfo = SHANGHAI) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=tz).timestamp())
+
+
+def member(mid: int, name: str | None, **kwargs) -> MemberFacts:
+    fields = {"person_id": 100 + mid, "category": "regular", "joined_at": ts(2026, 1, 1)}
+    fields.update(kwargs)
+    return MemberFacts(member_id=mid, name=name, **fields)
+
+
+def item(iid: int, due: str, title: str | None = "学习二十大报告") -> StudyItem:
+    day = date.fromisoformat(due)
+    return StudyItem(iid, title, due, ts(day.year, day.month, day.day) + DAY)
+
+
+WEEK9 = week_period(2026, 9, SHANGHAI)  # Mon 23 Feb – Sun 1 Mar 2026
+NOW = ts(2026, 3, 2, 8)
+
+
+def week(**kwargs) -> BranchWeek:
+    fields = {
+        "branch_id": 7, "branch_key": "renhe-citrus", "branch_name": "脐橙支部",
+        "timezone": "Asia/Shanghai", "period": WEEK9, "now": NOW,
+    }
+    fields.update(kwargs)
+    return BranchWeek(**fields)
+
+
+# ---------------------------------------------------------------- periods
+
+
+def test_previous_week_is_the_iso_week_just_ended_in_the_zone() -> None:
+    period = previous_week(NOW, SHANGHAI)
+    assert (period.iso_year, period.iso_week, period.partial) == (2026, 9, False)
+    assert period.start == ts(2026, 2, 23) and period.end == ts(2026, 3, 2)
+    assert period.code == "2026W09" and period.label == "2026-W09"
+
+
+def test_current_week_runs_from_monday_to_now() -> None:
+    now = ts(2026, 3, 4, 15)
+    period = current_week(now, SHANGHAI)
+    assert period.partial and period.start == ts(2026, 3, 2) and period.end == now
+    assert period.code == "2026W10p"
+    first, stop, next_stop = period_days(period, SHANGHAI)
+    # Items due today are not counted yet: members still have today.
+    assert (first, stop, next_stop) == (date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 11))
+
+
+def test_whole_week_days_and_the_next_week() -> None:
+    first, stop, next_stop = period_days(WEEK9, SHANGHAI)
+    assert (first, stop, next_stop) == (date(2026, 2, 23), date(2026, 3, 2), date(2026, 3, 9))
+
+
+def test_iso_week_across_the_year_end() -> None:
+    # Monday 4 January 2027 opens ISO week 2027-W01; the week before is 2026-W53.
+    period = previous_week(ts(2027, 1, 4, 9), SHANGHAI)
+    assert (period.iso_year, period.iso_week) == (2026, 53)
+    assert period.start == ts(2026, 12, 28) and period.end == ts(2027, 1, 4)
+    assert parse_week_code(period.code) == (2026, 53, False)
+
+
+@pytest.mark.parametrize("code", ["", "2026", "2026W", "2026W54", "26W01", "2026X01", "abcdW01p"])
+def test_bad_week_codes_are_refused(code: str) -> None:
+    assert parse_week_code(code) is None
+
+
+def test_digest_falls_due_on_the_weekday_and_hour_in_the_leaders_zone() -> None:
+    madrid = ZoneInfo("Europe/Madrid")
+    due = digest_due(NOW, SHANGHAI, weekday=1, hour=8)
+    assert due == ts(2026, 3, 2, 8)
+    due_madrid = digest_due(ts(2026, 3, 4, 12), madrid, weekday=1, hour=8)
+    assert due_madrid == int(datetime(2026, 3, 2, 8, tzinfo=madrid).timestamp())
+    friday = digest_due(NOW, SHANGHAI, weekday=5, hour=18)
+    assert friday == ts(2026, 3, 6, 18)
+
+
+# ---------------------------------------------------------------- study
+
+
+def test_study_counts_missed_names_and_excuses() -> None:
+    people = (
+        member(1, "张伟"),
+        member(2, "王芳"),
+        member(3, "李强"),
+        member(4, "赵磊", away_until="2026-03-05"),
+        member(5, "陈静", joined_at=ts(2026, 2, 28)),  # joined after item 11 fell due
+    )
+    items = (item(11, "2026-02-25"), item(12, "2026-03-01", None))
+    answers = (
+        Answer(11, 1, Outcome.STUDIED),
+        Answer(12, 1, Outcome.STUDIED),
+        Answer(11, 2, Outcome.EXCUSED),
+        Answer(12, 2, Outcome.STUDIED, on_behalf=True, entered_by_name="陈秀兰"),
+        Answer(12, 5, Outcome.STUDIED),
+    )
+    section = study_section(people, items, answers)
+    assert [(c.expected, c.studied, c.excused, c.missed) for c in section.items] == [
+        (4, 1, 2, 1),  # 张伟 ✅, 王芳 🙋, 赵磊 away, 李强 ❌; 陈静 not expected
+        (5, 3, 1, 1),
+    ]
+    assert (section.expected, section.studied, section.excused, section.missed) == (9, 4, 3, 2)
+    assert section.rate == pytest.approx(4 / 6)
+    assert [(m.member.name, len(m.items)) for m in section.missed_members] == [("李强", 2)]
+    assert [(o.member.name, o.entered_by) for o in section.on_behalf] == [("王芳", "陈秀兰")]
+
+
+def test_nothing_due_has_no_rate() -> None:
+    assert study_section([member(1, "张伟")], [], []).rate is None
+
+
+def test_everyone_excused_has_no_rate_rather_than_zero() -> None:
+    section = study_section([member(1, "张伟")], [item(1, "2026-02-25")],
+                            [Answer(1, 1, Outcome.EXCUSED)])
+    assert section.rate is None and section.missed == 0
+
+
+def test_weekly_rates_cover_twelve_weeks() -> None:
+    weeks = chart_weeks(WEEK9, SHANGHAI)
+    assert len(weeks) == 12 and weeks[-1][0] == "2026W09" and weeks[0][0] == "2025W50"
+    joined = ts(2025, 1, 1)
+    people = [member(1, "张伟", joined_at=joined), member(2, "王芳", joined_at=joined)]
+    items = [item(1, "2026-02-25"), item(2, "2026-01-07")]
+    answers = [Answer(1, 1, Outcome.STUDIED), Answer(2, 1, Outcome.STUDIED),
+               Answer(2, 2, Outcome.STUDIED)]
+    rates = weekly_rates(people, items, answers, weeks)
+    assert len(rates) == 12
+    by_week = dict(zip((code for code, _, _ in weeks), rates, strict=True))
+    assert by_week["2026W09"] == 0.5 and by_week["2026W02"] == 1.0
+    assert sum(rate is None for rate in rates) == 10
+
+
+# ---------------------------------------------------------------- mobile, unreachable, attention
+
+
+@pytest.mark.parametrize(
+    ("days", "state", "mark"),
+    [(0, Silence.OK, 0), (89, Silence.OK, 0), (90, Silence.SILENT, 90),
+     (151, Silence.SILENT, 150), (180, Silence.LOST, 180), (400, Silence.LOST, 180)],
+)
+def test_mobile_silence_marks(days: int, state: Silence, mark: int) -> None:
+    assert mobile_status(days, RULES) == (state, mark)
+
+
+def test_digest_names_only_who_needs_attention() -> None:
+    people = (
+        member(1, "张伟"),
+        member(2, "王芳", category="mobile", last_contact_at=NOW - 100 * DAY),
+        member(3, "李强", category="mobile", last_contact_at=NOW - 200 * DAY),
+        member(4, "赵磊", category="mobile", last_contact_at=NOW - 200 * DAY),
+        member(5, "周杰", reachable=False, unreachable_reason="Forbidden: bot was blocked"),
+        member(6, None, has_chat=False),
+        member(7, "孙丽"),
+    )
+    digest = build_digest(
+        week(
+            members=people,
+            items=(item(1, "2026-02-26"),),
+            answers=tuple(Answer(1, m, Outcome.STUDIED) for m in (2, 3, 4, 5, 6, 7)),
+            late_pledges=((7, "2026-02"),),
+            # 赵磊 answered the whereabouts question recently: not silent.
+            mobile_contacts=((4, NOW - 3 * DAY),),
+        ),
+        RULES,
+    )
+    assert digest.member_count == 7 and digest.mobile_count == 3
+    assert [m.member.name for m in digest.study.missed_members] == ["张伟"]
+    assert [(m.member.name, m.days, m.state) for m in digest.mobile] == [
+        ("李强", 200, Silence.LOST), ("王芳", 100, Silence.SILENT),
+    ]
+    assert [(u.member.member_id, u.reason) for u in digest.unreachable] == [
+        (6, "no_chat"), (5, "blocked"),
+    ]
+    assert [(m.name, month) for m, month in digest.late_pledges] == [("孙丽", "2026-02")]
+    named = {a.member.member_id: a.reasons for a in digest.attention}
+    assert named == {1: ("missed",), 2: ("silent",), 3: ("lost",), 5: ("unreachable",),
+                     6: ("unreachable",), 7: ("late_pledge",)}
+
+
+# ---------------------------------------------------------------- roll-up
+
+
+def line(branch_id: int, **kwargs) -> RollupLine:
+    fields = {
+        "branch_key": f"b{branch_id}", "branch_name": f"支部{branch_id}", "members": 10,
+        "study_rate": 1.0, "missed": 0, "late_pledges": 0, "silent": 0, "lost": 0,
+        "unreachable": 0, "pending": 0, "health": 100.0,
+    }
+    fields.update(kwargs)
+    return RollupLine(branch_id=branch_id, **fields)
+
+
+def test_health_score_halves_study_and_attention() -> None:
+    people = tuple(member(i, f"m{i}") for i in range(1, 5))
+    answers = (Answer(1, 1, Outcome.STUDIED), Answer(1, 2, Outcome.STUDIED))
+    digest = build_digest(week(members=people, items=(item(1, "2026-02-26"),), answers=answers,
+                               late_pledges=((3, "2026-02"),)), RULES)
+    result = rollup_line(digest)
+    # study 2/4 = 0.5; attention: 1 of 4 members flagged → 0.75; health = 100 × (0.25 + 0.375)
+    assert result.study_rate == 0.5 and result.health == 62.5
+    assert (result.members, result.missed, result.late_pledges) == (4, 2, 1)
+
+
+def test_no_study_uses_attention_alone_and_empty_branch_has_no_score() -> None:
+    people = (member(1, "a"), member(2, "b", reachable=False))
+    assert rollup_line(build_digest(week(members=people), RULES)).health == 50.0
+    assert rollup_line(build_digest(week(), RULES)).health is None
+
+
+def test_rollup_ranks_weakest_first_then_ties_then_empty_last() -> None:
+    lines = [
+        line(1, health=90.0),
+        line(2, health=40.0),
+        line(3, members=0, health=None, study_rate=None),
+        line(4, health=40.0, study_rate=0.3),
+        line(5, health=40.0, study_rate=0.3, missed=9),
+        line(6, health=75.0),
+    ]
+    assert [x.branch_id for x in rank_rollup(lines, order=[1, 2, 3, 4, 5, 6])] == [5, 4, 2, 6, 1, 3]
+
+
+def test_period_dataclass_next_window() -> None:
+    period = Period(0, 7 * DAY, 2026, 1)
+    assert period.next_end == 14 * DAY
+    assert datetime.fromtimestamp(WEEK9.start, UTC) == datetime(2026, 2, 22, 16, tzinfo=UTC)
