@@ -57,4 +57,8 @@ async def on_startup(app: Application, services: Services) -> None:
     start_scheduler(app, services)
     # Loading the time-zone polygons takes about half a second; do it now, in a
     # thread, so the first member who shares a location is not the one who waits.
-    app.create_task(asyncio.to_thread(warm_up_timezone_finder), name="warm-up-timezones")
+    # (A plain task: the application is not running yet, so PTB's create_task
+    # would warn; the reference in bot_data keeps it from being collected.)
+    app.bot_data["branchbot.warm_up"] = asyncio.get_running_loop().create_task(
+        asyncio.to_thread(warm_up_timezone_finder), name="warm-up-timezones"
+    )

@@ -67,6 +67,7 @@ from storage.repositories import (
     people,
     pledges,
     roles,
+    study,
     units,
     whereabouts,
 )
@@ -543,6 +544,7 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         # Free text the member wrote elsewhere goes too; the records stay, anonymous.
         await pledges.forget_notes(db, person.id)
         await whereabouts.forget_places(db, person.id)
+        await study.forget_notes(db, person.id)
         # Earlier audit rows named the chat id; they now name only the anonymous person.
         await audit.rename_actor(db, f"tg:{user_id}", f"person:{person.id}")
         await audit.record(

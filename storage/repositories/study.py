@@ -38,6 +38,7 @@ __all__ = [
     "due_targets",
     "elderly_members",
     "ensure_weekly_items",
+    "forget_notes",
     "get_answer",
     "get_item",
     "get_study_day",
@@ -667,3 +668,12 @@ async def set_pairing(db: aiosqlite.Connection, member_id: int, helper_id: int |
     # members.paired_with belongs to the study feature's check-ins; the column
     # came with the initial schema, so the statement lives here with its only user.
     await db.execute("UPDATE members SET paired_with = ? WHERE id = ?", (helper_id, member_id))
+
+
+async def forget_notes(db: aiosqlite.Connection, person_id: int) -> None:
+    """Erase the free-text excuse notes of a forgotten person (the answers stay, anonymous)."""
+    await db.execute(
+        "UPDATE study_answers SET note = NULL"
+        " WHERE member_id IN (SELECT id FROM members WHERE person_id = ?)",
+        (person_id,),
+    )

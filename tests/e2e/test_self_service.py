@@ -407,3 +407,39 @@ async def test_forget_for_a_stranger_is_refused(h):
     stranger = h.user(3052, "en")
     await stranger.send_command("forget")
     assert "You are not a member" in (await stranger.wait_for_message()).plain
+
+
+async def test_forget_erases_free_text_kept_by_other_features(h):
+    from bot.domain.pledges import ParsedPledge
+    from storage.repositories import pledges, study, whereabouts
+
+    member = await admitted(h, "renhe-mobile", 3052, "赵磊", "mobile", city="马德里")
+    membership = await _membership(h, member.id)
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    item = (await study.create_items(
+        db, branch_ids=[membership.branch_id], title="学习党章", body="总纲",
+        due_date="2026-03-08", remind_at={membership.branch_id: "19:30"}, created_by=None, now=now,
+    ))[0]
+    await study.record_answer(db, item.id, membership.id, status="excused", entered_by=None,
+                              now=now, reason="other")
+    assert await study.set_note(db, item.id, membership.id, "在马德里工地加班")
+    pledge = await pledges.add_pledge(db, member_id=membership.id, year=2026,
+                                      parsed=ParsedPledge("介绍家乡脐橙"), now=now)
+    await pledges.save_report_status(db, pledge.id, 202603, "ongoing", now=now)
+    await pledges.save_report_note(db, pledge.id, 202603, "联系了两家超市")
+    await whereabouts.record_answer(db, member_id=membership.id, kind="moved",
+                                    place="巴塞罗那", timezone="Europe/Madrid", now=now)
+
+    await member.send_command("forget")
+    confirm = await member.wait_for_message(lambda m: bool(m.button_texts))
+    await member.press("🗑 确定删除", confirm)
+    await member.wait_for_message(lambda m: "您的个人信息已删除" in m.plain)
+
+    answer = await study.get_answer(db, item.id, membership.id)
+    assert answer.status == "excused" and answer.note is None  # the record stays, anonymous
+    assert (await pledges.get_report(db, pledge.id, 202603)).note is None
+    async with db.execute(
+        "SELECT place, timezone FROM whereabouts_log WHERE member_id = ?", (membership.id,)
+    ) as cursor:
+        assert [tuple(row) for row in await cursor.fetchall()] == [(None, None)]
