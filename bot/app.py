@@ -31,6 +31,9 @@ from storage.migrate import migrate
 __all__ = ["build_application", "run_bot"]
 
 log = logging.getLogger(__name__)
+# With max_retries=0 the limiter logs every 429 as an ERROR with a traceback;
+# bot.delivery handles and logs 429s itself, once, as a warning.
+logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 # Used only when no token is configured and the Bot API is a local emulator,
 # which accepts any token.

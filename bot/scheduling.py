@@ -65,7 +65,9 @@ async def tick(app: Application) -> TickReport:
             except Exception:
                 # One broken planner must not stop the others or the delivery.
                 log.exception("planner %s failed", name)
-        report.delivery = await deliver_due(app.bot, services)
+        # A long fan-out stops between messages once the bot is shutting down.
+        should_stop = (lambda: not app.running) if app.running else None
+        report.delivery = await deliver_due(app.bot, services, should_stop=should_stop)
         return report
 
 

@@ -22,7 +22,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, parse_settings
 from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
 from bot.org_file import parse_org_file
-from bot.scheduling import TickReport, tick
+from bot.scheduling import JOB_NAME, TickReport, tick
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import units
 
@@ -66,8 +66,10 @@ class BotHarness:
             "storage": {"database": str(tmp_path / "branchbot.sqlite3")},
             "general": {"admins": [ADMIN_ID]},
             # Tests drive the scheduler with tick() after moving the clock;
-            # the background job would only race them.
-            "delivery": {"tick_seconds": 3600},
+            # the background job would only race them.  Per-chat pacing is
+            # real time, so fake-clock tests would wait a second per repeat:
+            # the pacing tests set it back to Telegram's 1/s explicitly.
+            "delivery": {"tick_seconds": 3600, "per_chat_per_second": 1000},
         }
         for section, values in (config or {}).items():
             raw.setdefault(section, {}).update(values)
@@ -99,6 +101,11 @@ class BotHarness:
         await self.app.initialize()
         await self.app.start()
         await self.app.updater.start_polling(poll_interval=0, timeout=1)
+        # Tests tick by hand: drop the background job, and let a start-up tick
+        # that already began finish before the test acts (tick() takes its lock).
+        for job in self.app.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+        await tick(self.app)
 
     async def stop_bot(self) -> None:
         """Stop polling and shut the Application down (a clean restart's first half)."""
