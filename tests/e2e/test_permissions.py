@@ -1,0 +1,152 @@
+"""Who may do what: every secretary command and button, as each role.
+
+Roles: a stranger, a member of 梦公塘早蜜柑脐橙种植党支部 (renhe-citrus), that
+branch's secretary, the secretary of another branch (生猪养殖, renhe-pigs), the
+general-branch secretary above both (人和村), and an admin.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from telegram import InlineKeyboardMarkup
+
+from bot.emulator import EmulatedUser, SentMessage
+from bot.i18n import catalogue
+from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
+from tests.e2e.harness import ADMIN_ID, BotHarness
+from tests.e2e.membership import admitted, requested
+
+BRANCH = "renhe-citrus"
+ALLOWED = ("secretary", "general", "admin")
+REFUSED_FOR_BRANCH = ("stranger", "member", "other_secretary")
+
+# Every refusal the bot gives, from the catalogue itself, so a reworded
+# refusal cannot make this test pass by accident.
+REFUSALS = [
+    text
+    for key, text in catalogue("zh").items()
+    if re.search(r"(not_secretary|not_your_branch|not_admin|not_allowed)$", key)
+]
+
+
+def _is_refusal(text: str | None) -> bool:
+    return bool(text) and any(refusal in text for refusal in REFUSALS)
+
+
+@pytest.fixture
+async def world(tmp_path):
+    async with BotHarness.started(tmp_path) as h:
+        member = await admitted(h, BRANCH, 3101, "张伟")
+        roles = {
+            "stranger": h.user(3999),
+            "member": member,
+            "secretary": h.user(BRANCH_SECRETARIES[BRANCH]),
+            "other_secretary": h.user(BRANCH_SECRETARIES["renhe-pigs"]),
+            "general": h.user(GENERAL_BRANCH_SECRETARY),
+            "admin": h.user(ADMIN_ID),
+        }
+        yield h, roles
+
+
+async def _answer(user: EmulatedUser, text: str) -> str:
+    await user.send_text(text)
+    return (await user.wait_for_message()).plain
+
+
+# Commands that act on one branch and take its key.
+BRANCH_COMMANDS = ["members", "pending", "invite", "invites", "remove", "digest", "export"]
+# Secretary commands that act on the branches the secretary leads.
+LEADER_COMMANDS = ["studies", "study", "studyday", "pair", "mobile", "org", "org check"]
+
+
+@pytest.mark.parametrize("command", BRANCH_COMMANDS)
+async def test_branch_commands_by_role(world, command):
+    h, roles = world
+    for role, user in roles.items():
+        reply = await _answer(user, f"/{command} {BRANCH}")
+        if role in REFUSED_FOR_BRANCH:
+            assert _is_refusal(reply), (command, role, reply)
+        else:
+            assert not _is_refusal(reply), (command, role, reply)
+            assert "梦公塘早蜜柑脐橙种植党支部" in reply or "张伟" in reply or "邀请" in reply \
+                or "没有待审批" in reply, (command, role, reply)
+
+
+@pytest.mark.parametrize("command", LEADER_COMMANDS)
+async def test_leader_commands_by_role(world, command):
+    h, roles = world
+    for role, user in roles.items():
+        reply = await _answer(user, f"/{command}")
+        if role in ("stranger", "member"):
+            assert _is_refusal(reply), (command, role, reply)
+        else:
+            assert not _is_refusal(reply), (command, role, reply)
+
+
+async def test_appoint_is_for_admins_only(world):
+    h, roles = world
+    for role, user in roles.items():
+        reply = await _answer(user, "/appoint renhe-pigs")
+        assert _is_refusal(reply) == (role != "admin"), (role, reply)
+    assert "start=sec_" in reply  # the admin got a one-time secretary link
+
+
+async def test_other_branch_secretary_does_not_see_this_branch_anywhere(world):
+    h, roles = world
+    outsider = roles["other_secretary"]
+    for command in ("members", "mobile", "org", "digest", "pledges", "studies"):
+        reply = await _answer(outsider, f"/{command}")
+        assert "张伟" not in reply and "梦公塘早蜜柑脐橙种植党支部" not in reply, (command, reply)
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def _buttons_of(user: EmulatedUser, text: str, wanted: str) -> SentMessage:
+    await user.send_text(text)
+    return await user.wait_for_message(lambda m: any(wanted in b for b in m.button_texts))
+
+
+async def _press_copy(h: BotHarness, user: EmulatedUser, source: SentMessage, button: str) -> str:
+    """Put a copy of `source`'s keyboard in `user`'s chat, press `button`, return the answer."""
+    markup = InlineKeyboardMarkup.de_json(source.reply_markup, None)
+    await h.app.bot.send_message(user.id, "copy", reply_markup=markup)
+    copy = await user.wait_for_message(lambda m: m.plain == "copy")
+    await user.press(button, copy)
+    answer = await user.wait_for_callback_answer()
+    return answer.text or ""
+
+
+async def _check_button(h, roles, source: SentMessage, button: str, allowed=ALLOWED) -> None:
+    # Refused roles first: their presses must change nothing for the allowed ones.
+    for role in sorted(roles, key=lambda r: r in allowed):
+        answer = await _press_copy(h, roles[role], source, button)
+        if role in allowed:
+            assert not _is_refusal(answer), (button, role, answer)
+        else:
+            assert _is_refusal(answer), (button, role, answer)
+
+
+async def test_join_approval_buttons_by_role(world):
+    h, roles = world
+    await requested(h, BRANCH, 3102, "李娜")
+    request = await roles["secretary"].wait_for_message(lambda m: "李娜" in m.plain)
+    await _check_button(h, roles, request, "❌ 拒绝")
+
+
+async def test_revoke_and_remove_buttons_by_role(world):
+    h, roles = world
+    secretary = roles["secretary"]
+    await _answer(secretary, f"/invite {BRANCH}")
+    invites = await _buttons_of(secretary, f"/invites {BRANCH}", "🚫")
+    await _check_button(h, roles, invites, invites.button_texts[0])
+    removal = await _buttons_of(secretary, f"/remove {BRANCH}", "张伟")
+    await _check_button(h, roles, removal, "张伟")
+
+
+async def test_digest_detail_buttons_by_role(world):
+    h, roles = world
+    digest = await _buttons_of(roles["secretary"], f"/digest {BRANCH}", "台账")
+    await _check_button(h, roles, digest, digest.button_texts[-1])
