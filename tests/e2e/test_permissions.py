@@ -63,7 +63,7 @@ LEADER_COMMANDS = ["studies", "study", "studyday", "pair", "mobile", "org", "org
 
 @pytest.mark.parametrize("command", BRANCH_COMMANDS)
 async def test_branch_commands_by_role(world, command):
-    h, roles = world
+    _, roles = world
     for role, user in roles.items():
         reply = await _answer(user, f"/{command} {BRANCH}")
         if role in REFUSED_FOR_BRANCH:
@@ -76,7 +76,7 @@ async def test_branch_commands_by_role(world, command):
 
 @pytest.mark.parametrize("command", LEADER_COMMANDS)
 async def test_leader_commands_by_role(world, command):
-    h, roles = world
+    _, roles = world
     for role, user in roles.items():
         reply = await _answer(user, f"/{command}")
         if role in ("stranger", "member"):
@@ -86,7 +86,7 @@ async def test_leader_commands_by_role(world, command):
 
 
 async def test_appoint_is_for_admins_only(world):
-    h, roles = world
+    _, roles = world
     for role, user in roles.items():
         reply = await _answer(user, "/appoint renhe-pigs")
         assert _is_refusal(reply) == (role != "admin"), (role, reply)
@@ -94,7 +94,7 @@ async def test_appoint_is_for_admins_only(world):
 
 
 async def test_other_branch_secretary_does_not_see_this_branch_anywhere(world):
-    h, roles = world
+    _, roles = world
     outsider = roles["other_secretary"]
     for command in ("members", "mobile", "org", "digest", "pledges", "studies"):
         reply = await _answer(outsider, f"/{command}")
