@@ -24,6 +24,7 @@ import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.log_redaction import install_token_redaction
 from bot.services import SERVICES_KEY, Services
 from storage.db import open_database
 from storage.migrate import migrate
@@ -113,6 +114,8 @@ class BranchbotApplication(Application):
 
 async def run_bot(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook if configured."""
+    logging.getLogger().setLevel(settings.general.log_level)
+    install_token_redaction(settings.telegram.token)
     app = build_application(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
