@@ -75,6 +75,7 @@ from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
 from storage.repositories import digest as repo
+from storage.repositories import outbox
 from storage.repositories import units as units_repo
 from storage.repositories.digest import BranchContext
 
@@ -439,7 +440,7 @@ async def plan_digests(services: Services, now_dt: datetime) -> list[OutgoingMes
         due.append((leader, key, week_period(year, week, tz), due_at))
     if not due:
         return []
-    known = await repo.known_keys(services.db, [key for _, key, _, _ in due])
+    known = await outbox.known_keys(services.db, [key for _, key, _, _ in due])
     planned: list[OutgoingMessage] = []
     for leader, key, period, due_at in due:
         if key in known:

@@ -467,14 +467,9 @@ async def _notify_approvers(
 
 
 async def _approvers(services: Services, branch_id: int) -> list[tuple[int, str | None]]:
-    all_units = await units.list_units(services.db)
-    by_id = {unit.id: unit for unit in all_units}
-    unit = by_id.get(branch_id)
-    while unit is not None:
-        leaders = await roles.leaders_of(services.db, unit.id)
-        if leaders:
-            return [(telegram_id, language) for _, telegram_id, language in leaders]
-        unit = by_id.get(unit.parent_id) if unit.parent_id is not None else None
+    leaders = await roles.nearest_leaders(services.db, branch_id)
+    if leaders:
+        return [(telegram_id, language) for _, telegram_id, language in leaders]
     return [(admin, None) for admin in services.settings.general.admins]
 
 

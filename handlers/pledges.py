@@ -57,11 +57,11 @@ from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
 from handlers.common import load_actor, load_units, reply, user_language
 from storage.db import transaction
-from storage.repositories import audit, members, pending_inputs, people, roles, units
+from storage.repositories import audit, members, outbox, pending_inputs, people, roles, units
 from storage.repositories import pledges as repo
 from storage.repositories.pending_inputs import PendingInput
 
-__all__ = ["leaders_for_branch", "plan_pledges", "register"]
+__all__ = ["plan_pledges", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +122,6 @@ async def _load_me(update: Update, services: Services) -> _Me | None:
 
 def _language_of(update: Update, services: Services, person: Person | None) -> str:
     return user_language(update, services, person.language if person else None)
-
-
-async def leaders_for_branch(
-    services: Services, branch_id: int
-) -> list[tuple[int, int, str | None]]:
-    """Return (person_id, telegram_id, language) of the branch's secretary, else of one above."""
-    by_id = {unit.id: unit for unit in await units.list_units(services.db)}
-    unit = by_id.get(branch_id)
-    while unit is not None:
-        leaders = await roles.leaders_of(services.db, unit.id)
-        if leaders:
-            return leaders
-        unit = by_id.get(unit.parent_id) if unit.parent_id is not None else None
-    return []
 
 
 # ---------------------------------------------------------------- rendering
@@ -645,7 +631,7 @@ async def _ask_approval(
     """Send the submitted pledges to the branch's secretary with approve/return buttons."""
     branch = await units.get_unit(services.db, member.branch_id)
     default = services.settings.general.default_language
-    for _, telegram_id, language in await leaders_for_branch(services, member.branch_id):
+    for _, telegram_id, language in await roles.nearest_leaders(services.db, member.branch_id):
         text, markup = _approval(
             language or default, person.name or "", branch.name, year, pledges, member.id
         )
@@ -1151,7 +1137,7 @@ async def _button_self_rating(
     )
     branch = await units.get_unit(services.db, me.member.branch_id)
     default = services.settings.general.default_language
-    for _, telegram_id, language in await leaders_for_branch(services, me.member.branch_id):
+    for _, telegram_id, language in await roles.nearest_leaders(services.db, me.member.branch_id):
         lang = language or default
         text = _secretary_rate_text(
             lang, me.person.name or "", branch.name, pledge, number, reports, rating
@@ -1622,7 +1608,7 @@ async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessag
         candidates += _pledge_ask(services, now, member, language, tz, hours, started)
         candidates += _month_asks(services, now, member, language, tz, hours, month, mine, reported)
         candidates += _evaluation_asks(now, member, language, tz, hours, mine)
-    known = await repo.known_outbox_keys(services.db, (c.key for c in candidates))
+    known = await outbox.known_keys(services.db, (c.key for c in candidates))
     fresh = [c for c in candidates if c.key not in known]
     summaries: _Reports = {}
     wanted = [c.summary_of for c in fresh if c.summary_of is not None]

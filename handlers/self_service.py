@@ -49,7 +49,6 @@ from bot.domain.places import (
     suggest_places,
     timezone_for_location_async,
 )
-from bot.domain.tree import ancestors
 from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES, raw, t
 from bot.services import Services, get_services
@@ -482,13 +481,8 @@ async def _tell_leaders(
     context: ContextTypes.DEFAULT_TYPE, services: Services, branch_id: int, key: str, **params: str
 ) -> None:
     """Tell the branch's secretary (or, if it has none on Telegram, the nearest one above)."""
-    all_units = await units.list_units(services.db)
-    branch = next(unit for unit in all_units if unit.id == branch_id)
-    for unit in [branch, *ancestors(all_units, branch_id)]:
-        leaders = await roles.leaders_of(services.db, unit.id)
-        if leaders:
-            break
-    for _, telegram_id, language in leaders:
+    branch = await units.get_unit(services.db, branch_id)
+    for _, telegram_id, language in await roles.nearest_leaders(services.db, branch_id):
         lang = language or services.settings.general.default_language
         try:
             await context.bot.send_message(telegram_id, t(lang, key, branch=branch.name, **params))

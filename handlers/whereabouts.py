@@ -56,10 +56,8 @@ from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
 from handlers.common import load_actor, load_units, reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name
-from handlers.pledges import leaders_for_branch
 from storage.db import transaction
-from storage.repositories import members, people, units
-from storage.repositories import pledges as pledge_repo
+from storage.repositories import members, outbox, people, roles, units
 from storage.repositories import whereabouts as repo
 
 __all__ = ["plan_whereabouts", "register"]
@@ -430,14 +428,14 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
                         due,
                     )
                 )
-    known = await pledge_repo.known_outbox_keys(services.db, (c.key for c in candidates))
+    known = await outbox.known_keys(services.db, (c.key for c in candidates))
     return [c.build() for c in candidates if c.key not in known]
 
 
 async def _leaders(services: Services, branch_id: int) -> list[tuple[Person, str]]:
     """Return the people who get a branch's warnings, with their language."""
     found = []
-    for person_id, _, language in await leaders_for_branch(services, branch_id):
+    for person_id, _, language in await roles.nearest_leaders(services.db, branch_id):
         person = await people.get_person(services.db, person_id)
         if person is not None and person.telegram_id is not None:
             found.append((person, language or services.settings.general.default_language))

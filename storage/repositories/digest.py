@@ -20,7 +20,7 @@ secretary): the planner needs to know whom to send to.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -57,7 +57,6 @@ __all__ = [
     "StudyHistory",
     "branch_context",
     "digest_leaders",
-    "known_keys",
     "load_branch_week",
     "load_ledger",
     "load_members",
@@ -132,20 +131,6 @@ async def digest_leaders(db: aiosqlite.Connection, roles: Sequence[str]) -> list
         tuple(roles),
     ) as cur:
         return [Leader(*row) for row in await cur.fetchall()]
-
-
-async def known_keys(db: aiosqlite.Connection, keys: Iterable[str]) -> set[str]:
-    """Return which of these outbox dedupe keys exist already (digests planned before)."""
-    wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        async with db.execute(
-            f"SELECT dedupe_key FROM outbox WHERE dedupe_key IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ) as cur:
-            found.update(row[0] for row in await cur.fetchall())
-    return found
 
 
 # ---------------------------------------------------------------- members

@@ -14,7 +14,7 @@ transitions besides `cancel_pending`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "enqueue",
     "expire_stale",
     "get_row",
+    "known_keys",
     "mark_attempt_failed",
     "mark_final",
     "mark_sent",
@@ -199,3 +200,22 @@ async def count_by_status(db: aiosqlite.Connection, kind: str | None = None) -> 
         params = (kind,)
     async with db.execute(sql + " GROUP BY status", params) as cur:
         return {row[0]: row[1] for row in await cur.fetchall()}
+
+
+_KEY_CHUNK = 500  # stays under SQLite's limit on bound parameters
+
+
+async def known_keys(db: aiosqlite.Connection, keys: Iterable[str]) -> set[str]:
+    """Return which of these dedupe keys the outbox already holds (planned before)."""
+    # Planners check first so they render only messages that are new; the
+    # outbox's unique key stays the guarantee against sending twice.
+    wanted = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _KEY_CHUNK):
+        chunk = wanted[start : start + _KEY_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT dedupe_key FROM outbox WHERE dedupe_key IN ({marks})", chunk
+        ) as cur:
+            found.update(row[0] for row in await cur.fetchall())
+    return found

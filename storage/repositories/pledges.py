@@ -28,7 +28,6 @@ __all__ = [
     "forget_notes",
     "get_pledge",
     "get_report",
-    "known_outbox_keys",
     "member_pledges",
     "members_with_pledges",
     "reports_for",
@@ -345,22 +344,6 @@ async def branch_pledges(
         BranchPledgeRow(row[0], row[1], row[2], row[3], tuple(by_member.get(row[0], ())))
         for row in members
     ]
-
-
-async def known_outbox_keys(db: aiosqlite.Connection, keys: Iterable[str]) -> set[str]:
-    """Return which of these dedupe keys the outbox already holds (planned before)."""
-    # Planners check first so they render only messages that are new; the
-    # outbox's unique key stays the guarantee against sending twice.
-    wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        async with db.execute(
-            f"SELECT dedupe_key FROM outbox WHERE dedupe_key IN ({marks})", chunk
-        ) as cur:
-            found.update(row[0] for row in await cur.fetchall())
-    return found
 
 
 async def forget_notes(db: aiosqlite.Connection, person_id: int) -> None:

@@ -10,6 +10,7 @@ __all__ = [
     "create_claimable_role",
     "leaders_of",
     "led_unit_ids",
+    "nearest_leaders",
 ]
 
 
@@ -100,3 +101,27 @@ async def remove_person_roles(db: aiosqlite.Connection, person_id: int) -> list[
         unit_ids = [row[0] for row in await cur.fetchall()]
     await db.execute("DELETE FROM roles WHERE person_id = ?", (person_id,))
     return unit_ids
+
+
+async def nearest_leaders(
+    db: aiosqlite.Connection, unit_id: int, roles: tuple[str, ...] = ("secretary",)
+) -> list[tuple[int, int, str | None]]:
+    """Return (person_id, telegram_id, language) of the unit's leaders, else the nearest above."""
+    # Walk up the tree in SQL: the unit, its parent, … each with its depth; the
+    # first depth that has a leader on Telegram wins.
+    marks = ",".join("?" * len(roles))
+    async with db.execute(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM units WHERE id = ?"
+        " UNION ALL SELECT u.id, u.parent_id, up.depth + 1"
+        " FROM units u JOIN up ON u.id = up.parent_id)"
+        " SELECT p.id, p.telegram_id, p.language, up.depth FROM up"
+        " JOIN roles r ON r.unit_id = up.id JOIN people p ON p.id = r.person_id"
+        f" WHERE r.role IN ({marks}) AND p.telegram_id IS NOT NULL ORDER BY up.depth, r.id",
+        (unit_id, *roles),
+    ) as cur:
+        rows = await cur.fetchall()
+    if not rows:
+        return []
+    nearest = rows[0][3]
+    return [(row[0], row[1], row[2]) for row in rows if row[3] == nearest]

@@ -173,7 +173,7 @@ async def test_known_outbox_keys(db: aiosqlite.Connection) -> None:
     )
     await outbox.enqueue(db, [message], now=NOW)
     keys = [f"k{i}" for i in range(1200)]
-    assert await repo.known_outbox_keys(db, keys) == {"k1"}
+    assert await outbox.known_keys(db, keys) == {"k1"}
 
 
 async def test_whereabouts_register(db: aiosqlite.Connection) -> None:
