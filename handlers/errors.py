@@ -9,6 +9,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.i18n import language_from_telegram, t
+from bot.services import get_services
+from storage.repositories import people
 
 __all__ = ["register"]
 
@@ -20,8 +22,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    user = update.effective_user
-    language = language_from_telegram(user.language_code if user else None)
+    language = await _language(update, context)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer()
@@ -29,6 +30,20 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     except TelegramError:
         # The apology itself failed (user blocked us, network down): nothing more to do.
         log.warning("could not send the apology for a failed update")
+
+
+async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Return the user's chosen language, falling back to Telegram's when the lookup fails."""
+    user = update.effective_user
+    fallback = language_from_telegram(user.language_code if user else None)
+    if user is None:
+        return fallback
+    try:
+        person = await people.get_person_by_telegram(get_services(context).db, user.id)
+    except Exception:
+        # The failure being reported may be the database itself.
+        return fallback
+    return (person.language if person else None) or fallback
 
 
 def register(app: Application) -> None:

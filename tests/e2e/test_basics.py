@@ -87,3 +87,22 @@ async def test_error_handler_apologises_without_a_trace(harness, monkeypatch, ca
     assert "抱歉" in reply.plain
     assert "boom" not in reply.plain and "Traceback" not in reply.plain
     assert any("boom" in str(record.exc_info) for record in caplog.records if record.exc_info)
+
+
+async def test_error_apology_uses_the_language_the_user_chose(harness, monkeypatch):
+    import handlers.basics as basics
+    from storage.repositories import people
+
+    async def broken(update, context):
+        raise RuntimeError("boom")
+
+    user = harness.user(5007, "zh")  # a Chinese Telegram client...
+    db = harness.services.db
+    person = await people.ensure_person(db, telegram_id=user.id, now=0, name="Lee")
+    await people.set_language(db, person.id, "en")  # ...who picked English with /language
+    for group in harness.app.handlers.values():
+        for handler in group:
+            if getattr(handler, "callback", None) is basics.show_help:
+                monkeypatch.setattr(handler, "callback", broken)
+    await user.send_command("help")
+    assert "Sorry, something went wrong" in (await user.wait_for_message()).plain
