@@ -1,9 +1,10 @@
-"""Every message or button press from a known person counts as contact."""
+"""Contact and reachability: every message or button from a person counts as
+contact; blocking or unblocking the bot changes whether we can reach them."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram import ChatMember, Update
+from telegram.ext import Application, ChatMemberHandler, ContextTypes, TypeHandler
 
 from bot.services import get_services
 from storage.repositories import people
@@ -14,12 +15,30 @@ __all__ = ["register"]
 async def record_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stamp the sender's last contact (mobile members' silence is measured from it)."""
     user = update.effective_user
-    if user is None:
+    # Blocking the bot arrives as an update too, but it is the opposite of contact.
+    if user is None or update.my_chat_member is not None:
         return
     services = get_services(context)
     await people.touch_contact(services.db, user.id, services.now_ts())
 
 
+async def record_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Mark a person unreachable when they block the bot, reachable when they unblock it."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    services = get_services(context)
+    person = await people.get_person_by_telegram(services.db, change.from_user.id)
+    if person is None:
+        return
+    if change.new_chat_member.status == ChatMember.BANNED:
+        await people.mark_unreachable(services.db, person.id, "blocked", services.now_ts())
+    elif change.new_chat_member.status == ChatMember.MEMBER:
+        await people.mark_reachable(services.db, person.id)
+
+
 def register(app: Application) -> None:
-    """Run before every other handler (group -1), never stopping them."""
+    """Record contact before every other handler (group -1); track blocks in group 0."""
     app.add_handler(TypeHandler(Update, record_contact), group=-1)
+    # Group 0: in group -1 the catch-all TypeHandler above would take these updates.
+    app.add_handler(ChatMemberHandler(record_block, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -353,15 +353,18 @@ class EmulatedUser:
                     "chat": self.chat_dict,
                     "from": self.user_dict,
                     "date": date,
-                    "old_chat_member": {"status": old_status, "user": self._bot_user},
-                    "new_chat_member": {
-                        "status": new_status,
-                        "user": self._bot_user,
-                        **({"until_date": 0} if new_status == "kicked" else {}),
-                    },
+                    "old_chat_member": self._member_state(old_status),
+                    "new_chat_member": self._member_state(new_status),
                 }
             }
         )
+
+    def _member_state(self, status: str) -> dict[str, Any]:
+        """Return a ChatMember object; `kicked` carries until_date (0: forever), as on Telegram."""
+        state: dict[str, Any] = {"status": status, "user": self._bot_user}
+        if status == "kicked":
+            state["until_date"] = 0
+        return state
 
     def _reply_target(self, reply_to: SentMessage | int) -> dict[str, Any]:
         """Return the API message a user reply points at."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -443,3 +444,32 @@ async def test_admin_may_remove_in_any_branch(h):
     await admin.press("✅ 确定移出", confirm)
     await admin.wait_for_message(lambda m: m is confirm and "已把赵奶奶移出" in confirm.plain)
     await member.wait_for_message(lambda m: f"您已被移出{SUNSET}" in m.plain)
+
+
+async def test_member_who_blocks_the_bot_is_shown_unreachable_until_unblocking(h):
+    from storage.repositories import people
+
+    member = await admitted(h, "renhe-citrus", 3990, "高峰")
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    member.block(notify_bot=True)
+    db = h.services.db
+
+    async def reachable() -> bool:
+        return (await people.get_person_by_telegram(db, member.id)).is_reachable
+
+    for _ in range(50):
+        if not await reachable():
+            break
+        await asyncio.sleep(0.02)
+    assert not await reachable()
+    await secretary.send_command("members")
+    roster = await secretary.wait_for_message(lambda m: "高峰" in m.plain)
+    line = next(line for line in roster.plain.splitlines() if "高峰" in line)
+    assert "⚠️" in line
+
+    member.unblock(notify_bot=True)
+    for _ in range(50):
+        if await reachable():
+            break
+        await asyncio.sleep(0.02)
+    assert await reachable()
