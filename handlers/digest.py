@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callback_data import pack, pattern, unpack
@@ -59,13 +59,7 @@ from bot.domain.digest import (
 from bot.domain.localtime import format_local, local_date, zone
 from bot.domain.models import Level, Unit
 from bot.domain.outgoing import OutgoingMessage
-from bot.domain.permissions import (
-    Actor,
-    can_manage_branch,
-    can_manage_unit,
-    is_leader,
-    managed_branch_ids,
-)
+from bot.domain.permissions import Actor, can_manage_branch, top_led_units
 from bot.domain.text import split_message
 from bot.domain.tree import ancestors, branches_under
 from bot.i18n import t
@@ -73,7 +67,16 @@ from bot.ledger import build_ledger
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
-from handlers.keyboards import MAX_BUTTONS, button_grid
+from handlers.keyboards import MAX_BUTTONS
+from handlers.scope import (
+    ScopeText,
+    branches_in_scope,
+    load_leader,
+    named_unit,
+    one_branch,
+    refuse_button,
+    typed_key,
+)
 from storage.repositories import digest as repo
 from storage.repositories import outbox
 from storage.repositories import units as units_repo
@@ -94,6 +97,15 @@ log = logging.getLogger(__name__)
 KIND = "digest"
 # /digest without a key sends at most this many digests (a leader of several units).
 MAX_TARGETS = 4
+
+WORDS = ScopeText(
+    unknown="digest.unknown_unit",
+    echo=lambda key: {"key": key[:40]},
+    refused="digest.not_allowed",
+    no_branches="digest.no_branches",
+    too_many="digest.too_many",
+    pick="digest.not_a_branch",
+)
 
 
 Chart = tuple[bytes, str]  # PNG and its caption
@@ -266,41 +278,21 @@ async def _send(update: Update, composed: Composed) -> None:
         await chat.send_photo(png, caption=caption)
 
 
-def _top_led_units(actor: Actor, all_units: Sequence[Unit]) -> list[Unit]:
-    """Return the units the actor leads that are not beneath another unit they lead."""
-    led = [unit for unit in all_units if unit.id in actor.led_unit_ids]
-    return [
-        unit for unit in led
-        if not any(above.id in actor.led_unit_ids for above in ancestors(all_units, unit.id))
-    ]
-
-
-def _may_read(actor: Actor, unit: Unit, all_units: Sequence[Unit]) -> bool:
-    if unit.level == Level.BRANCH:
-        return can_manage_branch(actor, unit.id, all_units)
-    return can_manage_unit(actor, unit.id, all_units)
-
-
 async def show_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the current week's digest (a branch) or roll-up (a higher unit): `/digest [key]`."""
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await reply(update, actor.language, "errors.not_secretary")
+    actor = await load_leader(update, context)
+    if actor is None:
         return
     services = get_services(context)
     all_units = await load_units(context)
-    key = (context.args or [None])[0]
+    key = typed_key(context)
     if key is not None:
-        unit = next((u for u in all_units if u.key == key), None)
+        unit = await named_unit(update, actor, all_units, key, WORDS)
         if unit is None:
-            await reply(update, actor.language, "digest.unknown_unit", key=key[:40])
-            return
-        if not _may_read(actor, unit, all_units):
-            await reply(update, actor.language, "digest.not_allowed")
             return
         targets = [unit]
     else:
-        targets = _top_led_units(actor, all_units)[:MAX_TARGETS]
+        targets = top_led_units(actor, all_units)[:MAX_TARGETS]
         if not targets:
             example = next((u.key for u in all_units), "xianshui")
             await reply(update, actor.language, "digest.usage_admin", example=example)
@@ -339,38 +331,19 @@ async def _send_ledger(update: Update, services: Services, actor: Actor, branch_
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send a branch's ledger as Excel: `/export [branch_key]` (else pick from buttons)."""
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await reply(update, actor.language, "errors.not_secretary")
+    actor = await load_leader(update, context)
+    if actor is None:
         return
-    services = get_services(context)
     all_units = await load_units(context)
-    key = (context.args or [None])[0]
-    if key is not None:
-        unit = next((u for u in all_units if u.key == key), None)
-        if unit is None:
-            await reply(update, actor.language, "digest.unknown_unit", key=key[:40])
-            return
-        if not _may_read(actor, unit, all_units):
-            await reply(update, actor.language, "digest.not_allowed")
-            return
-        branches = branches_under(all_units, unit.id)
-    else:
-        ids = managed_branch_ids(actor, all_units)
-        branches = [unit for unit in all_units if unit.id in ids]
-    if len(branches) == 1:
-        await _send_ledger(update, services, actor, branches[0].id)
-    elif not branches:
-        await reply(update, actor.language, "digest.no_branches")
-    elif len(branches) > MAX_BUTTONS:
-        await reply(update, actor.language, "digest.too_many", example=branches[0].key)
-    else:
-        buttons = [
-            InlineKeyboardButton(branch.name, callback_data=pack(FEATURE, "x", branch.id))
-            for branch in branches
-        ]
-        await reply(update, actor.language, "digest.not_a_branch",
-                    reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)))
+    branches = await branches_in_scope(update, actor, all_units, typed_key(context), WORDS)
+    if branches is None:
+        return
+    branch = await one_branch(
+        update, actor.language, branches, WORDS, limit=MAX_BUTTONS,
+        callback=lambda branch: pack(FEATURE, "x", branch.id),
+    )
+    if branch is not None:
+        await _send_ledger(update, get_services(context), actor, branch.id)
 
 
 # ---------------------------------------------------------------- buttons
@@ -390,8 +363,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     all_units = await load_units(context)
     if not can_manage_branch(actor, branch_id, all_units):
-        key = "digest.not_allowed" if is_leader(actor) else "errors.not_secretary"
-        await query.answer(t(actor.language, key), show_alert=True)
+        await refuse_button(update, actor, WORDS)
         return
     if action == "x":
         await query.answer(t(actor.language, "digest.exporting"))

@@ -13,14 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -50,6 +43,14 @@ from bot.i18n import raw, t
 from bot.services import Services, get_services
 from handlers.basics import set_leader_commands
 from handlers.common import load_actor, load_units, reply, user_language
+from handlers.keyboards import (
+    approval_keyboard,
+    join_request_text,
+    location_keyboard,
+    place_keyboard,
+    place_name,
+    yes_no_keyboard,
+)
 from storage.db import transaction
 from storage.repositories import audit, drafts, invites, members, people, roles, units
 from storage.repositories.drafts import Draft
@@ -80,59 +81,10 @@ def _category_keyboard(language: str, draft: Draft) -> InlineKeyboardMarkup:
 
 
 def _place_keyboard(language: str, draft: Draft, places: list[Place]) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(
-            place.name_zh if language == "zh" else place.name_en,
-            callback_data=pack(FEATURE, "place", place.key, draft.started_at),
-        )
-        for place in places
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return InlineKeyboardMarkup(rows)
-
-
-def _location_keyboard(language: str) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(t(language, "join.share_location"), request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
+    """Return place buttons that carry the draft's stamp (an older attempt's are stale)."""
+    return place_keyboard(
+        language, places, lambda place: pack(FEATURE, "place", place.key, draft.started_at)
     )
-
-
-def _consent_keyboard(language: str, draft: Draft) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(language, "join.consent_yes"),
-                    callback_data=pack(FEATURE, "consent", "yes", draft.started_at),
-                ),
-                InlineKeyboardButton(
-                    t(language, "join.consent_no"),
-                    callback_data=pack(FEATURE, "consent", "no", draft.started_at),
-                ),
-            ]
-        ]
-    )
-
-
-def _approval_keyboard(language: str, member_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(language, "join.approve"), callback_data=pack(FEATURE, "ok", member_id)
-                ),
-                InlineKeyboardButton(
-                    t(language, "join.reject"), callback_data=pack(FEATURE, "no", member_id)
-                ),
-            ]
-        ]
-    )
-
-
-def _place_name(place: Place, language: str) -> str:
-    return place.name_zh if language == "zh" else place.name_en
 
 
 # ---------------------------------------------------------------- asking
@@ -150,7 +102,8 @@ async def _ask(update: Update, language: str, draft: Draft) -> None:
         )
     elif draft.step == Step.PLACE:
         await chat.send_message(
-            t(language, "join.ask_place"), reply_markup=_location_keyboard(language)
+            t(language, "join.ask_place"),
+            reply_markup=location_keyboard(t(language, "join.share_location")),
         )
         await chat.send_message(
             t(language, "join.pick_place"),
@@ -159,7 +112,12 @@ async def _ask(update: Update, language: str, draft: Draft) -> None:
     elif draft.step == Step.CONSENT:
         await chat.send_message(
             t(language, "join.consent", **_consent_params(language, draft)),
-            reply_markup=_consent_keyboard(language, draft),
+            reply_markup=yes_no_keyboard(
+                t(language, "join.consent_yes"),
+                pack(FEATURE, "consent", "yes", draft.started_at),
+                t(language, "join.consent_no"),
+                pack(FEATURE, "consent", "no", draft.started_at),
+            ),
         )
 
 
@@ -300,7 +258,7 @@ async def _answer_place_text(
             reply_markup=_place_keyboard(language, draft, suggestions),
         )
         return
-    await _set_place(update, context, draft, language, _place_name(place, language), place.timezone)
+    await _set_place(update, context, draft, language, place_name(place, language), place.timezone)
 
 
 async def _set_place(
@@ -332,8 +290,8 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     location = update.effective_message.location
     timezone = await timezone_for_location_async(location.latitude, location.longitude)
     near = nearest_place(location.latitude, location.longitude)
-    place_name = t(language, "join.near_place", place=_place_name(near, language))
-    await _set_place(update, context, draft, language, place_name, timezone)
+    near_name = t(language, "join.near_place", place=place_name(near, language))
+    await _set_place(update, context, draft, language, near_name, timezone)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -366,7 +324,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await query.edit_message_reply_markup(None)
         await _set_place(
-            update, context, draft, language, _place_name(place, language), place.timezone
+            update, context, draft, language, place_name(place, language), place.timezone
         )
     elif action == "consent":
         await query.edit_message_reply_markup(None)
@@ -444,21 +402,13 @@ async def _notify_approvers(
     branch = await units.get_unit(services.db, member.branch_id)
     for telegram_id, language in recipients:
         lang = language or services.settings.general.default_language
-        text = t(
-            lang,
-            "join.request",
-            name=draft.name,
-            branch=branch.name,
-            category=t(lang, f"category.{draft.category}"),
-            place_line=raw(
-                t(lang, "join.request_place", place=draft.place, timezone=draft.timezone)
-                if draft.category == Category.MOBILE
-                else ""
-            ),
+        text = join_request_text(
+            lang, name=draft.name or "", branch=branch.name, category=draft.category or "",
+            place=draft.place, timezone=draft.timezone,
         )
         try:
             await context.bot.send_message(
-                telegram_id, text, reply_markup=_approval_keyboard(lang, member.id)
+                telegram_id, text, reply_markup=approval_keyboard(lang, member.id)
             )
         except Forbidden:
             log.warning("approver %s has blocked the bot", telegram_id)

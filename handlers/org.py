@@ -7,45 +7,24 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.domain import joining
 from bot.domain.models import Unit
-from bot.domain.permissions import Actor, can_manage_unit, is_leader
+from bot.domain.permissions import Actor, can_manage_unit, top_led_units
 from bot.domain.text import split_message
 from bot.domain.tree import render_tree
 from bot.i18n import t
 from bot.org_report import load_structure_findings
 from bot.services import get_services
 from handlers.common import load_actor, load_units, reply
+from handlers.scope import load_leader
 from storage.db import transaction
 from storage.repositories import audit, people, roles, units
 
 __all__ = ["register"]
 
 
-def _visible_roots(actor: Actor, all_units: list[Unit]) -> list[int] | None:
-    """Return the roots the actor may see (None: the whole tree, for admins)."""
-    if actor.is_admin:
-        return None
-    led = [unit for unit in all_units if unit.id in actor.led_unit_ids]
-    # Drop a led unit that sits under another led unit: it is drawn within it.
-    return [
-        unit.id
-        for unit in led
-        if not any(
-            other.id != unit.id
-            and can_manage_unit(
-                Actor(actor.telegram_id, actor.person_id, False, frozenset({other.id})),
-                unit.id,
-                all_units,
-            )
-            for other in led
-        )
-    ]
-
-
 async def show_org(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the organisation tree (admins: all of it; secretaries: the part they lead)."""
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await reply(update, actor.language, "errors.not_secretary")
+    actor = await load_leader(update, context)
+    if actor is None:
         return
     all_units = await load_units(context)
     if context.args and context.args[0].lower() == "check":
@@ -56,7 +35,8 @@ async def show_org(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lines = render_tree(
         all_units,
-        root_ids=_visible_roots(actor, all_units),
+        # Admins see the whole tree; a unit led within another led unit is drawn inside it.
+        root_ids=None if actor.is_admin else [u.id for u in top_led_units(actor, all_units)],
         label=lambda unit: t(
             actor.language,
             "org.unit",

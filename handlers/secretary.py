@@ -29,16 +29,9 @@ from bot.domain import joining
 from bot.domain.away import is_away
 from bot.domain.commands import parse_invite_args, same_name
 from bot.domain.localtime import days_since, format_local, local_date, zone
-from bot.domain.models import Category, Invite, Level, Member, MemberStatus, Unit
-from bot.domain.permissions import (
-    Actor,
-    can_manage_branch,
-    can_manage_unit,
-    is_leader,
-    managed_branch_ids,
-)
+from bot.domain.models import Category, Invite, Member, MemberStatus, Unit
+from bot.domain.permissions import Actor, can_manage_branch, is_leader, managed_branches
 from bot.domain.text import split_message
-from bot.domain.tree import branches_under
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
@@ -49,6 +42,14 @@ from handlers.keyboards import (
     button_grid,
     join_request_text,
     yes_no_keyboard,
+)
+from handlers.scope import (
+    ScopeText,
+    branches_in_scope,
+    load_leader,
+    one_branch,
+    refuse_button,
+    typed_key,
 )
 from storage.db import transaction
 from storage.repositories import audit, invites, members, people
@@ -65,42 +66,16 @@ PAST_INVITES_SHOWN = 10
 PENDING_SHOWN = 20
 
 
-# ---------------------------------------------------------------- who and which branch
+# ---------------------------------------------------------------- which branch
 
-async def _leader(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Actor | None:
-    """Return the actor if they lead something (or are an admin); else refuse and return None."""
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await reply(update, actor.language, "errors.not_secretary")
-        return None
-    return actor
-
-
-def _managed(actor: Actor, all_units: Sequence[Unit]) -> list[Unit]:
-    """Return the branches the actor may manage, in tree (file) order."""
-    ids = managed_branch_ids(actor, all_units)
-    return [unit for unit in all_units if unit.id in ids]
-
-
-async def _scope(
-    update: Update, actor: Actor, all_units: Sequence[Unit], key: str | None
-) -> list[Unit] | None:
-    """Return the branches a listing covers: all managed, one branch, or those under a unit."""
-    if key is None:
-        return _managed(actor, all_units)
-    unit = next((u for u in all_units if u.key == key), None)
-    if unit is None:
-        await reply(update, actor.language, "secretary.unknown_branch", unit_key=key)
-        return None
-    allowed = (
-        can_manage_branch(actor, unit.id, all_units)
-        if unit.level == Level.BRANCH
-        else can_manage_unit(actor, unit.id, all_units)
-    )
-    if not allowed:
-        await reply(update, actor.language, "errors.not_your_branch")
-        return None
-    return branches_under(all_units, unit.id)
+WORDS = ScopeText(
+    unknown="secretary.unknown_branch",
+    echo=lambda key: {"unit_key": key},
+    refused="errors.not_your_branch",
+    no_branches="secretary.no_branches",
+    too_many="secretary.too_many_branches",
+    pick="secretary.pick_branch",
+)
 
 
 async def _one_branch(
@@ -108,32 +83,14 @@ async def _one_branch(
     command: str, *extra: object,
 ) -> Unit | None:
     """Return the one branch a command acts on, or answer (refusal, picker) and return None."""
-    branches = await _scope(update, actor, all_units, key)
+    branches = await branches_in_scope(update, actor, all_units, key, WORDS)
     if branches is None:
         return None
-    if len(branches) == 1:
-        return branches[0]
-    if not branches:
-        await reply(update, actor.language, "secretary.no_branches")
-    elif len(branches) > PICK_LIMIT:
-        await reply(update, actor.language, "secretary.too_many_branches",
-                    command=command, example=branches[0].key)
-    else:
-        buttons = [
-            InlineKeyboardButton(
-                branch.name, callback_data=pack(FEATURE, "pick", command, branch.id, *extra)
-            )
-            for branch in branches
-        ]
-        await reply(update, actor.language, "secretary.pick_branch",
-                    reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)))
-    return None
-
-
-async def _refuse_button(update: Update, actor: Actor) -> None:
-    """Answer a button whose branch the presser may not manage."""
-    key = "errors.not_your_branch" if is_leader(actor) else "errors.not_secretary"
-    await update.callback_query.answer(t(actor.language, key), show_alert=True)
+    # The pick carries the command and its arguments, so _on_pick can finish it.
+    return await one_branch(
+        update, actor.language, branches, WORDS, limit=PICK_LIMIT, command=command,
+        callback=lambda branch: pack(FEATURE, "pick", command, branch.id, *extra),
+    )
 
 
 async def _actor_zone(services: Services, actor: Actor) -> str:
@@ -145,7 +102,7 @@ async def _actor_zone(services: Services, actor: Actor) -> str:
 
 async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Make an invite link for a branch: `/invite [branch_key] [days] [uses]`."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
     defaults = get_services(context).settings.invites
@@ -193,12 +150,12 @@ async def _create_invite(
 
 async def list_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List active and recent past invites, each active one with a 🚫 revoke button."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
     services = get_services(context)
     all_units = await load_units(context)
-    branches = await _scope(update, actor, all_units, (context.args or [None])[0])
+    branches = await branches_in_scope(update, actor, all_units, typed_key(context), WORDS)
     if branches is None:
         return
     found = await invites.list_invites(services.db, [branch.id for branch in branches])
@@ -242,7 +199,7 @@ def _invite_line(
 
 async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Revoke an invite by code: `/revoke CODE`."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
     if len(context.args or []) != 1:
@@ -299,11 +256,12 @@ async def _on_revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
 
 async def show_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show a branch's roster: `/members [branch_key]`."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
-    key = (context.args or [None])[0]
-    branch = await _one_branch(update, actor, await load_units(context), key, "members")
+    branch = await _one_branch(
+        update, actor, await load_units(context), typed_key(context), "members"
+    )
     if branch is not None:
         await _send_roster(update, context, actor, branch)
 
@@ -357,12 +315,12 @@ def _roster_line(language: str, row: MemberRow, now: int) -> str:
 
 async def show_pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show every pending join request the secretary may decide, each with ✅ / ❌."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
     services = get_services(context)
     all_units = await load_units(context)
-    branches = await _scope(update, actor, all_units, (context.args or [None])[0])
+    branches = await branches_in_scope(update, actor, all_units, typed_key(context), WORDS)
     if branches is None:
         return
     requests = await members.list_members_in(
@@ -391,7 +349,7 @@ async def show_pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Remove a member: `/remove` (buttons), `/remove branch_key` or `/remove member name`."""
-    actor = await _leader(update, context)
+    actor = await load_leader(update, context)
     if actor is None:
         return
     all_units = await load_units(context)
@@ -424,7 +382,7 @@ async def _remove_by_name(
     update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
     all_units: Sequence[Unit], typed: str,
 ) -> None:
-    managed = [unit.id for unit in _managed(actor, all_units)]
+    managed = [unit.id for unit in managed_branches(actor, all_units)]
     rows = await members.list_members_in(get_services(context).db, managed, ("active",))
     matches = [row for row in rows if same_name(typed, row.name)]
     if not matches:
@@ -469,7 +427,7 @@ async def _on_remove_button(
         await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
         return
     if not can_manage_branch(actor, member.branch_id, all_units):
-        await _refuse_button(update, actor)
+        await refuse_button(update, actor, WORDS)
         return
     if action == "rmno":
         await query.answer()
@@ -517,7 +475,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _, action, args = unpack(query.data or "")
     actor = await load_actor(update, context)
     if not is_leader(actor):
-        await _refuse_button(update, actor)
+        await refuse_button(update, actor, WORDS)
         return
     if action == "revoke" and args:
         await _on_revoke_button(update, context, actor, args[0])
@@ -538,7 +496,7 @@ async def _on_pick(
     query = update.callback_query
     branch = next((unit for unit in all_units if unit.id == branch_id), None)
     if branch is None or not can_manage_branch(actor, branch.id, all_units):
-        await _refuse_button(update, actor)
+        await refuse_button(update, actor, WORDS)
         return
     await query.answer()
     await query.edit_message_text(t(actor.language, "secretary.picked", branch=branch.name))

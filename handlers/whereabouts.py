@@ -37,7 +37,7 @@ from bot.domain import whereabouts as rules
 from bot.domain.localtime import format_local, zone
 from bot.domain.models import Category, Member, Person
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
-from bot.domain.permissions import is_leader, managed_branch_ids
+from bot.domain.permissions import managed_branch_ids
 from bot.domain.places import (
     Place,
     find_place,
@@ -54,8 +54,9 @@ from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
-from handlers.common import load_actor, load_units, reply, user_language
+from handlers.common import load_units, reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name
+from handlers.scope import load_leader
 from storage.db import transaction
 from storage.repositories import members, outbox, people, roles, units
 from storage.repositories import whereabouts as repo
@@ -313,9 +314,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_mobile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the mobile members I lead: place, zone, last contact, days silent (longest first)."""
     services = get_services(context)
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await reply(update, actor.language, "errors.not_secretary")
+    actor = await load_leader(update, context)
+    if actor is None:
         return
     all_units = await load_units(context)
     branch_ids = sorted(managed_branch_ids(actor, all_units))

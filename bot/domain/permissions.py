@@ -14,15 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.models import Unit
-from bot.domain.tree import branches_under
+from bot.domain.models import Level, Unit
+from bot.domain.tree import ancestors, branches_under
 
 __all__ = [
     "Actor",
+    "can_manage",
     "can_manage_branch",
     "can_manage_unit",
     "is_leader",
     "managed_branch_ids",
+    "managed_branches",
+    "top_led_units",
 ]
 
 
@@ -54,6 +57,12 @@ def managed_branch_ids(actor: Actor, units: Sequence[Unit]) -> set[int]:
     return managed
 
 
+def managed_branches(actor: Actor, units: Sequence[Unit]) -> list[Unit]:
+    """Return the branches the actor may manage, in the order of `units` (the tree file's)."""
+    ids = managed_branch_ids(actor, units)
+    return [unit for unit in units if unit.id in ids]
+
+
 def can_manage_branch(actor: Actor, branch_id: int, units: Sequence[Unit]) -> bool:
     """Tell whether the actor may read and change the branch's members and records."""
     return branch_id in managed_branch_ids(actor, units)
@@ -70,3 +79,19 @@ def can_manage_unit(actor: Actor, unit_id: int, units: Sequence[Unit]) -> bool:
             return True
         current = by_id.get(current.parent_id) if current.parent_id is not None else None
     return False
+
+
+def can_manage(actor: Actor, unit: Unit, units: Sequence[Unit]) -> bool:
+    """Tell whether the actor may manage `unit`: a branch, or a higher unit and all beneath it."""
+    if unit.level == Level.BRANCH:
+        return can_manage_branch(actor, unit.id, units)
+    return can_manage_unit(actor, unit.id, units)
+
+
+def top_led_units(actor: Actor, units: Sequence[Unit]) -> list[Unit]:
+    """Return the units the actor leads that are not beneath another unit they lead."""
+    led = [unit for unit in units if unit.id in actor.led_unit_ids]
+    return [
+        unit for unit in led
+        if not any(above.id in actor.led_unit_ids for above in ancestors(units, unit.id))
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.joining import new_code
-from bot.emulator import EmulatedUser
+from bot.emulator import EmulatedUser, SentMessage
 from storage.repositories import invites, units
 from tests.e2e.harness import BotHarness
 
@@ -14,6 +14,7 @@ __all__ = [
     "BRANCH_SECRETARIES",
     "CATEGORY_BUTTON",
     "CONSENT_BUTTON",
+    "begin_registration",
     "invite_by_command",
     "invite_in_db",
     "join",
@@ -36,6 +37,7 @@ CATEGORY_BUTTON = {
     },
 }
 CONSENT_BUTTON = {"zh": "✅ 同意", "en": "✅ I agree"}
+NAME_QUESTION = {"zh": "姓名", "en": "real name"}
 APPROVE_BUTTON = {"zh": "✅ 同意", "en": "✅ Approve"}
 
 
@@ -66,6 +68,16 @@ async def invite_in_db(
     return code
 
 
+async def begin_registration(
+    member: EmulatedUser, code: str, name: str, language: str = "zh"
+) -> SentMessage:
+    """Open the deep link, type the name and return the category question."""
+    await member.send_command("start", code)
+    await member.wait_for_message(lambda m: NAME_QUESTION[language] in m.plain)
+    await member.send_text(name)
+    return await member.wait_for_message(lambda m: bool(m.button_texts))
+
+
 async def join(
     h: BotHarness,
     member: EmulatedUser,
@@ -78,10 +90,7 @@ async def join(
     location: tuple[float, float] | None = None,
 ) -> None:
     """Play the member from the deep link to the pending request."""
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain or "real name" in m.plain)
-    await member.send_text(name)
-    await member.wait_for_message(lambda m: bool(m.button_texts))
+    await begin_registration(member, code, name, language)
     await member.press(CATEGORY_BUTTON[language][category])
     if category == "mobile":
         await member.wait_for_message(lambda m: any(

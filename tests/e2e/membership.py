@@ -2,15 +2,34 @@
 
     member = await admitted(h, "renhe-citrus", 3001, "张伟")
     member = await admitted(h, "renhe-mobile", 3002, "Zhao Lei", "mobile", "en", city="Madrid")
+    assert (await stored(h, member.id)).membership.status == "active"
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from bot.domain.models import Member, Person
 from bot.emulator import EmulatedUser
+from storage.repositories import members, people
 from tests.e2e.flows import APPROVE_BUTTON, BRANCH_SECRETARIES, invite_by_command, join
 from tests.e2e.harness import BotHarness
 
-__all__ = ["admitted", "requested"]
+__all__ = ["Stored", "admitted", "requested", "stored"]
+
+
+class Stored(NamedTuple):
+    """What the database holds for a Telegram user: their person row and current membership."""
+
+    person: Person
+    membership: Member | None
+
+
+async def stored(h: BotHarness, user_id: int) -> Stored:
+    """Return the stored person (who must exist) and their current membership, if any."""
+    person = await people.get_person_by_telegram(h.services.db, user_id)
+    assert person is not None
+    return Stored(person, await members.current_membership(h.services.db, person.id))
 
 
 async def requested(

@@ -6,17 +6,19 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from bot.emulator import EmulatedUser
-from storage.repositories import members, people
+from storage.repositories import people
 from tests.e2e.flows import (
     APPROVE_BUTTON,
     BRANCH_SECRETARIES,
     CATEGORY_BUTTON,
     CONSENT_BUTTON,
+    begin_registration,
     invite_by_command,
     invite_in_db,
     join,
 )
 from tests.e2e.harness import BotHarness
+from tests.e2e.membership import stored
 
 CITRUS = "梦公塘早蜜柑脐橙种植党支部"
 
@@ -25,12 +27,6 @@ CITRUS = "梦公塘早蜜柑脐橙种植党支部"
 async def h(tmp_path):
     async with BotHarness.started(tmp_path) as harness:
         yield harness
-
-
-async def _stored(h: BotHarness, user: EmulatedUser):
-    person = await people.get_person_by_telegram(h.services.db, user.id)
-    assert person is not None
-    return person, await members.current_membership(h.services.db, person.id)
 
 
 async def _approve(secretary: EmulatedUser, name: str, language: str = "zh") -> None:
@@ -56,7 +52,7 @@ async def test_regular_member_joins_and_is_approved_in_chinese(h):
     await secretary.wait_for_message(lambda m: "已同意" in m.plain)
     assert request.button_texts == []  # the buttons are gone once decided
 
-    person, membership = await _stored(h, member)
+    person, membership = await stored(h, member.id)
     assert person.name == "张伟" and person.timezone == "Asia/Shanghai"
     assert membership.status == "active" and membership.category == "regular"
 
@@ -91,7 +87,7 @@ async def test_mobile_member_by_city_in_china(h):
     request = await secretary.wait_for_message(lambda m: "王芳" in m.plain)
     assert "流动党员" in request.plain and "深圳" in request.plain
     await _approve(secretary, "王芳")
-    person, membership = await _stored(h, member)
+    person, membership = await stored(h, member.id)
     assert membership.place == "深圳" and person.timezone == "Asia/Shanghai"
 
 
@@ -103,7 +99,7 @@ async def test_mobile_member_by_city_abroad_in_english(h):
     consent = next(m for m in member.messages if "Do you agree" in m.plain)
     assert "Place: Madrid (time zone Europe/Madrid)" in consent.plain
     await _approve(secretary, "Zhao Lei")
-    person, membership = await _stored(h, member)
+    person, membership = await stored(h, member.id)
     assert person.timezone == "Europe/Madrid" and membership.place == "Madrid"
     assert membership.status == "active"
 
@@ -114,17 +110,13 @@ async def test_mobile_member_by_shared_location(h):
     code = await invite_by_command(secretary)
     await join(h, member, code, "李强", "mobile", location=(40.7128, -74.0060))
     assert any("纽约附近" in text and "America/New_York" in text for text in member.texts)
-    person, _ = await _stored(h, member)
+    person, _ = await stored(h, member.id)
     assert person.timezone == "America/New_York"
 
 
 async def test_unknown_city_asks_again_with_suggestions_and_keeps_answers(h):
     member = h.user(2006, "zh")
-    code = await invite_in_db(h, "renhe-mobile")
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain)
-    await member.send_text("陈静")
-    await member.wait_for_message(lambda m: bool(m.button_texts))
+    await begin_registration(member, await invite_in_db(h, "renhe-mobile"), "陈静")
     await member.press("流动党员（在外务工）")
     await member.wait_for_message(lambda m: "常见地点" in m.plain)
     await member.send_text("火星基地")
@@ -139,24 +131,33 @@ async def test_elderly_member_only_types_the_name(h):
     secretary = h.user(BRANCH_SECRETARIES["tingzijiang-sunset"], "zh")
     member = h.user(2007, "zh")
     code = await invite_by_command(secretary)
-    typed_before = 0
-    await join(h, member, code, "李德福", "elderly")
-    typed = 2  # the /start link and the name; every other step was a button
-    assert typed - typed_before == 2
-    questions = [m for m in member.messages if "？" in m.plain or "：" in m.plain[-2:]]
-    assert all(m.button_texts for m in questions if "姓名" not in m.plain)
+    typed: list[str] = []
+    send_text = member.send_text
+
+    async def counting_send_text(text: str, **kwargs):
+        typed.append(text)
+        return await send_text(text, **kwargs)
+
+    member.send_text = counting_send_text  # every typed line, commands included
+    await member.send_command("start", code)
+    await member.wait_for_message(lambda m: "请输入您的真实姓名" in m.plain)
+    await member.send_text("李德福")
+    category = await member.wait_for_message(lambda m: "请选择您的情况" in m.plain)
+    assert category.button_texts == list(CATEGORY_BUTTON["zh"].values())
+    await member.press("老龄党员", category)
+    consent = await member.wait_for_message(lambda m: "是否同意" in m.plain)
+    assert consent.button_texts == ["✅ 同意", "❌ 不同意"]  # no place question, no typing
+    await member.press("✅ 同意", consent)
+    await member.wait_for_message(lambda m: "等待" in m.plain)
+    assert typed == [f"/start {code}", "李德福"]  # every other step was a button
     await _approve(secretary, "李德福")
-    _, membership = await _stored(h, member)
+    _, membership = await stored(h, member.id)
     assert membership.category == "elderly" and membership.status == "active"
 
 
 async def test_consent_declined_keeps_nothing(h):
     member = h.user(2008, "zh")
-    code = await invite_in_db(h, "renhe-citrus")
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain)
-    await member.send_text("周杰")
-    await member.wait_for_message(lambda m: bool(m.button_texts))
+    await begin_registration(member, await invite_in_db(h, "renhe-citrus"), "周杰")
     await member.press("普通党员")
     await member.wait_for_message(lambda m: "是否同意" in m.plain)
     await member.press("❌ 不同意")
@@ -237,11 +238,7 @@ async def test_markup_in_a_name_is_shown_literally_everywhere(h):
 
 async def test_typing_where_a_button_is_expected_keeps_the_answers(h):
     member = h.user(2108, "zh")
-    code = await invite_in_db(h, "renhe-citrus")
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain)
-    await member.send_text("刘洋")
-    await member.wait_for_message(lambda m: bool(m.button_texts))
+    await begin_registration(member, await invite_in_db(h, "renhe-citrus"), "刘洋")
     await member.send_text("普通")
     await member.wait_for_message(lambda m: "请点击下面的按钮" in m.plain)
     again = await member.wait_for_message(lambda m: "刘洋，您好" in m.plain)
@@ -253,10 +250,7 @@ async def test_typing_where_a_button_is_expected_keeps_the_answers(h):
 async def test_stale_button_from_an_earlier_attempt_changes_nothing(h):
     member = h.user(2109, "zh")
     code = await invite_in_db(h, "renhe-citrus")
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain)
-    await member.send_text("旧名字")
-    old = await member.wait_for_message(lambda m: bool(m.button_texts))
+    old = await begin_registration(member, code, "旧名字")
     h.clock.advance(seconds=5)  # a new attempt gets a new stamp
     await member.send_command("start", code)
     await member.wait_for_message(lambda m: "姓名" in m.plain)
@@ -308,7 +302,7 @@ async def test_second_press_and_other_branch_secretary_change_nothing(h):
     await secretary.press("❌ 拒绝")
     again = await secretary.wait_for_callback_answer()
     assert "已经处理过了" in again.text and "正式" in again.text
-    _, membership = await _stored(h, member)
+    _, membership = await stored(h, member.id)
     assert membership.status == "active"
 
 
@@ -326,10 +320,7 @@ async def test_registration_survives_a_restart(h):
     secretary = h.user(BRANCH_SECRETARIES["renhe-mobile"], "zh")
     member = h.user(2113, "zh")
     code = await invite_by_command(secretary)
-    await member.send_command("start", code)
-    await member.wait_for_message(lambda m: "姓名" in m.plain)
-    await member.send_text("郭靖")
-    category_question = await member.wait_for_message(lambda m: bool(m.button_texts))
+    category_question = await begin_registration(member, code, "郭靖")
 
     await h.restart()
 
@@ -342,5 +333,5 @@ async def test_registration_survives_a_restart(h):
     await member.press("✅ 同意", consent)
     await member.wait_for_message(lambda m: "等待" in m.plain)
     await _approve(secretary, "郭靖")
-    person, membership = await _stored(h, member)
+    person, membership = await stored(h, member.id)
     assert person.timezone == "Asia/Dubai" and membership.status == "active"

@@ -9,7 +9,7 @@ import pytest
 from storage.repositories import audit, members, people
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness
-from tests.e2e.membership import admitted, requested
+from tests.e2e.membership import admitted, requested, stored
 
 CITRUS = "梦公塘早蜜柑脐橙种植党支部"
 MOBILE = "人和村流动党员党支部"
@@ -20,15 +20,6 @@ STALE_ZH = "这个按钮已经过期了，请使用最新的消息。"
 async def h(tmp_path):
     async with BotHarness.started(tmp_path) as harness:
         yield harness
-
-
-async def _person(h: BotHarness, user_id: int):
-    return await people.get_person_by_telegram(h.services.db, user_id)
-
-
-async def _membership(h: BotHarness, user_id: int):
-    person = await _person(h, user_id)
-    return await members.current_membership(h.services.db, person.id)
 
 
 # ---------------------------------------------------------------- /me
@@ -96,7 +87,7 @@ async def test_language_switch_is_stored_and_confirmed_in_the_new_language(h):
     await member.press("English", choice)
     confirmed = await member.wait_for_message(lambda m: m is choice and choice.edits > 0)
     assert confirmed.plain == "✅ Language set to English."
-    assert (await _person(h, member.id)).language == "en"
+    assert (await stored(h, member.id)).person.language == "en"
 
     await member.send_command("me")
     text = (await member.wait_for_message(lambda m: "About me" in m.plain)).plain
@@ -106,7 +97,7 @@ async def test_language_switch_is_stored_and_confirmed_in_the_new_language(h):
     again = await member.wait_for_message(lambda m: "Choose your language" in m.plain)
     await member.press("中文", again)
     await member.wait_for_message(lambda m: m is again and again.plain == "✅ 已切换为中文。")
-    assert (await _person(h, member.id)).language == "zh"
+    assert (await stored(h, member.id)).person.language == "zh"
 
 
 async def test_language_for_a_stranger_is_refused(h):
@@ -126,8 +117,8 @@ async def test_timezone_by_typed_city_updates_a_mobile_members_place(h):
     await member.send_text("马德里")
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
     assert "所在地 马德里，时区 Europe/Madrid（当地时间 02:00）" in done.plain
-    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
-    assert (await _membership(h, member.id)).place == "马德里"
+    assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
+    assert (await stored(h, member.id)).membership.place == "马德里"
 
     # The question is answered: later text is no longer taken as a place.
     await member.send_text("深圳")
@@ -136,7 +127,7 @@ async def test_timezone_by_typed_city_updates_a_mobile_members_place(h):
     await member.press("深圳", pick)
     answer = await member.wait_for_callback_answer()
     assert answer.text == STALE_ZH and answer.show_alert
-    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+    assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
 
 
 async def test_the_awaited_city_survives_a_restart(h):
@@ -147,7 +138,7 @@ async def test_the_awaited_city_survives_a_restart(h):
     await member.send_text("Dubai")
     done = await member.wait_for_message(lambda m: "Updated" in m.plain)
     assert "place Dubai, time zone Asia/Dubai" in done.plain
-    assert (await _membership(h, member.id)).place == "Dubai"
+    assert (await stored(h, member.id)).membership.place == "Dubai"
 
 
 async def test_unknown_city_offers_suggestions_then_a_button_sets_it(h):
@@ -161,7 +152,7 @@ async def test_unknown_city_offers_suggestions_then_a_button_sets_it(h):
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
     assert "所在地 东莞，时区 Asia/Shanghai" in done.plain
     assert unknown.button_texts == []
-    assert (await _membership(h, member.id)).place == "东莞"
+    assert (await stored(h, member.id)).membership.place == "东莞"
 
 
 async def test_timezone_by_shared_location(h):
@@ -171,7 +162,7 @@ async def test_timezone_by_shared_location(h):
     await member.share_location(40.4168, -3.7038)
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
     assert "所在地 马德里附近，时区 Europe/Madrid" in done.plain
-    assert (await _membership(h, member.id)).place == "马德里附近"
+    assert (await stored(h, member.id)).membership.place == "马德里附近"
 
 
 async def test_a_location_without_a_question_changes_nothing(h):
@@ -187,17 +178,17 @@ async def test_timezone_with_an_iana_name_or_a_city_in_one_step(h):
     await member.send_command("timezone", "europe/madrid")
     done = await member.wait_for_message()
     assert done.plain.startswith("✅ Time zone set to Europe/Madrid (local time 02:00)")
-    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+    assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
 
     await member.send_command("timezone", "Mars/Olympus")
     assert "\"Mars/Olympus\" is not a valid time zone" in (await member.wait_for_message()).plain
-    assert (await _person(h, member.id)).timezone == "Europe/Madrid"
+    assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
 
     await member.send_command("timezone", "Shenzhen")
     done = await member.wait_for_message()
     assert "place Shenzhen, time zone Asia/Shanghai" in done.plain
     # A regular member has no stored place; only the zone follows the city.
-    assert (await _membership(h, member.id)).place is None
+    assert (await stored(h, member.id)).membership.place is None
 
 
 async def test_cancel_keeps_the_place(h):
@@ -208,7 +199,7 @@ async def test_cancel_keeps_the_place(h):
     await member.wait_for_message(lambda m: "没有改动" in m.plain)
     await member.send_text("马德里")
     assert "没看懂" in (await member.wait_for_message()).plain
-    assert (await _membership(h, member.id)).place == "深圳"
+    assert (await stored(h, member.id)).membership.place == "深圳"
 
 
 async def test_an_old_question_lapses(h):
@@ -218,7 +209,7 @@ async def test_an_old_question_lapses(h):
     h.clock.advance(hours=2)
     await member.send_text("马德里")
     assert "没看懂" in (await member.wait_for_message()).plain
-    assert (await _person(h, member.id)).timezone == "Asia/Shanghai"
+    assert (await stored(h, member.id)).person.timezone == "Asia/Shanghai"
 
 
 async def test_timezone_for_a_stranger_is_refused(h):
@@ -233,7 +224,7 @@ async def test_away_by_days_date_and_off_in_chinese(h):
     member = await admitted(h, "renhe-citrus", 3030, "张伟")
     await member.send_command("away", "30")
     assert "已登记外出，至 2026-04-01（含）" in (await member.wait_for_message()).plain
-    assert (await _membership(h, member.id)).away_until == "2026-04-01"
+    assert (await stored(h, member.id)).membership.away_until == "2026-04-01"
 
     await member.send_command("me")
     me = await member.wait_for_message(lambda m: "我的信息" in m.plain)
@@ -244,7 +235,7 @@ async def test_away_by_days_date_and_off_in_chinese(h):
 
     await member.send_command("away", "off")
     assert "欢迎回来" in (await member.wait_for_message()).plain
-    assert (await _membership(h, member.id)).away_until is None
+    assert (await stored(h, member.id)).membership.away_until is None
     await member.send_command("away", "off")
     assert "本来就没有登记外出" in (await member.wait_for_message()).plain
 
@@ -260,7 +251,7 @@ async def test_away_refuses_past_far_and_unreadable_dates(h):
     assert "\"2026-02-30\" is not a valid date" in (await member.wait_for_message()).plain
     await member.send_command("away", "someday")
     assert "I did not understand \"someday\"" in (await member.wait_for_message()).plain
-    assert (await _membership(h, member.id)).away_until is None
+    assert (await stored(h, member.id)).membership.away_until is None
 
 
 async def test_away_buttons_for_members_who_do_not_type(h):
@@ -278,7 +269,7 @@ async def test_away_buttons_for_members_who_do_not_type(h):
     assert "您正在外出，至 2026-03-09（含）" in menu.plain
     await member.press("✅ 我回来了", menu)
     await member.wait_for_message(lambda m: "欢迎回来" in m.plain)
-    assert (await _membership(h, member.id)).away_until is None
+    assert (await stored(h, member.id)).membership.away_until is None
 
 
 async def test_away_date_is_the_members_local_date(h):
@@ -317,8 +308,7 @@ async def test_leave_confirmed_tells_the_secretary(h):
     told = await secretary.wait_for_message(lambda m: "已退出" in m.plain)
     assert told.plain == f"ℹ️ 张伟已退出{CITRUS}。"
 
-    person = await _person(h, member.id)
-    assert await members.current_membership(h.services.db, person.id) is None
+    assert (await stored(h, member.id)).membership is None
     assert any(e.action == "member.leave" for e in await audit.recent(h.services.db))
     await member.send_command("away", "3")
     assert "您还不是任何支部的党员" in (await member.wait_for_message()).plain
@@ -330,7 +320,7 @@ async def test_leave_declined_and_a_second_confirmation_is_stale(h):
     first = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
     await member.press("❌ No, stay", first)
     await member.wait_for_message(lambda m: m is first and "still a member" in first.plain)
-    assert (await _membership(h, member.id)).status == "active"
+    assert (await stored(h, member.id)).membership.status == "active"
 
     await member.send_command("leave")
     second = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
@@ -356,8 +346,7 @@ async def test_leave_for_a_stranger_is_refused(h):
 async def test_forget_erases_personal_data_and_keeps_records_anonymous(h):
     member = await admitted(h, "renhe-mobile", 3050, "王芳", "mobile", city="深圳")
     secretary = h.user(BRANCH_SECRETARIES["renhe-mobile"])
-    person = await _person(h, member.id)
-    membership = await _membership(h, member.id)
+    person, membership = await stored(h, member.id)
 
     await member.send_command("forget")
     confirm = await member.wait_for_message(lambda m: "删除我的个人信息" in m.plain)
@@ -390,7 +379,7 @@ async def test_forget_declined_in_english_and_stale_after(h):
     assert "Kept, anonymously" in first.plain
     await member.press("❌ Don't delete", first)
     await member.wait_for_message(lambda m: m is first and "nothing was deleted" in first.plain)
-    assert (await _person(h, member.id)).name == "Chen Jie"
+    assert (await stored(h, member.id)).person.name == "Chen Jie"
 
     await member.send_command("forget")
     second = await member.wait_for_message(lambda m: "Delete my personal data" in m.plain)
@@ -414,7 +403,7 @@ async def test_forget_erases_free_text_kept_by_other_features(h):
     from storage.repositories import pledges, study, whereabouts
 
     member = await admitted(h, "renhe-mobile", 3052, "赵磊", "mobile", city="马德里")
-    membership = await _membership(h, member.id)
+    membership = (await stored(h, member.id)).membership
     db = h.services.db
     now = int(h.clock.now().timestamp())
     item = (await study.create_items(
