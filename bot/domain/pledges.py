@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -30,6 +31,7 @@ from bot.errors import InvalidInput
 
 __all__ = [
     "ASK_TIME",
+    "EVALUATION_ASK_DAYS",
     "EVALUATION_DAY",
     "EVALUATION_MONTH",
     "FOLLOWUP_DAYS",
@@ -49,14 +51,19 @@ __all__ = [
     "check_submit_count",
     "clean_comment",
     "daytime_moment",
+    "evaluation_ask_moment",
     "evaluation_moment",
     "format_number",
+    "is_due",
     "is_evaluation_open",
+    "latest_followup",
+    "latest_report",
     "local_year",
     "member_hours",
     "month_key",
     "month_of",
     "month_state",
+    "next_draft_number",
     "next_month",
     "open_month",
     "parse_amount",
@@ -81,6 +88,8 @@ FOLLOWUP_DAYS = 3
 # most 28) and before the year ends, so the branch can meet on the result.
 EVALUATION_MONTH = 12
 EVALUATION_DAY = 28
+# Keep planning an unrated pledge's evaluation ask only this long after it opens.
+EVALUATION_ASK_DAYS = 45
 
 # Planned within this of its time, a message keeps its scheduled due time.
 ON_TIME = timedelta(hours=1)
@@ -322,6 +331,13 @@ def clean_comment(text: str) -> str:
     return cleaned
 
 
+def next_draft_number(count: int) -> int:
+    """Return the number a draft's next pledge gets; raise InvalidInput when it is full."""
+    if count >= MAX_DRAFTS:
+        raise InvalidInput("pledges.drafts_full", maximum=MAX_DRAFTS)
+    return count + 1
+
+
 def check_submit_count(count: int) -> None:
     """Raise InvalidInput unless a year's pledges number MIN_PLEDGES..MAX_PLEDGES."""
     if count < MIN_PLEDGES:
@@ -452,6 +468,37 @@ def evaluation_moment(year: int, tz: ZoneInfo, hours: Hours) -> datetime:
 def is_evaluation_open(year: int, now: datetime, tz: ZoneInfo, hours: Hours) -> bool:
     """Tell whether the year's pledges may be rated now (from the evaluation day on)."""
     return now >= evaluation_moment(year, tz, hours)
+
+
+def evaluation_ask_moment(year: int, now: datetime, tz: ZoneInfo, hours: Hours) -> datetime | None:
+    """Return when the year's evaluation asks are due, or None outside the days they are planned."""
+    opens = evaluation_moment(year, tz, hours)
+    return opens if opens <= now < opens + timedelta(days=EVALUATION_ASK_DAYS) else None
+
+
+def latest_followup(first: datetime, now: datetime, maximum: int) -> tuple[int, datetime]:
+    """Return how many follow-ups of an ask at `first` are due (≤ maximum) and the latest's time."""
+    step = timedelta(days=FOLLOWUP_DAYS)
+    number = min(maximum, int((now - first) / step))
+    return number, first + number * step
+
+
+def is_due(pledge: Pledge, month: int, report_at: datetime) -> bool:
+    """Tell whether `month` asks about a pledge: approved, of that year, before the month's ask."""
+    return (
+        pledge.status == "approved"
+        and pledge.year == month_of(month)[0]
+        and pledge.decided_at is not None
+        and pledge.decided_at <= report_at.timestamp()
+    )
+
+
+def latest_report(
+    pledge_id: int, reports: Sequence[PledgeReport]
+) -> tuple[PledgeReport | None, int]:
+    """Return a pledge's latest report (None before the first) and how many months it reported."""
+    mine = [r for r in reports if r.pledge_id == pledge_id]
+    return (max(mine, key=lambda r: r.month) if mine else None), len(mine)
 
 
 def month_state(*, due: int, reported: int, now: datetime, report_at: datetime) -> MonthState:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import PledgeSettings, StudySettings
 from bot.domain import pledges as rules
-from bot.domain.pledges import MonthState, ParsedPledge
+from bot.domain.pledges import MonthState, ParsedPledge, Pledge, PledgeReport
 from bot.errors import InvalidInput
 from bot.i18n import catalogue
 
@@ -117,6 +117,15 @@ def test_submit_count_is_two_to_five() -> None:
         assert raised.value.key == key
 
 
+def test_a_draft_numbers_pledges_until_it_is_full() -> None:
+    assert rules.next_draft_number(0) == 1
+    assert rules.next_draft_number(rules.MAX_DRAFTS - 1) == rules.MAX_DRAFTS
+    with pytest.raises(InvalidInput) as raised:
+        rules.next_draft_number(rules.MAX_DRAFTS)
+    assert raised.value.key == "pledges.drafts_full"
+    assert raised.value.params == {"maximum": rules.MAX_DRAFTS}
+
+
 def test_comment_and_year() -> None:
     assert rules.clean_comment("  请写具体一些 ") == "请写具体一些"
     with pytest.raises(InvalidInput):
@@ -180,6 +189,51 @@ def test_month_state() -> None:
     assert state(due=2, reported=1, now=report_at, report_at=report_at) == MonthState.WAITING
     late = report_at + timedelta(days=rules.FOLLOWUP_DAYS)
     assert state(due=2, reported=1, now=late, report_at=report_at) == MonthState.LATE
+
+
+def _pledge(status: str = "approved", year: int = 2026, decided: datetime | None = None) -> Pledge:
+    decided_at = int(decided.timestamp()) if decided else None
+    return Pledge(1, 1, year, "带动5户群众", 5.0, "户", status, decided_at=decided_at)
+
+
+def test_a_month_asks_about_pledges_approved_before_its_ask() -> None:
+    report_at = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)
+    assert rules.is_due(_pledge(decided=report_at), 202603, report_at)
+    assert not rules.is_due(_pledge(decided=report_at + timedelta(seconds=1)), 202603, report_at)
+    assert not rules.is_due(_pledge(decided=None), 202603, report_at)
+    assert not rules.is_due(_pledge("submitted", decided=report_at), 202603, report_at)
+    # December's ask about last year's pledges, not this year's.
+    assert not rules.is_due(_pledge(year=2025, decided=report_at), 202603, report_at)
+
+
+def test_latest_report_and_months_reported() -> None:
+    assert rules.latest_report(1, []) == (None, 0)
+    reports = [
+        PledgeReport(1, 202603, "ongoing"),
+        PledgeReport(2, 202605, "done"),
+        PledgeReport(1, 202604, "done"),
+        PledgeReport(1, 202602, "not_started"),
+    ]
+    assert rules.latest_report(1, reports) == (PledgeReport(1, 202604, "done"), 3)
+
+
+def test_followups_come_every_few_days_up_to_the_maximum() -> None:
+    first = datetime(2026, 3, 25, 2, 0, tzinfo=UTC)
+    step = timedelta(days=rules.FOLLOWUP_DAYS)
+    assert rules.latest_followup(first, first, 2) == (0, first)
+    assert rules.latest_followup(first, first + step - timedelta(seconds=1), 2) == (0, first)
+    assert rules.latest_followup(first, first + step, 2) == (1, first + step)
+    assert rules.latest_followup(first, first + 10 * step, 2) == (2, first + 2 * step)
+
+
+def test_evaluation_asks_are_planned_for_a_while_after_28_december() -> None:
+    opens = rules.evaluation_moment(2026, SHANGHAI, REGULAR)
+    ask = rules.evaluation_ask_moment
+    assert ask(2026, opens - timedelta(seconds=1), SHANGHAI, REGULAR) is None
+    assert ask(2026, opens, SHANGHAI, REGULAR) == opens
+    last = opens + timedelta(days=rules.EVALUATION_ASK_DAYS) - timedelta(seconds=1)
+    assert ask(2026, last, SHANGHAI, REGULAR) == opens
+    assert ask(2026, last + timedelta(seconds=1), SHANGHAI, REGULAR) is None
 
 
 # --- the yearly ask ---------------------------------------------------------------

@@ -1,0 +1,247 @@
+"""What the pledge cycle sends on its own: the yearly ask, monthly asks, follow-ups, 评诺 asks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup
+
+from bot.domain import pledges as rules
+from bot.domain.away import is_away
+from bot.domain.localtime import local_date, zone
+from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.pledges import Pledge, PledgeReport
+from bot.i18n import t
+from bot.services import Services
+from handlers.pledges.render import (
+    button,
+    evaluation_ask,
+    month_label,
+    number_of,
+    progress_keyboard,
+    rating_keyboard,
+    report_ask,
+    start_keyboard,
+)
+from storage.repositories import outbox
+from storage.repositories import pledges as repo
+
+__all__ = ["plan_pledges"]
+
+_Reports = dict[int, list[PledgeReport]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A message the planner may send, rendered only if its key is new."""
+
+    key: str
+    build: Callable[[_Reports], OutgoingMessage]
+    summary_of: int | None = None  # a pledge whose reports the text sums up
+
+
+async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessage]:
+    """Return the pledge asks, monthly report asks, follow-ups and evaluation asks due now."""
+    members_now = await repo.active_members(services.db)
+    if not members_now:
+        return []
+    years = [now.year - 1, now.year, now.year + 1]
+    by_member: dict[int, list[Pledge]] = {}
+    for pledge in await repo.approved_pledges(services.db, years):
+        by_member.setdefault(pledge.member_id, []).append(pledge)
+    started = {
+        year: await repo.members_with_pledges(
+            services.db, year, ("submitted", "returned", "approved")
+        )
+        for year in years
+    }
+    default_tz = services.settings.general.default_timezone
+    contexts = []
+    months: dict[int, list[int]] = {}
+    for member in members_now:
+        tz = zone(member.timezone, default_tz)
+        hours = rules.member_hours(member.category, services.settings.study)
+        month = rules.open_month(now, services.settings.pledges.report_day, tz, hours)
+        contexts.append((member, tz, hours, month))
+        months.setdefault(month, []).extend(
+            p.id for p in by_member.get(member.member_id, []) if p.year == month // 100
+        )
+    reported: set[tuple[int, int]] = set()
+    for month, ids in months.items():
+        for report in await repo.reports_for(services.db, ids, month):
+            reported.add((report.pledge_id, month))
+    candidates: list[_Candidate] = []
+    for member, tz, hours, month in contexts:
+        mine = by_member.get(member.member_id, [])
+        language = member.language or services.settings.general.default_language
+        candidates += _pledge_ask(services, now, member, language, tz, hours, started)
+        candidates += _month_asks(services, now, member, language, tz, hours, month, mine, reported)
+        candidates += _evaluation_asks(now, member, language, tz, hours, mine)
+    known = await outbox.known_keys(services.db, (c.key for c in candidates))
+    fresh = [c for c in candidates if c.key not in known]
+    summaries: _Reports = {}
+    wanted = [c.summary_of for c in fresh if c.summary_of is not None]
+    if wanted:
+        for report in await repo.reports_for(services.db, wanted):
+            summaries.setdefault(report.pledge_id, []).append(report)
+    return [c.build(summaries) for c in fresh]
+
+
+def _message(
+    member: repo.ActiveMember,
+    kind: str,
+    key: str,
+    text: str,
+    due: datetime,
+    markup: InlineKeyboardMarkup,
+    expires: datetime | None = None,
+) -> OutgoingMessage:
+    """Return one planned message to the member, with its buttons."""
+    return OutgoingMessage(
+        dedupe_key=key,
+        kind=kind,
+        person_id=member.person_id,
+        chat_id=member.telegram_id,
+        text=text,
+        due_at=int(due.timestamp()),
+        reply_markup=markup.to_dict(),
+        expires_at=int(expires.timestamp()) if expires is not None else None,
+    )
+
+
+def _pledge_ask(
+    services: Services,
+    now: datetime,
+    member: repo.ActiveMember,
+    language: str,
+    tz: ZoneInfo,
+    hours: rules.Hours,
+    started: dict[int, set[int]],
+) -> list[_Candidate]:
+    """Ask for the year's pledges (then follow up) while none are submitted."""
+    year = rules.local_year(now, tz)
+    if member.member_id in started.get(year, set()):
+        return []
+    first = rules.pledge_ask_moment(year, services.settings.pledges, tz, hours, member.approved_at)
+    if first is None or first > now:
+        return []
+    number, scheduled = rules.latest_followup(first, now, services.settings.pledges.max_followups)
+    if number > 0 and is_away(member.away_until, local_date(now.timestamp(), tz)):
+        return []
+    due = rules.send_time(scheduled, now, tz, hours)
+    key = occurrence_key("pledge.ask", member.member_id, year, number)
+
+    def build(_: _Reports) -> OutgoingMessage:
+        text = t(
+            language,
+            "pledges.ask_followup" if number else "pledges.ask",
+            year=year,
+            minimum=rules.MIN_PLEDGES,
+            maximum=rules.MAX_PLEDGES,
+            limit=rules.MAX_TEXT,
+        )
+        # No expiry: the buttons stay valid all year.
+        return _message(member, "pledge.ask", key, text, due, start_keyboard(language, year))
+
+    return [_Candidate(key, build)]
+
+
+def _month_asks(
+    services: Services,
+    now: datetime,
+    member: repo.ActiveMember,
+    language: str,
+    tz: ZoneInfo,
+    hours: rules.Hours,
+    month: int,
+    approved: Sequence[Pledge],
+    reported: set[tuple[int, int]],
+) -> list[_Candidate]:
+    """Ask for the open month's progress per pledge, then follow up while any is missing."""
+    settings = services.settings.pledges
+    report_at = rules.report_moment(month, settings.report_day, tz, hours)
+    this_year = [p for p in approved if p.year == month // 100]
+    due = [p for p in this_year if rules.is_due(p, month, report_at)]
+    missing = [p for p in due if (p.id, month) not in reported]
+    if not missing:
+        return []
+    closes = rules.report_moment(rules.next_month(month), settings.report_day, tz, hours)
+    found: list[_Candidate] = []
+    for pledge in missing:
+        key = occurrence_key("pledge.report", member.member_id, f"p{pledge.id}", month)
+
+        def build(_: _Reports, pledge: Pledge = pledge, key: str = key) -> OutgoingMessage:
+            return _message(
+                member,
+                "pledge.report",
+                key,
+                report_ask(language, month, number_of(this_year, pledge.id), pledge),
+                rules.send_time(report_at, now, tz, hours),
+                progress_keyboard(language, pledge.id, month),
+                closes,
+            )
+
+        found.append(_Candidate(key, build))
+    followup, scheduled = rules.latest_followup(report_at, now, settings.max_followups)
+    if followup > 0 and not is_away(member.away_until, local_date(now.timestamp(), tz)):
+        key = occurrence_key("pledge.followup", member.member_id, month, followup)
+        due_at = rules.send_time(scheduled, now, tz, hours)
+
+        def build_followup(_: _Reports) -> OutgoingMessage:
+            text = t(
+                language,
+                "pledges.followup",
+                month=month_label(language, month),
+                missing=len(missing),
+            )
+            markup = InlineKeyboardMarkup(
+                [[button(t(language, "pledges.btn_report_now"), "again", month)]]
+            )
+            return _message(member, "pledge.followup", key, text, due_at, markup, closes)
+
+        found.append(_Candidate(key, build_followup))
+    return found
+
+
+def _evaluation_asks(
+    now: datetime,
+    member: repo.ActiveMember,
+    language: str,
+    tz: ZoneInfo,
+    hours: rules.Hours,
+    approved: Sequence[Pledge],
+) -> list[_Candidate]:
+    """Ask the member to rate each approved pledge from the evaluation day on."""
+    found: list[_Candidate] = []
+    for year in sorted({p.year for p in approved}):
+        opens = rules.evaluation_ask_moment(year, now, tz, hours)
+        if opens is None:
+            continue
+        this_year = [p for p in approved if p.year == year]
+        for pledge in this_year:
+            if pledge.self_rating is not None:
+                continue
+            key = occurrence_key("pledge.evaluate", member.member_id, f"p{pledge.id}", year)
+            number = number_of(this_year, pledge.id)
+
+            def build(
+                reports: _Reports,
+                pledge: Pledge = pledge,
+                key: str = key,
+                opens: datetime = opens,
+                number: int = number,
+            ) -> OutgoingMessage:
+                return _message(
+                    member,
+                    "pledge.evaluate",
+                    key,
+                    evaluation_ask(language, pledge, number, reports.get(pledge.id, [])),
+                    rules.send_time(opens, now, tz, hours),
+                    rating_keyboard(language, "self", pledge.id),
+                )
+
+            found.append(_Candidate(key, build, summary_of=pledge.id))
+    return found
