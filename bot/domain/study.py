@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.config import StudySettings
 from bot.domain.away import is_away
-from bot.domain.models import Unit
-from bot.domain.permissions import Actor, can_manage_branch
+from bot.domain.models import Level, Member, Unit
+from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.domain.schedule import (
     Windows,
     due_end,
     first_allowed,
     first_reminder,
     followup_at,
+    snooze_until,
     weekday_dates,
     weekly_reminder,
 )
-from bot.errors import InvalidInput
+from bot.domain.tree import branches_under, walk
+from bot.errors import InvalidInput, NotFound
 
 __all__ = [
     "BODY_MAX",
@@ -54,6 +57,7 @@ __all__ = [
     "Recipient",
     "StudyDay",
     "advance",
+    "can_answer",
     "can_check_in_for",
     "clean_body",
     "clean_note",
@@ -66,9 +70,15 @@ __all__ = [
     "parse_due",
     "parse_hhmm",
     "parse_studyday",
+    "publish_branches",
+    "publish_targets",
+    "remind_hour",
     "replaced_after",
+    "setting_stamp",
+    "snooze",
     "study_day_starts_on",
     "weekly_occurrences",
+    "zone_finder",
 ]
 
 TITLE_MAX = 80
@@ -247,7 +257,81 @@ def is_late(due: date, now: datetime, tz: ZoneInfo) -> bool:
     return now >= due_end(due, tz)
 
 
+def snooze(
+    now: datetime, tz: ZoneInfo, due: date, *, minutes: int, windows: Windows, elderly: bool
+) -> datetime | None:
+    """Return when a ⏰ snooze at `now` reminds again, or None if that is past the due date."""
+    until = snooze_until(now, tz, minutes=minutes, windows=windows, elderly=elderly)
+    return until if until < due_end(due, tz) else None
+
+
+def remind_hour(study_day_at: str | None) -> str:
+    """Return a branch's reminder hour (HH:MM): its study day's, else DEFAULT_REMIND_AT."""
+    return study_day_at or format_hhmm(DEFAULT_REMIND_AT)
+
+
+def setting_stamp(now: int, previous: int | None) -> int:
+    """Return the stamp of a study day set at `now`: strictly after the one it replaces."""
+    # The planner keeps the newest setting's occurrences, so two changes within
+    # one second must still be told apart.
+    return now if previous is None else max(now, previous + 1)
+
+
+# ---------------------------------------------------------------- zones
+
+
+def zone_finder(units: Sequence[Unit], default: str) -> Callable[[int], str]:
+    """Return branch id → zone name: the branch's, else the nearest unit above's, else default."""
+    by_id = {unit.id: unit for unit in units}
+
+    def find(branch_id: int) -> str:
+        unit = by_id.get(branch_id)
+        while unit is not None:
+            if unit.timezone:
+                return unit.timezone
+            unit = by_id.get(unit.parent_id) if unit.parent_id is not None else None
+        return default
+
+    return find
+
+
 # ---------------------------------------------------------------- permissions
+
+
+def can_answer(membership: Member | None, branch_id: int) -> bool:
+    """Tell whether a member may answer an item of `branch_id`: active in that branch."""
+    return (
+        membership is not None
+        and membership.status == "active"
+        and membership.branch_id == branch_id
+    )
+
+
+def publish_targets(actor: Actor, units: Sequence[Unit]) -> list[tuple[Unit, int]]:
+    """Return (unit, branches beneath) the actor may publish to: led units, then their branches."""
+    # A higher unit stands for "all its branches"; each branch is offered once, in tree order.
+    if actor.is_admin:
+        led = [unit for unit in units if unit.parent_id is None]
+    else:
+        led = [unit for _, unit in walk(units) if unit.id in actor.led_unit_ids]
+    options: dict[int, tuple[Unit, int]] = {}
+    for unit in led:
+        branches = branches_under(units, unit.id)
+        if unit.level != Level.BRANCH and branches:
+            options.setdefault(unit.id, (unit, len(branches)))
+        for branch in branches:
+            options.setdefault(branch.id, (branch, 1))
+    return list(options.values())
+
+
+def publish_branches(actor: Actor, units: Sequence[Unit], unit_id: int) -> list[Unit]:
+    """Return the branches under `unit_id` the actor may publish to."""
+    managed = managed_branch_ids(actor, units)
+    try:
+        return [branch for branch in branches_under(units, unit_id) if branch.id in managed]
+    except NotFound:
+        # The unit was deleted since the button was drawn: nothing to publish to.
+        return []
 
 
 def can_check_in_for(
@@ -272,6 +356,15 @@ class Policy:
     windows: Windows
     max_followups: int
     followup_hours: int
+
+    @classmethod
+    def from_settings(cls, settings: StudySettings) -> Policy:
+        """Return the policy of the `[study]` settings."""
+        return cls(
+            windows=Windows.from_settings(settings),
+            max_followups=settings.max_followups,
+            followup_hours=settings.followup_hours,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +404,10 @@ class Progress:
     def closed(self) -> Progress:
         """Return this progress with nothing more to send."""
         return replace(self, state="closed", next_at=None, planned=False, planned_at=None)
+
+    def stored(self) -> tuple[object, ...]:
+        """Return what the schedule row keeps (`planned` is read from the outbox each tick)."""
+        return (self.state, self.next_kind, self.next_seq, self.next_at, self.followups)
 
 
 @dataclass(frozen=True, slots=True)

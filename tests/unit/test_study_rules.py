@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import StudySettings
 from bot.domain import study as rules
-from bot.domain.models import Level, Unit
+from bot.domain.models import Category, Level, Member, MemberStatus, Unit
 from bot.domain.permissions import Actor
 from bot.domain.schedule import Windows
 from bot.domain.study import NextKind, Progress
@@ -358,3 +359,78 @@ def test_every_message_time_lies_in_allowed_hours_over_a_week():
             assert len(sent) == 3  # the reminder and two follow-ups
             low, high = (9, 18) if elderly else (8, 21)
             assert all(low <= moment.astimezone(tz).hour < high for moment in sent)
+
+
+# ---------------------------------------------------------------- publishing, answering, zones
+
+
+def test_publish_targets_offer_a_led_unit_as_all_its_branches_then_each_branch():
+    village = UNITS[1]
+    citrus, sunset = UNITS[2], UNITS[3]
+    assert rules.publish_targets(actor(1, {2}), UNITS) == [(village, 2), (citrus, 1), (sunset, 1)]
+    assert rules.publish_targets(actor(1, {3}), UNITS) == [(citrus, 1)]
+    assert rules.publish_targets(actor(1), UNITS) == []
+    admin = Actor(telegram_id=1, person_id=None, is_admin=True)
+    assert rules.publish_targets(admin, UNITS)[0] == (UNITS[0], 2)
+
+
+def test_publish_branches_keep_only_the_actors_branches_under_the_unit():
+    assert [b.id for b in rules.publish_branches(actor(1, {2}), UNITS, 2)] == [3, 4]
+    assert [b.id for b in rules.publish_branches(actor(1, {3}), UNITS, 2)] == [3]
+    assert rules.publish_branches(actor(1, {3}), UNITS, 4) == []
+
+
+def test_only_an_active_member_of_the_items_branch_may_answer():
+    member = Member(1, person_id=7, branch_id=3, category=Category.REGULAR,
+                    status=MemberStatus.ACTIVE)
+    assert rules.can_answer(member, 3)
+    assert not rules.can_answer(member, 4)
+    assert not rules.can_answer(replace(member, status=MemberStatus.LEFT), 3)
+    assert not rules.can_answer(None, 3)
+
+
+def test_zone_finder_takes_the_branch_zone_else_the_nearest_above_else_the_default():
+    units = [
+        replace(UNITS[0], timezone="Asia/Shanghai"),
+        UNITS[1],
+        replace(UNITS[2], timezone="Europe/Madrid"),
+        UNITS[3],
+    ]
+    find = rules.zone_finder(units, "UTC")
+    assert find(3) == "Europe/Madrid"
+    assert find(4) == "Asia/Shanghai"
+    assert rules.zone_finder(UNITS, "UTC")(4) == "UTC"
+    assert find(99) == "UTC"
+
+
+def test_snooze_comes_back_in_allowed_hours_unless_that_is_past_the_due_date():
+    due = date(2026, 3, 8)
+    # 10:00 in Shanghai: two hours later.
+    assert rules.snooze(
+        utc(2026, 3, 5, 2), SHANGHAI, due, minutes=120, windows=Windows(), elderly=False
+    ) == utc(2026, 3, 5, 4)
+    # 20:00 on the due date: 22:00 is a quiet hour, and the morning is too late.
+    assert rules.snooze(
+        utc(2026, 3, 8, 12), SHANGHAI, due, minutes=120, windows=Windows(), elderly=False
+    ) is None
+
+
+def test_remind_hour_and_a_study_days_setting_stamp():
+    assert rules.remind_hour("20:00") == "20:00"
+    assert rules.remind_hour(None) == "19:30"
+    assert rules.setting_stamp(100, None) == 100
+    assert rules.setting_stamp(100, 50) == 100
+    assert rules.setting_stamp(100, 100) == 101  # set twice within a second
+
+
+def test_policy_from_settings_and_what_progress_stores():
+    settings = StudySettings(max_followups=3, followup_hours=12)
+    assert rules.Policy.from_settings(settings) == rules.Policy(Windows(), 3, 12)
+    waiting = Progress("waiting", NextKind.REMINDER, 0, utc(2026, 3, 2, 11, 30))
+    planned = replace(waiting, planned=True, planned_at=utc(2026, 3, 2, 11, 30))
+    assert planned.stored() == waiting.stored()
+    assert waiting.closed().stored() != waiting.stored()
+
+
+def test_publish_branches_of_a_deleted_unit_is_empty_not_an_error():
+    assert rules.publish_branches(actor(1, {2}), UNITS, 9999) == []

@@ -1,0 +1,130 @@
+"""Study items: publishing, study days, reminders with one-tap answers, check-ins for others.
+
+    /study      secretary: [which branches] → title → text or link → due date → ✅ publish
+    /studies    secretary: recent items with ✅/🙋/⏳ counts; edit title, text, due date; withdraw
+    /studyday   secretary: /studyday 3 20:00 (every Wednesday 20:00) · /studyday off
+    /checkin    secretary, or the helper paired with an elderly member: item → member → studied
+    /pair       secretary: elderly member → helper
+    reminder    ✅ study:done:<item> · ⏰ study:later:<item> · 🙋 study:excuse:<item>
+                → study:why:<item>:<ill|working|away|other>  (other: optional typed note)
+    planner     plan_study(services, now): reminders, follow-ups and snoozes due now
+
+Every scheduled message goes through the outbox (the scheduler's tick); only
+replies to a member's own press or command are sent here directly.  A typed
+answer (a title, a date, a note) is awaited through `pending_inputs` (see
+handlers.awaiting), so the flow survives a restart; buttons carry the
+question's start stamp, so a button from an earlier question is recognised as
+stale.  Callback data (feature "study"):
+
+    study:done|later|excuse|back:<item>  study:why:<item>:<reason>  study:skip:<stamp>
+    study:to:<unit>:<stamp>  study:due:<yyyy-mm-dd>:<stamp>  study:type|cancel|pub:<stamp>
+    study:open|wd|wdok|nowd:<batch>  study:edit:<batch>:<title|body|due>
+    study:sd:<branch|0>:<weekday|0>:<HHMM|off>
+    study:ci:<item>  study:cim:<item>:<member>  study:pe:<member>  study:ph:<member>:<person|0>
+
+This module routes buttons and typed text to the step modules (answers,
+publishing, manage, studyday, checkin) and adds the commands and the planner.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
+
+from bot.callback_data import pattern, unpack
+from bot.errors import InvalidInput
+from bot.scheduling import add_planner
+from bot.services import get_services
+from handlers import awaiting
+from handlers.awaiting import AwaitedInputHandler
+from handlers.common import load_actor, reply
+from handlers.study import answers, checkin, manage, publishing, studyday
+from handlers.study.inputs import DRAFT, EDIT, INPUT_TTL_SECONDS, NOTE, TextStep
+from handlers.study.lookups import Button
+from handlers.study.messaging import stale
+from handlers.study.planner import plan_study
+from handlers.study.render import FEATURE, answer_keyboard
+from storage.repositories import pending_inputs
+
+__all__ = ["FEATURE", "answer_keyboard", "plan_study", "register"]
+
+_BUTTONS: dict[str, Button] = {
+    "done": answers.button_done,
+    "later": answers.button_later,
+    "excuse": answers.button_excuse,
+    "back": answers.button_back,
+    "why": answers.button_why,
+    "skip": answers.button_skip,
+    "to": publishing.button_target,
+    "due": publishing.button_due,
+    "type": publishing.button_type,
+    "cancel": publishing.button_cancel,
+    "pub": publishing.button_publish,
+    "open": manage.button_open,
+    "edit": manage.button_edit,
+    "wd": manage.button_withdraw,
+    "nowd": manage.button_keep,
+    "wdok": manage.button_withdraw_confirmed,
+    "sd": studyday.button_study_day,
+    "ci": checkin.button_checkin_item,
+    "cim": checkin.button_checkin_member,
+    "pe": checkin.button_pair_elderly,
+    "ph": checkin.button_pair_helper,
+}
+
+_TEXT_STEPS: dict[str, TextStep] = {
+    DRAFT: publishing.typed_draft,
+    EDIT: manage.typed_edit,
+    NOTE: answers.typed_note,
+}
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Dispatch a study button to its action."""
+    _, action, args = unpack(update.callback_query.data or "")
+    handler = _BUTTONS.get(action)
+    if handler is None or not args:
+        actor = await load_actor(update, context)
+        await stale(update, actor.language)
+        return
+    await handler(update, context, args)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take typed text a study question awaits (AwaitedInputHandler matched its kind)."""
+    user, message = update.effective_user, update.effective_message
+    services = get_services(context)
+    pending = await pending_inputs.get_pending(services.db, user.id)
+    step = _TEXT_STEPS.get(pending.kind) if pending is not None else None
+    if pending is None or step is None or message.text is None:
+        return
+    actor = await load_actor(update, context)
+    try:
+        await step(update, context, actor, pending, message.text)
+    except InvalidInput as problem:
+        await reply(update, actor.language, problem.key, **problem.params)
+
+
+def register(app: Application) -> None:
+    """Add the study commands, buttons, the typed-answer hook and the reminder planner."""
+    # Typed answers: only from users a study question awaits; registered before
+    # onboarding's catch-all (register_all adds that last), which takes the rest.
+    awaiting.register(app)
+    app.add_handler(
+        AwaitedInputHandler(
+            app, _TEXT_STEPS, filters.TEXT & ~filters.COMMAND, on_text, ttl=INPUT_TTL_SECONDS
+        )
+    )
+    app.add_handler(CommandHandler("study", publishing.cmd_study))
+    app.add_handler(CommandHandler("studies", manage.cmd_studies))
+    app.add_handler(CommandHandler("studyday", studyday.cmd_studyday))
+    app.add_handler(CommandHandler("checkin", checkin.cmd_checkin))
+    app.add_handler(CommandHandler("pair", checkin.cmd_pair))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
+    add_planner(app, "study", plan_study)

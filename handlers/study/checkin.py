@@ -1,0 +1,289 @@
+"""/checkin: record "studied" for a member (secretary, or the elderly member's helper); /pair.
+
+    /checkin    item → member → ✅ recorded, entered by the presser (on their behalf)
+    /pair       secretary: elderly member → helper, who is told
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.domain import study as rules
+from bot.domain.models import Member
+from bot.domain.permissions import Actor, can_manage_branch
+from bot.domain.study import Answer
+from bot.i18n import raw, t
+from bot.services import get_services
+from handlers.common import load_actor, load_units, reply
+from handlers.keyboards import MAX_BUTTONS, button_grid
+from handlers.scope import load_leader
+from handlers.study.lookups import actor_today, managed, member_zone, on_subject
+from handlers.study.messaging import finish, refuse, stale, tell_already
+from handlers.study.recording import audit_action, record_answer
+from handlers.study.render import button, label, name, title_html, title_label
+from storage.repositories import members, people, study
+from storage.repositories.study import StudyItem
+
+__all__ = [
+    "button_checkin_item",
+    "button_checkin_member",
+    "button_pair_elderly",
+    "button_pair_helper",
+    "cmd_checkin",
+    "cmd_pair",
+]
+
+log = logging.getLogger(__name__)
+
+CHECKIN_DAYS = 7  # a check-in may be recorded this long after the due date
+
+
+# ---------------------------------------------------------------- /checkin
+
+
+def _items_keyboard(
+    language: str, items: Sequence[StudyItem], branch_names: Mapping[int, str]
+) -> InlineKeyboardMarkup:
+    """Return a button per open item: its title and branch."""
+    buttons = [
+        button(
+            label(
+                language, "study.checkin_item", title=title_label(language, item),
+                branch=branch_names.get(item.branch_id, "?"),
+            )[:60],
+            "ci", item.id,
+        )
+        for item in items[:MAX_BUTTONS]
+    ]
+    return InlineKeyboardMarkup(button_grid(buttons, 1))
+
+
+async def cmd_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record a member's study for them: pick the item, then the member."""
+    actor = await load_actor(update, context)
+    services = get_services(context)
+    all_units, branch_ids = await managed(context, actor)
+    paired = await study.paired_members(services.db, actor.person_id) if actor.person_id else []
+    branch_ids |= {member.branch_id for member in paired}
+    if not branch_ids:
+        await reply(update, actor.language, "study.checkin_none")
+        return
+    since = rules.lookback(await actor_today(services, actor), CHECKIN_DAYS)
+    items = await study.open_items(services.db, sorted(branch_ids), min_due=since.isoformat())
+    if not items:
+        await reply(update, actor.language, "study.checkin_none")
+        return
+    branch_names = {unit.id: unit.name for unit in all_units}
+    await reply(
+        update, actor.language, "study.checkin_pick_item",
+        reply_markup=_items_keyboard(actor.language, items, branch_names),
+    )
+
+
+async def _members_keyboard(
+    context: ContextTypes.DEFAULT_TYPE, actor: Actor, item: StudyItem
+) -> InlineKeyboardMarkup | None:
+    """Return a button per member the actor may still check in for, or None if none is left."""
+    services = get_services(context)
+    all_units = await load_units(context)
+    candidates = [
+        c for c in await study.unanswered_members(services.db, item.id)
+        if rules.can_check_in_for(actor, c.branch_id, c.paired_with, all_units)
+    ]
+    if not candidates:
+        return None
+    buttons = [
+        button(name(actor.language, c.name)[:40], "cim", item.id, c.member_id)
+        for c in candidates[:MAX_BUTTONS]
+    ]
+    return InlineKeyboardMarkup(button_grid(buttons, 2))
+
+
+async def _show_members(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    item: StudyItem,
+    header: str | None,
+) -> None:
+    """Show the members still to check in for (or that none is left), under `header`."""
+    keyboard = await _members_keyboard(context, actor, item)
+    title = raw(title_html(actor.language, item))
+    body = t(actor.language, "study.checkin_pick_member" if keyboard else "study.checkin_all_done",
+             title=title)
+    text = f"{header}\n\n{body}" if header else body
+    await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+
+
+async def button_checkin_item(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
+    """Show the members the actor may record the chosen item for."""
+    actor = await load_actor(update, context)
+    item = await study.get_item(get_services(context).db, int(args[0]))
+    if item is None or item.is_withdrawn:
+        await refuse(update, actor.language, "study.withdrawn")
+        return
+    await update.callback_query.answer()
+    await _show_members(update, context, actor, item, header=None)
+
+
+async def button_checkin_member(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
+    """Record 'studied' for the chosen member, entered by the actor."""
+    actor = await load_actor(update, context)
+    services = get_services(context)
+    db = services.db
+    item = await study.get_item(db, int(args[0]))
+    member = await members.get_member(db, int(args[1]))
+    if item is None or member is None or item.is_withdrawn or member.branch_id != item.branch_id:
+        await stale(update, actor.language)
+        return
+    candidates = {c.member_id: c for c in await study.unanswered_members(db, item.id)}
+    candidate = candidates.get(member.id)
+    all_units = await load_units(context)
+    if candidate is None:
+        existing = await study.get_answer(db, item.id, member.id)
+        if existing is not None:
+            await tell_already(update, actor.language, existing)
+        else:
+            await stale(update, actor.language)
+        return
+    if not rules.can_check_in_for(actor, member.branch_id, candidate.paired_with, all_units):
+        await refuse(update, actor.language, "errors.not_your_branch")
+        return
+    person = await people.get_person(db, member.person_id)
+    tz = await member_zone(services, person.timezone if person else None, item.branch_id)
+    now = services.clock.now()
+    late = await record_answer(
+        update, actor.language, services, item, member.id, tz=tz, now=now, status=Answer.DONE,
+        entered_by=actor.person_id, on_behalf=actor.person_id != member.person_id,
+    )
+    if late is None:
+        return
+    await audit_action(
+        services, actor, "checkin", at=int(now.timestamp()), subject=f"member:{member.id}",
+        detail={"item": item.id},
+    )
+    await update.callback_query.answer(t(actor.language, "study.recorded"))
+    header = t(
+        actor.language, "study.checkin_recorded", name=name(actor.language, candidate.name),
+        who=name(actor.language, actor.name),
+    )
+    await _show_members(update, context, actor, item, header=header)
+
+
+# ---------------------------------------------------------------- /pair
+
+
+async def cmd_pair(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pick an elderly member to pair with a helper."""
+    actor = await load_leader(update, context)
+    if actor is None:
+        return
+    services = get_services(context)
+    _, branch_ids = await managed(context, actor)
+    elderly = await study.elderly_members(services.db, sorted(branch_ids))
+    if not elderly:
+        await reply(update, actor.language, "study.pair_none")
+        return
+    buttons = []
+    for member in elderly[:MAX_BUTTONS]:
+        shown = name(actor.language, member.name)
+        if member.paired_with is not None:
+            helper = await people.get_person(services.db, member.paired_with)
+            shown = label(actor.language, "study.pair_elderly_label", name=shown,
+                          helper=name(actor.language, helper.name if helper else None))
+        buttons.append(button(shown[:60], "pe", member.member_id))
+    await reply(
+        update, actor.language, "study.pair_pick_elderly",
+        reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)),
+    )
+
+
+async def _managed_member(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, raw_member: str
+) -> Member | None:
+    """Return the active member args[0] names in a branch the actor manages, else refuse."""
+    member = await members.get_member(get_services(context).db, int(raw_member))
+    if member is None or member.status != "active":
+        await stale(update, actor.language)
+        return None
+    if not can_manage_branch(actor, member.branch_id, await load_units(context)):
+        await refuse(update, actor.language, "errors.not_your_branch")
+        return None
+    return member
+
+
+@on_subject(_managed_member)
+async def button_pair_elderly(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, member: Member,
+    args: list[str],
+) -> None:
+    """Show the branch's other members as possible helpers."""
+    services = get_services(context)
+    roster = await members.list_branch_members(services.db, member.branch_id, ("active",))
+    helpers = [row for row in roster if row.member.id != member.id][: MAX_BUTTONS - 1]
+    elderly = next(row for row in roster if row.member.id == member.id)
+    await update.callback_query.answer()
+    if not helpers:
+        await update.callback_query.edit_message_text(t(actor.language, "study.pair_no_helpers"))
+        return
+    buttons = [
+        button(name(actor.language, row.name)[:40], "ph", member.id, row.member.person_id)
+        for row in helpers
+    ]
+    unpair = button(t(actor.language, "study.pair_unpair"), "ph", member.id, 0)
+    await update.callback_query.edit_message_text(
+        t(actor.language, "study.pair_pick_helper", name=name(actor.language, elderly.name)),
+        reply_markup=InlineKeyboardMarkup([*button_grid(buttons, 2), [unpair]]),
+    )
+
+
+@on_subject(_managed_member)
+async def button_pair_helper(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, member: Member,
+    args: list[str],
+) -> None:
+    """Pair the elderly member with the chosen helper (0: unpair) and tell the helper."""
+    services = get_services(context)
+    db = services.db
+    helper_id = int(args[1]) or None
+    roster = {
+        row.member.person_id: row
+        for row in await members.list_branch_members(db, member.branch_id, ("active",))
+    }
+    if helper_id is not None and (helper_id not in roster or helper_id == member.person_id):
+        await stale(update, actor.language)
+        return
+    await study.set_pairing(db, member.id, helper_id)
+    await audit_action(
+        services, actor, "pair", at=services.now_ts(), subject=f"member:{member.id}",
+        detail={"helper": helper_id},
+    )
+    elderly = name(actor.language, roster[member.person_id].name)
+    if helper_id is None:
+        await finish(update, actor.language, "study.pair_removed", name=elderly)
+        return
+    helper = roster[helper_id]
+    await finish(
+        update, actor.language, "study.pair_done", name=elderly,
+        helper=name(actor.language, helper.name),
+    )
+    if helper.telegram_id is not None:
+        language = helper.language or services.settings.general.default_language
+        try:
+            await context.bot.send_message(
+                helper.telegram_id, t(language, "study.pair_notice", name=elderly)
+            )
+        except (Forbidden, BadRequest):
+            # The helper blocked the bot or never opened it; the pairing stands.
+            log.info("could not tell helper %s about a pairing", helper_id)
+        except TelegramError:
+            log.warning("could not tell helper %s about a pairing", helper_id, exc_info=True)
