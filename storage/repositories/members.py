@@ -124,31 +124,36 @@ async def set_away(db: aiosqlite.Connection, member_id: int, until: str | None) 
     await db.execute("UPDATE members SET away_until = ? WHERE id = ?", (until, member_id))
 
 
+_ROW_COLUMNS = (
+    f"{_COLUMNS}, p.name, p.telegram_id, p.timezone, p.language, p.is_reachable,"
+    " p.last_contact_at FROM members m JOIN people p ON p.id = m.person_id"
+)
+
+
+def _member_row(row: aiosqlite.Row) -> MemberRow:
+    return MemberRow(
+        member=_member(row),
+        name=row["name"],
+        telegram_id=row["telegram_id"],
+        timezone=row["timezone"],
+        language=row["language"],
+        is_reachable=bool(row["is_reachable"]),
+        last_contact_at=row["last_contact_at"],
+    )
+
+
 async def list_branch_members(
     db: aiosqlite.Connection, branch_id: int, statuses: tuple[str, ...] = ("active", "pending")
 ) -> list[MemberRow]:
     """Return the branch's memberships in the given statuses, by name."""
     marks = ",".join("?" * len(statuses))
     async with db.execute(
-        f"SELECT {_COLUMNS}, p.name, p.telegram_id, p.timezone, p.language, p.is_reachable,"
-        " p.last_contact_at FROM members m JOIN people p ON p.id = m.person_id"
-        f" WHERE m.branch_id = ? AND m.status IN ({marks})"
+        f"SELECT {_ROW_COLUMNS} WHERE m.branch_id = ? AND m.status IN ({marks})"
         " ORDER BY m.status, p.name COLLATE NOCASE, m.id",
         (branch_id, *statuses),
     ) as cur:
         rows = await cur.fetchall()
-    return [
-        MemberRow(
-            member=_member(row),
-            name=row["name"],
-            telegram_id=row["telegram_id"],
-            timezone=row["timezone"],
-            language=row["language"],
-            is_reachable=bool(row["is_reachable"]),
-            last_contact_at=row["last_contact_at"],
-        )
-        for row in rows
-    ]
+    return [_member_row(row) for row in rows]
 
 
 # ---------------------------------------------------------------- self-service and secretaries
@@ -177,22 +182,10 @@ async def list_members_in(
     branch_marks = ",".join("?" * len(branch_ids))
     status_marks = ",".join("?" * len(statuses))
     async with db.execute(
-        f"SELECT {_COLUMNS}, p.name, p.telegram_id, p.timezone, p.language, p.is_reachable,"
-        " p.last_contact_at FROM members m JOIN people p ON p.id = m.person_id"
-        f" WHERE m.branch_id IN ({branch_marks}) AND m.status IN ({status_marks})"
+        f"SELECT {_ROW_COLUMNS} WHERE m.branch_id IN ({branch_marks})"
+        f" AND m.status IN ({status_marks})"
         " ORDER BY m.requested_at, m.id",
         (*branch_ids, *statuses),
     ) as cur:
         rows = await cur.fetchall()
-    return [
-        MemberRow(
-            member=_member(row),
-            name=row["name"],
-            telegram_id=row["telegram_id"],
-            timezone=row["timezone"],
-            language=row["language"],
-            is_reachable=bool(row["is_reachable"]),
-            last_contact_at=row["last_contact_at"],
-        )
-        for row in rows
-    ]
+    return [_member_row(row) for row in rows]
