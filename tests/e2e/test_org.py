@@ -1,0 +1,47 @@
+"""/org and /org check: admins see the county, secretaries the part they lead."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
+from tests.e2e.harness import ADMIN_ID, BotHarness
+from tests.e2e.membership import admitted
+
+
+@pytest.fixture
+async def h(tmp_path):
+    async with BotHarness.started(tmp_path) as harness:
+        yield harness
+
+
+async def _org(user, args: str = "") -> str:
+    await user.send_command("org", args)
+    return (await user.wait_for_message()).plain
+
+
+async def test_admin_sees_the_whole_county_with_keys(h):
+    tree = await _org(h.user(ADMIN_ID, "zh"))
+    units = ("咸水乡党委", "人和村党总支部", "夕阳红党支部", "才湾镇党委", "非公企业联合党支部")
+    assert all(unit in tree for unit in units)
+    assert "代码 renhe-citrus" in tree and "├─ " in tree
+
+
+async def test_general_branch_secretary_sees_only_their_subtree(h):
+    tree = await _org(h.user(GENERAL_BRANCH_SECRETARY, "en"))
+    assert tree.splitlines()[1].startswith("人和村党总支部")
+    assert "生猪养殖党支部" in tree and "人和村流动党员党支部" in tree
+    assert "咸水乡党委" not in tree and "夕阳红党支部" not in tree
+    assert "key renhe-pigs" in tree
+
+
+async def test_structure_check_names_a_branch_that_should_be_joint(h):
+    await admitted(h, "renhe-citrus", 3201, "张伟")
+    secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    report = await _org(secretary, "check")
+    assert "梦公塘早蜜柑脐橙种植党支部：1 名党员，不足 3 名，应组建联合党支部" in report
+    # The secretary of another branch is not told about this one.
+    other = await _org(h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh"), "check")
+    assert "梦公塘早蜜柑脐橙种植党支部" not in other
+    everything = await _org(h.user(ADMIN_ID, "en"), "check")
+    assert "1 members, fewer than 3; should be a joint branch" in everything
