@@ -62,11 +62,13 @@ async def reply(
     update: Update,
     language: str,
     key: str,
+    /,
     *,
     reply_markup: InlineKeyboardMarkup | Any | None = None,
     **params: Any,
 ) -> None:
     """Answer the update's chat with catalogue text `key`."""
+    # Positional-only, like t(): a catalogue parameter may itself be called `key`.
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message(t(language, key, **params), reply_markup=reply_markup)

@@ -45,3 +45,39 @@ async def test_structure_check_names_a_branch_that_should_be_joint(h):
     assert "梦公塘早蜜柑脐橙种植党支部" not in other
     everything = await _org(h.user(ADMIN_ID, "en"), "check")
     assert "1 members, fewer than 3; should be a joint branch" in everything
+
+
+async def test_admin_appoints_a_secretary_by_one_time_link(h):
+    import re
+
+    admin = h.user(ADMIN_ID, "zh")
+    await admin.send_command("appoint", "renhe-pigs")
+    link = (await admin.wait_for_message(lambda m: "start=sec_" in m.plain)).plain
+    code = re.search(r"start=(sec_[A-Za-z0-9]+)", link).group(1)
+
+    newcomer = h.user(3301, "zh", first_name="王新")
+    await newcomer.send_command("start", code)
+    claimed = await newcomer.wait_for_message(lambda m: "生猪养殖党支部" in m.plain)
+    assert "书记" in claimed.plain
+    await newcomer.send_command("members", "renhe-pigs")
+    assert "生猪养殖党支部还没有党员" in (await newcomer.wait_for_message()).plain
+    # The previous secretary no longer leads the branch.
+    old = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
+    await old.send_command("members", "renhe-pigs")
+    assert "只有支部书记" in (await old.wait_for_message()).plain
+
+    # The link works once.
+    late = h.user(3302, "zh")
+    await late.send_command("start", code)
+    assert "邀请码无效" in (await late.wait_for_message()).plain
+
+
+async def test_admin_appoints_by_telegram_id_and_refuses_unknown_units(h):
+    admin = h.user(ADMIN_ID, "en")
+    await admin.send_command("appoint", "nowhere 3303")
+    assert 'no unit with key "nowhere"' in (await admin.wait_for_message()).plain
+    await admin.send_command("appoint", "renhe-mobile 3303")
+    assert "3303 is now secretary of" in (await admin.wait_for_message()).plain
+    appointed = h.user(3303, "zh")
+    await appointed.send_command("members", "renhe-mobile")
+    assert "人和村流动党员党支部还没有党员" in (await appointed.wait_for_message()).plain
