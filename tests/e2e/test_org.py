@@ -81,3 +81,11 @@ async def test_admin_appoints_by_telegram_id_and_refuses_unknown_units(h):
     appointed = h.user(3303, "zh")
     await appointed.send_command("members", "renhe-mobile")
     assert "人和村流动党员党支部还没有党员" in (await appointed.wait_for_message()).plain
+
+
+@pytest.mark.parametrize("command", ["digest", "export", "members", "invite"])
+async def test_unknown_unit_key_gets_a_clear_answer(h, command):
+    secretary = h.user(GENERAL_BRANCH_SECRETARY, "zh")
+    await secretary.send_command(command, "nowhere")
+    answer = (await secretary.wait_for_message()).plain
+    assert "nowhere" in answer and "抱歉" not in answer
