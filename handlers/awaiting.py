@@ -2,6 +2,7 @@
 
     awaiting.register(app)                                   # once; idempotent
     app.add_handler(AwaitedInputHandler(app, "timezone", filters.TEXT & ~filters.COMMAND, on_city))
+    app.add_handler(awaiting.typed_answers(app, {"pledge.note": typed_note}))  # text by kind
     pending = await awaiting.expect(services, user_id, "timezone")   # the question is asked
     pending = await awaiting.current(services, user_id, "timezone")  # still open? (buttons)
     await awaiting.done(services, user_id, "timezone")               # the answer is taken
@@ -19,11 +20,11 @@ question survives a restart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler
+from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.ext.filters import BaseFilter
 
 from bot.services import SERVICES_KEY, Services, get_services
@@ -34,10 +35,12 @@ __all__ = [
     "DEFAULT_TTL_SECONDS",
     "LOAD_GROUP",
     "AwaitedInputHandler",
+    "TypedAnswer",
     "current",
     "done",
     "expect",
     "register",
+    "typed_answers",
 ]
 
 LOAD_GROUP = -2
@@ -45,6 +48,9 @@ LOAD_GROUP = -2
 # not mistaken for its answer.
 DEFAULT_TTL_SECONDS = 3600
 _AWAITED = "branchbot.awaited"  # bot_data: telegram id -> PendingInput, as of the latest message
+
+# Takes typed text as the answer to an open question: (update, context, the question, the text).
+TypedAnswer = Callable[[Update, ContextTypes.DEFAULT_TYPE, PendingInput, str], Awaitable[None]]
 
 
 def _is_fresh(pending: PendingInput, kinds: Collection[str], now: int, ttl: int) -> bool:
@@ -124,3 +130,25 @@ def register(app: Application) -> None:
     if any(getattr(h, "callback", None) is _load for h in app.handlers.get(LOAD_GROUP, [])):
         return
     app.add_handler(TypeHandler(Update, _load), group=LOAD_GROUP)
+
+
+def typed_answers(
+    application: Application,
+    steps: Mapping[str, TypedAnswer],
+    *,
+    ttl: int = DEFAULT_TTL_SECONDS,
+) -> AwaitedInputHandler:
+    """Return a handler giving typed text to the step of the sender's open question's kind."""
+
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        services = get_services(context)
+        pending = await pending_inputs.get_pending(services.db, update.effective_user.id)
+        step = steps.get(pending.kind) if pending is not None else None
+        text = update.effective_message.text
+        if step is None or text is None:
+            return
+        await step(update, context, pending, text)
+
+    return AwaitedInputHandler(
+        application, steps, filters.TEXT & ~filters.COMMAND, on_text, ttl=ttl
+    )

@@ -29,19 +29,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callback_data import pattern, unpack
 from bot.scheduling import add_planner
 from bot.services import get_services
 from handlers import awaiting
-from handlers.awaiting import AwaitedInputHandler
+from handlers.awaiting import TypedAnswer
 from handlers.pledges import approval, drafting, ratings, reports
 from handlers.pledges.acting import language_of
 from handlers.pledges.inputs import (
@@ -57,8 +51,7 @@ from handlers.pledges.messaging import stale
 from handlers.pledges.planner import plan_pledges
 from handlers.pledges.render import FEATURE
 from handlers.pledges.views import my_pledges, show_branch_pledges
-from storage.repositories import pending_inputs, people
-from storage.repositories.pending_inputs import PendingInput
+from storage.repositories import people
 
 __all__ = ["plan_pledges", "register"]
 
@@ -84,8 +77,7 @@ _BUTTONS: dict[str, tuple[int, _Button]] = {
 }
 _NUMERIC_ARGS = {"rep": 2, "self": 1, "sec": 1}  # how many leading args are numbers
 
-_Typed = Callable[[Update, ContextTypes.DEFAULT_TYPE, PendingInput, str], Awaitable[None]]
-_TYPED: dict[str, _Typed] = {
+_TYPED: dict[str, TypedAnswer] = {
     ADDING: drafting.typed_pledge,
     EDITING: drafting.typed_edit,
     AMOUNT: reports.typed_amount,
@@ -108,15 +100,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await entry[1](update, context, args)
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Take typed text when a pledge question awaits it; otherwise leave it to others."""
-    services = get_services(context)
-    pending = await pending_inputs.get_pending(services.db, update.effective_user.id)
-    if pending is None or pending.kind not in _TYPED:
-        return
-    await _TYPED[pending.kind](update, context, pending, update.effective_message.text or "")
-
-
 def register(app: Application) -> None:
     """Add /mypledges, /pledges, the pledge buttons, typed answers and the planner."""
     app.add_handler(CommandHandler("mypledges", my_pledges))
@@ -125,9 +108,5 @@ def register(app: Application) -> None:
     # Typed answers: only while a pledge question is open, and before
     # onboarding's catch-all, which register_all adds last to group 0.
     awaiting.register(app)
-    app.add_handler(
-        AwaitedInputHandler(
-            app, set(_TYPED), filters.TEXT & ~filters.COMMAND, on_text, ttl=INPUT_TTL
-        )
-    )
+    app.add_handler(awaiting.typed_answers(app, _TYPED, ttl=INPUT_TTL))
     add_planner(app, "pledges", plan_pledges)

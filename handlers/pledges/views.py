@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain import pledges as rules
 from bot.domain.localtime import zone
-from bot.domain.permissions import is_leader, managed_branch_ids
+from bot.domain.permissions import is_leader, managed_branches
 from bot.domain.pledges import Pledge
 from bot.domain.text import split_message
 from bot.i18n import raw, t
@@ -101,15 +101,15 @@ async def show_branch_pledges(update: Update, context: ContextTypes.DEFAULT_TYPE
     by_id = {unit.id: unit for unit in all_units}
     now = services.clock.now()
     if is_leader(actor):
-        branch_ids = sorted(managed_branch_ids(actor, all_units))
+        branches = managed_branches(actor, all_units)
         leader = True
     elif actor.member_branch_ids:
-        branch_ids = sorted(actor.member_branch_ids)
+        branches = [by_id[branch_id] for branch_id in sorted(actor.member_branch_ids)]
         leader = False
     else:
         await reply(update, actor.language, "errors.not_member")
         return
-    if not branch_ids:
+    if not branches:
         await reply(update, actor.language, "pledges.no_branches")
         return
     person = await people.get_person_by_telegram(services.db, actor.telegram_id)
@@ -117,13 +117,12 @@ async def show_branch_pledges(update: Update, context: ContextTypes.DEFAULT_TYPE
         now, zone(person.timezone if person else None, services.settings.general.default_timezone)
     )
     blocks = []
-    for branch_id in branch_ids:
-        branch = by_id[branch_id]
-        rows = await repo.branch_pledges(services.db, branch_id, year)
+    for branch in branches:
+        rows = await repo.branch_pledges(services.db, branch.id, year)
         if leader:
             blocks.append(
                 await _branch_status_block(
-                    services, actor.language, branch_id, branch.name, year, rows, now
+                    services, actor.language, branch.id, branch.name, year, rows, now
                 )
             )
         else:

@@ -29,20 +29,13 @@ publishing, manage, studyday, checkin) and adds the commands and the planner.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callback_data import pattern, unpack
 from bot.errors import InvalidInput
 from bot.scheduling import add_planner
-from bot.services import get_services
 from handlers import awaiting
-from handlers.awaiting import AwaitedInputHandler
+from handlers.awaiting import TypedAnswer
 from handlers.common import load_actor, reply
 from handlers.study import answers, checkin, manage, publishing, studyday
 from handlers.study.inputs import DRAFT, EDIT, INPUT_TTL_SECONDS, NOTE, TextStep
@@ -50,7 +43,7 @@ from handlers.study.lookups import Button
 from handlers.study.messaging import stale
 from handlers.study.planner import plan_study
 from handlers.study.render import FEATURE, answer_keyboard
-from storage.repositories import pending_inputs
+from storage.repositories.pending_inputs import PendingInput
 
 __all__ = ["FEATURE", "answer_keyboard", "plan_study", "register"]
 
@@ -78,10 +71,26 @@ _BUTTONS: dict[str, Button] = {
     "ph": checkin.button_pair_helper,
 }
 
-_TEXT_STEPS: dict[str, TextStep] = {
-    DRAFT: publishing.typed_draft,
-    EDIT: manage.typed_edit,
-    NOTE: answers.typed_note,
+
+def _as_answer(step: TextStep) -> TypedAnswer:
+    """Return `step` run for the sender, explaining the input it refuses."""
+
+    async def take(
+        update: Update, context: ContextTypes.DEFAULT_TYPE, pending: PendingInput, text: str
+    ) -> None:
+        actor = await load_actor(update, context)
+        try:
+            await step(update, context, actor, pending, text)
+        except InvalidInput as problem:
+            await reply(update, actor.language, problem.key, **problem.params)
+
+    return take
+
+
+_TEXT_STEPS: dict[str, TypedAnswer] = {
+    DRAFT: _as_answer(publishing.typed_draft),
+    EDIT: _as_answer(manage.typed_edit),
+    NOTE: _as_answer(answers.typed_note),
 }
 
 
@@ -96,31 +105,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await handler(update, context, args)
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Take typed text a study question awaits (AwaitedInputHandler matched its kind)."""
-    user, message = update.effective_user, update.effective_message
-    services = get_services(context)
-    pending = await pending_inputs.get_pending(services.db, user.id)
-    step = _TEXT_STEPS.get(pending.kind) if pending is not None else None
-    if pending is None or step is None or message.text is None:
-        return
-    actor = await load_actor(update, context)
-    try:
-        await step(update, context, actor, pending, message.text)
-    except InvalidInput as problem:
-        await reply(update, actor.language, problem.key, **problem.params)
-
-
 def register(app: Application) -> None:
     """Add the study commands, buttons, the typed-answer hook and the reminder planner."""
     # Typed answers: only from users a study question awaits; registered before
     # onboarding's catch-all (register_all adds that last), which takes the rest.
     awaiting.register(app)
-    app.add_handler(
-        AwaitedInputHandler(
-            app, _TEXT_STEPS, filters.TEXT & ~filters.COMMAND, on_text, ttl=INPUT_TTL_SECONDS
-        )
-    )
+    app.add_handler(awaiting.typed_answers(app, _TEXT_STEPS, ttl=INPUT_TTL_SECONDS))
     app.add_handler(CommandHandler("study", publishing.cmd_study))
     app.add_handler(CommandHandler("studies", manage.cmd_studies))
     app.add_handler(CommandHandler("studyday", studyday.cmd_studyday))

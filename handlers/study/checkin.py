@@ -15,14 +15,14 @@ from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
 from bot.domain.models import Member
-from bot.domain.permissions import Actor, can_manage_branch
+from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.domain.study import Answer
 from bot.i18n import raw, t
 from bot.services import get_services
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
 from handlers.scope import load_leader
-from handlers.study.lookups import actor_today, managed, member_zone, on_subject
+from handlers.study.lookups import actor_today, member_zone, on_subject
 from handlers.study.messaging import finish, refuse, stale, tell_already
 from handlers.study.recording import audit_action, record_answer
 from handlers.study.render import button, label, name, title_html, title_label
@@ -67,7 +67,8 @@ async def cmd_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """Record a member's study for them: pick the item, then the member."""
     actor = await load_actor(update, context)
     services = get_services(context)
-    all_units, branch_ids = await managed(context, actor)
+    all_units = await load_units(context)
+    branch_ids = managed_branch_ids(actor, all_units)
     paired = await study.paired_members(services.db, actor.person_id) if actor.person_id else []
     branch_ids |= {member.branch_id for member in paired}
     if not branch_ids:
@@ -188,8 +189,8 @@ async def cmd_pair(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if actor is None:
         return
     services = get_services(context)
-    _, branch_ids = await managed(context, actor)
-    elderly = await study.elderly_members(services.db, sorted(branch_ids))
+    branch_ids = sorted(managed_branch_ids(actor, await load_units(context)))
+    elderly = await study.elderly_members(services.db, branch_ids)
     if not elderly:
         await reply(update, actor.language, "study.pair_none")
         return

@@ -1,4 +1,4 @@
-"""What a study action reads before it acts: the actor's branches, zones and today, its subject."""
+"""What a study action reads before it acts: zones and today, the subject a button names."""
 
 from __future__ import annotations
 
@@ -13,17 +13,15 @@ from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
 from bot.domain.localtime import local_date, zone
-from bot.domain.models import Unit
-from bot.domain.permissions import Actor, managed_branch_ids
+from bot.domain.permissions import Actor
 from bot.services import Services
-from handlers.common import load_actor, load_units
+from handlers.common import load_actor
 from storage.repositories import people, units
 
 __all__ = [
     "Button",
     "actor_today",
     "branch_zone",
-    "managed",
     "member_zone",
     "on_subject",
 ]
@@ -34,12 +32,6 @@ Button = Callable[[Update, ContextTypes.DEFAULT_TYPE, list[str]], Awaitable[None
 # Finds what a button's first argument names, or refuses and returns None.
 Find = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor, str], Awaitable[S | None]]
 Action = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor, S, list[str]], Awaitable[None]]
-
-
-async def managed(context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> tuple[list[Unit], set[int]]:
-    """Return the organisation tree and the ids of the branches the actor manages."""
-    all_units = await load_units(context)
-    return all_units, managed_branch_ids(actor, all_units)
 
 
 async def actor_today(services: Services, actor: Actor) -> date:

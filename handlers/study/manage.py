@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, managed_branch_ids
 from bot.domain.study import Answer
 from bot.domain.text import split_message
 from bot.i18n import raw, t
@@ -22,7 +22,7 @@ from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import button_grid
 from handlers.scope import load_leader
 from handlers.study.inputs import EDIT, ask, ask_due, await_input, question_data
-from handlers.study.lookups import actor_today, managed, on_subject
+from handlers.study.lookups import actor_today, on_subject
 from handlers.study.messaging import finish, refuse
 from handlers.study.planner import cancel_scheduled
 from handlers.study.recording import audit_action
@@ -143,9 +143,9 @@ async def cmd_studies(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if actor is None:
         return
     services = get_services(context)
-    _, branch_ids = await managed(context, actor)
+    branch_ids = sorted(managed_branch_ids(actor, await load_units(context)))
     since = rules.lookback(await actor_today(services, actor), LIST_DAYS)
-    batches = await study.list_items(services.db, sorted(branch_ids), min_due=since.isoformat())
+    batches = await study.list_items(services.db, branch_ids, min_due=since.isoformat())
     if not batches:
         await reply(update, actor.language, "study.list_empty")
         return
@@ -157,7 +157,7 @@ async def _items_in_reach(
     context: ContextTypes.DEFAULT_TYPE, actor: Actor, batch: str | int
 ) -> list[StudyItem]:
     """Return the batch's items in the branches the actor manages."""
-    _, branch_ids = await managed(context, actor)
+    branch_ids = managed_branch_ids(actor, await load_units(context))
     items = await study.batch_items(get_services(context).db, int(batch))
     return [item for item in items if item.branch_id in branch_ids]
 

@@ -15,15 +15,15 @@ from telegram.ext import ContextTypes
 from bot.domain import study as rules
 from bot.domain.localtime import local_date
 from bot.domain.models import Unit
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, managed_branch_ids
 from bot.domain.tree import walk
 from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services import get_services
-from handlers.common import load_actor, reply
+from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
 from handlers.scope import load_leader
-from handlers.study.lookups import branch_zone, managed
+from handlers.study.lookups import branch_zone
 from handlers.study.messaging import refuse, replace_buttons
 from handlers.study.planner import cancel_scheduled
 from handlers.study.recording import audit_action
@@ -49,7 +49,8 @@ async def _branches(
     context: ContextTypes.DEFAULT_TYPE, actor: Actor, branch_id: int = _ALL
 ) -> list[Unit]:
     """Return the branches the actor manages in tree order, or just `branch_id` among them."""
-    all_units, branch_ids = await managed(context, actor)
+    all_units = await load_units(context)
+    branch_ids = managed_branch_ids(actor, all_units)
     return [
         unit for _, unit in walk(all_units)
         if unit.id in branch_ids and branch_id in (_ALL, unit.id)
