@@ -56,7 +56,6 @@ _STRINGS: dict[str, dict[str, str]] = {
         "check_clean": "结构检查通过",
         "check_count": "共 {count} 项结构问题",
         "empty_tree": "尚无组织，请先导入：branchbot org import FILE",
-        "unit_label": "{name}（{key}，{kind}）",
     },
     "en": {
         "applied": "applied: {versions}",
@@ -67,7 +66,6 @@ _STRINGS: dict[str, dict[str, str]] = {
         "check_clean": "structure check passed",
         "check_count": "{count} structure finding(s)",
         "empty_tree": "no units yet; import some with: branchbot org import FILE",
-        "unit_label": "{name} ({key}, {kind})",
     },
 }
 
@@ -181,8 +179,12 @@ async def org_show(settings: Settings) -> int:
         print(_text(settings, "empty_tree"))
         return 0
 
+    language = settings.general.default_language
+
     def label(unit: Unit) -> str:
-        return _text(settings, "unit_label", name=unit.name, key=unit.key, kind=unit.kind)
+        # The same wording as /org in the bot: kind in words, key to type.
+        kind = t(language, f"kind.{unit.kind}")
+        return t(language, "org.unit", name=unit.name, key=unit.key, kind=kind)
 
     for line in render_tree(units, label=label):
         print(line)

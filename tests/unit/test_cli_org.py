@@ -87,12 +87,12 @@ def test_org_show_draws_the_tree(config: Path, capsys: pytest.CaptureFixture[str
     assert run(config, "org", "show") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[:6] == [
-        "咸水乡党委（xianshui，township）",
-        "├─ 人和村党总支部（renhe，village）",
-        "│  ├─ 梦公塘早蜜柑脐橙种植党支部（renhe-citrus，industry）",
-        "│  ├─ 生猪养殖党支部（renhe-pigs，industry）",
-        "│  └─ 人和村流动党员党支部（renhe-mobile，mobile）",
-        "└─ 咸水乡农业党支部（xianshui-agri，department）",
+        "咸水乡党委（乡镇党委，代码 xianshui）",
+        "├─ 人和村党总支部（村，代码 renhe）",
+        "│  ├─ 梦公塘早蜜柑脐橙种植党支部（产业基地，代码 renhe-citrus）",
+        "│  ├─ 生猪养殖党支部（产业基地，代码 renhe-pigs）",
+        "│  └─ 人和村流动党员党支部（流动党员，代码 renhe-mobile）",
+        "└─ 咸水乡农业党支部（机关部门，代码 xianshui-agri）",
     ]
     assert len(lines) == 13
 
