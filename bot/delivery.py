@@ -294,6 +294,11 @@ class _Run:
 
     # ------------------------------------------------------------------ one row
     async def _handle(self, row: OutboxRow) -> None:
+        # Read up to a batch (and held rows) earlier: a withdraw or an answer may
+        # have cancelled it since, during a fan-out that takes minutes.
+        current = await outbox.get_row(self.db, row.dedupe_key)
+        if current is None or current.status != "pending":
+            return
         now = self.services.now_ts()
         if row.due_at < now - self.settings.grace_hours * 3600 or (
             row.expires_at is not None and row.expires_at < now

@@ -4,12 +4,27 @@ contact; blocking or unblocking the bot changes whether we can reach them."""
 from __future__ import annotations
 
 from telegram import ChatMember, Update
-from telegram.ext import Application, ChatMemberHandler, ContextTypes, TypeHandler
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    ChatMemberHandler,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.services import get_services
 from storage.repositories import people
 
 __all__ = ["register"]
+
+
+async def ignore_group_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop updates from group chats: the bot talks to each person privately only, so a
+    command in a group must not post their data (or a branch's roster) there."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        raise ApplicationHandlerStop
 
 
 async def record_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -38,7 +53,9 @@ async def record_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def register(app: Application) -> None:
-    """Record contact before every other handler (group -1); track blocks in group 0."""
+    """Ignore group chats (group -3), record contact before every other handler (group -1);
+    track blocks in group 0."""
+    app.add_handler(TypeHandler(Update, ignore_group_chats), group=-3)
     app.add_handler(TypeHandler(Update, record_contact), group=-1)
     # Group 0: in group -1 the catch-all TypeHandler above would take these updates.
     app.add_handler(ChatMemberHandler(record_block, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -405,9 +405,17 @@ async def plan_digests(services: Services, now_dt: datetime) -> list[OutgoingMes
     for leader in await repo.digest_leaders(services.db, roles):
         tz = zone(leader.timezone, settings.general.default_timezone)
         due_at = digest_due(now, tz, settings.digest.weekday, settings.digest.hour)
-        if not due_at <= now < due_at + late_limit:
+        # Zones differ by at most 26 hours: the unit's week may end up to that much later.
+        if not due_at <= now < due_at + late_limit + 26 * 3600:
             continue
         year, week, _ = (local_date(now, tz) - timedelta(days=7)).isocalendar()
+        # A unit west of its leader (a leader without a zone reads in the default one)
+        # reports once the week is over there too: its members still have their Sunday.
+        unit = await _context(services, leader.unit_id)
+        if unit is not None:
+            due_at = max(due_at, week_period(year, week, zone(unit.timezone)).end)
+        if not due_at <= now < due_at + late_limit:
+            continue
         key = digest_key(leader.person_id, leader.unit_id, iso_week_code(year, week))
         due.append((leader, key, week_period(year, week, tz), due_at))
     if not due:

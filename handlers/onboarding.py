@@ -490,11 +490,18 @@ async def _claim_secretary(update: Update, context: ContextTypes.DEFAULT_TYPE, c
     now = services.now_ts()
     language = user_language(update, services)
     async with transaction(services.db):
+        known = await people.get_person_by_telegram(services.db, user.id)
         person = await people.ensure_person(
             services.db,
             telegram_id=user.id,
             now=now,
-            name=" ".join(filter(None, [user.first_name, user.last_name])) or None,
+            # The Telegram name only stands in for a name the bot has not been told:
+            # a member's registered real name is kept.
+            name=(
+                None
+                if known is not None and known.name
+                else " ".join(filter(None, [user.first_name, user.last_name])) or None
+            ),
         )
         claimed = await roles.claim_role(
             services.db, code=code[len(SECRETARY_CLAIM_PREFIX) :], person_id=person.id, now=now

@@ -89,7 +89,7 @@ async def appoint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     unit = await units.get_unit_by_key(services.db, args[0])
     if unit is None:
-        await reply(update, actor.language, "org.unknown_unit", key=args[0])
+        await reply(update, actor.language, "org.unknown_unit", key=args[0][:40])
         return
     role = "committee" if "committee" in args[1:] else "secretary"
     telegram_ids = [arg for arg in args[1:] if arg.isdigit()]

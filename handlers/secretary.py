@@ -70,7 +70,7 @@ PENDING_SHOWN = 20
 
 WORDS = ScopeText(
     unknown="secretary.unknown_branch",
-    echo=lambda key: {"unit_key": key},
+    echo=lambda key: {"unit_key": key[:40]},
     refused="errors.not_your_branch",
     no_branches="secretary.no_branches",
     too_many="secretary.too_many_branches",
@@ -393,8 +393,9 @@ async def _remove_by_name(
         names = {unit.id: unit.name for unit in all_units}
         buttons = [
             InlineKeyboardButton(
-                t(actor.language, "remove.member_button", name=row.name,
-                  branch=names.get(row.member.branch_id, "?")),
+                # A button label is plain text, not HTML: nothing to escape.
+                t(actor.language, "remove.member_button", name=raw(row.name or ""),
+                  branch=raw(names.get(row.member.branch_id, "?"))),
                 callback_data=pack(FEATURE, "rmask", row.member.id),
             )
             for row in matches[:MAX_BUTTONS]

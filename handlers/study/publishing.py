@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 from bot.domain import study as rules
 from bot.domain.models import Level, Unit
 from bot.domain.permissions import Actor
+from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
@@ -170,6 +171,23 @@ async def _to_confirm(
     )
 
 
+async def _ask_due_again(
+    update: Update,
+    services: Services,
+    actor: Actor,
+    pending: PendingInput,
+    data: dict[str, Any],
+    problem: InvalidInput,
+) -> None:
+    """Say why the due date will not do and ask again, as a fresh question (new presets)."""
+    stamp = services.now_ts()
+    await await_input(services, actor.telegram_id, pending.kind, stamp, data)
+    await update.callback_query.answer()
+    await reply(update, actor.language, problem.key, **problem.params)
+    key = "study.ask_due" if pending.kind == DRAFT else "study.ask_new_due"
+    await ask_due(update, services, actor, key, stamp)
+
+
 async def button_due(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
     """Take a due-date button, for a new item or an edit."""
     actor = await load_actor(update, context)
@@ -179,8 +197,13 @@ async def button_due(update: Update, context: ContextTypes.DEFAULT_TYPE, args: l
     if pending is None or not wanted:
         await stale(update, actor.language)
         return
+    try:
+        # A preset drawn on an earlier day may have passed since (this Sunday, on Monday).
+        due = rules.parse_due(args[0], await actor_today(get_services(context), actor))
+    except InvalidInput as problem:
+        await _ask_due_again(update, get_services(context), actor, pending, data, problem)
+        return
     await replace_buttons(update, None)
-    due = date.fromisoformat(args[0])
     if pending.kind == DRAFT:
         await _to_confirm(update, context, actor, pending, data, due)
     else:
@@ -227,6 +250,13 @@ async def button_publish(
     branches = rules.publish_branches(actor, await load_units(context), int(data["unit"]))
     if not branches:
         await refuse(update, actor.language, "errors.not_your_branch")
+        return
+    try:
+        # Confirmed on an earlier day: the due date may have passed since.
+        rules.parse_due(data["due"], await actor_today(services, actor))
+    except InvalidInput as problem:
+        data.update(step="due")
+        await _ask_due_again(update, services, actor, pending, data, problem)
         return
     now = services.now_ts()
     remind = await _remind_times(services, branches)

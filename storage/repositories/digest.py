@@ -231,8 +231,8 @@ async def _late_pledges(
     zones: dict[int, str | None],
     now: int,
     settings: Settings,
-) -> tuple[list[tuple[int, str]], int]:
-    """Return (member, "YYYY-MM") of late monthly reports, and how many members report."""
+) -> tuple[list[tuple[int, str]], dict[int, set[int]]]:
+    """Return (member, "YYYY-MM") of late monthly reports, and each member's pledge years."""
     moment = datetime.fromtimestamp(now, UTC)
     year = moment.astimezone(zone(branch.timezone)).year
     async with db.execute(
@@ -244,7 +244,7 @@ async def _late_pledges(
     ) as cur:
         pledges = await cur.fetchall()
     if not pledges:
-        return [], 0
+        return [], {}
     by_member = {m.member_id: m for m in members}
     wanted: dict[int, tuple[int, datetime]] = {}  # member → (open month, its ask moment)
     for member_id in {row["member_id"] for row in pledges}:
@@ -277,7 +277,11 @@ async def _late_pledges(
         state = month_state(due=len(due), reported=done, now=moment, report_at=report_at)
         if state == MonthState.LATE:
             late.append((member_id, f"{month // 100}-{month % 100:02d}"))
-    return late, len(wanted)
+    years: dict[int, set[int]] = {}
+    for row in pledges:
+        if row["member_id"] in wanted:
+            years.setdefault(row["member_id"], set()).add(row["year"])
+    return late, years
 
 
 def _report_day_between(first: date, stop: date, report_day: int) -> date | None:
@@ -340,8 +344,13 @@ async def load_branch_week(
         for item in study.items
         if item.item_id not in counted
     ]
-    late, reporting = await _late_pledges(db, branch, members, zones, now, settings)
+    late, pledge_years = await _late_pledges(db, branch, members, zones, now, settings)
     report_day = _report_day_between(stop, next_stop, settings.pledges.report_day)
+    # Only members with approved pledges of the report day's year are asked that day.
+    reporting = (
+        0 if report_day is None
+        else sum(1 for years in pledge_years.values() if report_day.year in years)
+    )
     if report_day is not None and reporting:
         upcoming.append(Upcoming("pledge_report", report_day.isoformat(), count=reporting))
     contacts = await _whereabouts(db, branch.id)
