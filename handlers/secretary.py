@@ -30,6 +30,7 @@ from bot.domain.away import is_away
 from bot.domain.commands import parse_invite_args, same_name
 from bot.domain.localtime import days_since, format_local, local_date, zone
 from bot.domain.models import Category, Invite, Member, MemberStatus, Unit
+from bot.domain.outgoing import LEADER_KINDS
 from bot.domain.permissions import Actor, can_manage_branch, is_leader, managed_branches
 from bot.domain.text import split_message
 from bot.errors import InvalidInput
@@ -52,7 +53,7 @@ from handlers.scope import (
     typed_key,
 )
 from storage.db import transaction
-from storage.repositories import audit, invites, members, people
+from storage.repositories import audit, invites, members, outbox, people
 from storage.repositories.members import MemberRow
 
 __all__ = ["register"]
@@ -448,6 +449,8 @@ async def _on_remove_button(
     async with transaction(services.db):
         removed = await members.end_membership(services.db, member.id, MemberStatus.REMOVED, now)
         if removed:
+            # Nothing queued for them as a member may still go out.
+            await outbox.cancel_for_person(services.db, member.person_id, keep_kinds=LEADER_KINDS)
             await audit.record(
                 services.db, at=now, actor=f"tg:{actor.telegram_id}", action="member.remove",
                 subject=f"member:{member.id}", detail=f"branch:{member.branch_id}",

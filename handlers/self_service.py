@@ -40,6 +40,7 @@ from bot.callback_data import pack, pattern, unpack
 from bot.domain.away import is_away, parse_away
 from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
 from bot.domain.models import Category, Member, MemberStatus, Person
+from bot.domain.outgoing import LEADER_KINDS
 from bot.domain.places import (
     Place,
     find_place,
@@ -62,6 +63,7 @@ from storage.repositories import (
     audit,
     drafts,
     members,
+    outbox,
     pending_inputs,
     people,
     pledges,
@@ -462,6 +464,10 @@ async def on_leave_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     async with transaction(services.db):
         ended = await members.end_membership(services.db, membership.id, MemberStatus.LEFT, now)
         if ended:
+            # Nothing queued for them as a member may still go out.
+            await outbox.cancel_for_person(
+                services.db, membership.person_id, keep_kinds=LEADER_KINDS
+            )
             await audit.record(
                 services.db, at=now, actor=f"tg:{update.effective_user.id}",
                 action="member.leave", subject=f"member:{membership.id}",
@@ -535,6 +541,8 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await pending_inputs.clear_pending(db, user_id)
         await roles.remove_person_roles(db, person.id)
         await people.forget_person(db, person.id, now)
+        # Queued messages hold the chat id: none may reach the forgotten person.
+        await outbox.cancel_for_person(db, person.id)
         # Free text the member wrote elsewhere goes too; the records stay, anonymous.
         await pledges.forget_notes(db, person.id)
         await whereabouts.forget_places(db, person.id)

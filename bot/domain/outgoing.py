@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OutgoingMessage", "occurrence_key"]
+__all__ = ["LEADER_KINDS", "OutgoingMessage", "occurrence_key"]
+
+# Messages a person gets as a leader, not as a member: they outlive a membership.
+LEADER_KINDS = ("digest", "where.warn", "where.lost")
 
 
 def occurrence_key(kind: str, member_id: int, item: object, occurrence: object) -> str:

@@ -24,6 +24,7 @@ from bot.domain.outgoing import OutgoingMessage
 
 __all__ = [
     "OutboxRow",
+    "cancel_for_person",
     "cancel_pending",
     "count_by_status",
     "due_rows",
@@ -219,3 +220,15 @@ async def known_keys(db: aiosqlite.Connection, keys: Iterable[str]) -> set[str]:
         ) as cur:
             found.update(row[0] for row in await cur.fetchall())
     return found
+
+
+async def cancel_for_person(
+    db: aiosqlite.Connection, person_id: int, *, keep_kinds: tuple[str, ...] = ()
+) -> int:
+    """Cancel the person's pending messages, except kinds starting with one of `keep_kinds`."""
+    keep = "".join(" AND kind NOT LIKE ?" for _ in keep_kinds)
+    cursor = await db.execute(
+        f"UPDATE outbox SET status = 'cancelled' WHERE person_id = ? AND status = 'pending'{keep}",
+        (person_id, *(f"{prefix}%" for prefix in keep_kinds)),
+    )
+    return cursor.rowcount
