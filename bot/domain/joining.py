@@ -64,9 +64,17 @@ def invite_problem(invite: Invite | None, now: int) -> InviteProblem | None:
     return None
 
 
+def _is_invisible(char: str) -> bool:
+    """Tell whether a character is a format or control character other than white space."""
+    return unicodedata.category(char) in ("Cf", "Cc") and not char.isspace()
+
+
 def clean_name(text: str | None) -> str:
     """Return the member's real name tidied up, or raise InvalidInput saying what is wrong."""
-    name = " ".join((text or "").split())
+    # Invisible format and control characters (e.g. a right-to-left override)
+    # could make the name display misleadingly in the secretary's messages.
+    visible = "".join(char for char in (text or "") if not _is_invisible(char))
+    name = " ".join(visible.split())
     if not name:
         raise InvalidInput("join.name_empty")
     if len(name) > NAME_MAX:
