@@ -137,6 +137,15 @@ class PledgeSettings:
     start_day: int = 15
     report_day: int = 25
     max_followups: int = 2
+    # A member who joins on or after this day (month, day) makes pledges from
+    # the next year on: a year that is nearly over leaves nothing to pledge.
+    late_join_month: int = 11
+    late_join_day: int = 1
+
+    @property
+    def late_join_cutoff(self) -> tuple[int, int]:
+        """Return (month, day) from which a new member's pledges start the next year."""
+        return (self.late_join_month, self.late_join_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +388,8 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         start_day=p.integer("start_day", 15, 1, 28),
         report_day=p.integer("report_day", 25, 1, 28),
         max_followups=p.integer("max_followups", 2, 0, 10),
+        late_join_month=p.integer("late_join_month", 11, 1, 12),
+        late_join_day=p.integer("late_join_day", 1, 1, 28),
     )
     p.reject_unknown()
 

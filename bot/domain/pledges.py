@@ -35,6 +35,7 @@ __all__ = [
     "EVALUATION_DAY",
     "EVALUATION_MONTH",
     "FOLLOWUP_DAYS",
+    "LATE_JOIN_CUTOFF",
     "MAX_COMMENT",
     "MAX_DRAFTS",
     "MAX_PLEDGES",
@@ -70,6 +71,7 @@ __all__ = [
     "parse_pledge",
     "parse_year",
     "pledge_ask_moment",
+    "pledges_expected_for_year",
     "report_moment",
     "send_time",
 ]
@@ -90,6 +92,10 @@ EVALUATION_MONTH = 12
 EVALUATION_DAY = 28
 # Keep planning an unrated pledge's evaluation ask only this long after it opens.
 EVALUATION_ASK_DAYS = 45
+
+# A member who joins on or after this (month, day) pledges from the next year on;
+# [pledges].late_join_month/late_join_day override it.
+LATE_JOIN_CUTOFF = (11, 1)
 
 # Planned within this of its time, a message keeps its scheduled due time.
 ON_TIME = timedelta(hours=1)
@@ -423,6 +429,23 @@ def _previous_month(key: int) -> int:
     return month_key(year - 1, 12) if month == 1 else month_key(year, month - 1)
 
 
+def pledges_expected_for_year(
+    joined_on: date | None, year: int, cutoff: tuple[int, int] = LATE_JOIN_CUTOFF
+) -> bool:
+    """Tell whether a member who joined on `joined_on` owes pledges for `year`.
+
+    Someone who joined after `year`, or on or after the cutoff (month, day)
+    within it, owes pledges from the next year on: two to five goals for a
+    year that ends in a few weeks mean nothing.  An unknown join date
+    (None) owes them, as everyone did before the date was kept.
+    """
+    if joined_on is None:
+        return True
+    if joined_on.year != year:
+        return joined_on.year < year
+    return joined_on < date(year, *cutoff)
+
+
 def pledge_ask_moment(
     year: int,
     settings: PledgeSettings,
@@ -433,15 +456,18 @@ def pledge_ask_moment(
     """Return when a member is first asked for the year's pledges, or None (not this year).
 
     The year starts on start_month/start_day; a member approved later is asked
-    on approval (moved into daytime).  One approved on or after the evaluation
-    day makes pledges from the next year on.
+    on approval (moved into daytime).  One approved on or after the late-join
+    cutoff (see `pledges_expected_for_year`) or the evaluation day makes
+    pledges from the next year on.
     """
     start = daytime_moment(date(year, settings.start_month, settings.start_day), tz, hours)
     if approved_at is None:
         return start
     approved = datetime.fromtimestamp(approved_at, UTC)
     local = approved.astimezone(tz)
-    if local.year > year or local.date() >= date(year, EVALUATION_MONTH, EVALUATION_DAY):
+    if not pledges_expected_for_year(local.date(), year, settings.late_join_cutoff):
+        return None
+    if local.date() >= date(year, EVALUATION_MONTH, EVALUATION_DAY):
         return None
     # Approved at night: asked when the member's allowed hours begin.
     return start if approved <= start else hours.first_allowed(approved, tz)
