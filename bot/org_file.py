@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.free_text import clean_text
 from bot.domain.models import BRANCH_KINDS, COMMITTEE_KINDS, GENERAL_BRANCH_KINDS, Level
 from bot.errors import OrgImportError
 
@@ -233,7 +234,9 @@ def _text(value: Any, name: str, this: str, fail: _Fail) -> str:
         return ""
     if not isinstance(value, str):
         raise fail(f'{this} has {name} {value!r}; expected text')
-    return value.strip()
+    # The same rule as typed text: a unit or secretary name shows in members'
+    # messages, so it may not hide a bidi override or be blank fillers.
+    return clean_text(value)
 
 
 def _telegram_id(value: Any, this: str, fail: _Fail) -> int | None:

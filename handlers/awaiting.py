@@ -27,6 +27,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.ext.filters import BaseFilter
 
+from bot.domain.free_text import clean_text
 from bot.services import SERVICES_KEY, Services, get_services
 from storage.repositories import pending_inputs
 from storage.repositories.pending_inputs import PendingInput
@@ -147,7 +148,9 @@ def typed_answers(
         text = update.effective_message.text
         if step is None or text is None:
             return
-        await step(update, context, pending, text)
+        # Every typed answer passes the one text rule before any step sees it,
+        # so no feature can store or echo invisible characters by forgetting to.
+        await step(update, context, pending, clean_text(text, multiline=True))
 
     return AwaitedInputHandler(
         application, steps, filters.TEXT & ~filters.COMMAND, on_text, ttl=ttl

@@ -56,6 +56,7 @@ from bot.domain.digest import (
     week_period,
     weekly_rates,
 )
+from bot.domain.free_text import echo
 from bot.domain.localtime import format_local, local_date, zone
 from bot.domain.models import Level, Unit
 from bot.domain.outgoing import OutgoingMessage
@@ -100,7 +101,7 @@ MAX_TARGETS = 4
 
 WORDS = ScopeText(
     unknown="digest.unknown_unit",
-    echo=lambda key: {"key": key[:40]},
+    echo=lambda key: {"key": echo(key)},
     refused="digest.not_allowed",
     no_branches="digest.no_branches",
     too_many="digest.too_many",

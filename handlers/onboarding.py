@@ -32,6 +32,7 @@ from bot.domain.permissions import can_manage_branch
 from bot.domain.places import (
     Place,
     find_place,
+from bot.domain.free_text import echo
     nearest_place,
     place_by_key,
     popular_places,
@@ -254,7 +255,7 @@ async def _answer_place_text(
             update,
             language,
             "join.place_unknown",
-            place=text.strip()[:40],
+            place=echo(text),
             reply_markup=_place_keyboard(language, draft, suggestions),
         )
         return

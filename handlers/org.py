@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.domain import joining
+from bot.domain.free_text import echo
 from bot.domain.models import Unit
 from bot.domain.permissions import Actor, can_manage_unit, top_led_units
 from bot.domain.text import split_message
@@ -89,7 +90,7 @@ async def appoint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     unit = await units.get_unit_by_key(services.db, args[0])
     if unit is None:
-        await reply(update, actor.language, "org.unknown_unit", key=args[0][:40])
+        await reply(update, actor.language, "org.unknown_unit", key=echo(args[0]))
         return
     role = "committee" if "committee" in args[1:] else "secretary"
     telegram_ids = [arg for arg in args[1:] if arg.isdigit()]

@@ -28,6 +28,7 @@ from bot.callback_data import pack, pattern, unpack
 from bot.domain import joining
 from bot.domain.away import is_away
 from bot.domain.commands import parse_invite_args, same_name
+from bot.domain.free_text import echo
 from bot.domain.localtime import days_since, format_local, local_date, zone
 from bot.domain.models import Category, Invite, Member, MemberStatus, Unit
 from bot.domain.outgoing import LEADER_KINDS
@@ -71,7 +72,7 @@ PENDING_SHOWN = 20
 
 WORDS = ScopeText(
     unknown="secretary.unknown_branch",
-    echo=lambda key: {"unit_key": key[:40]},
+    echo=lambda key: {"unit_key": echo(key)},
     refused="errors.not_your_branch",
     no_branches="secretary.no_branches",
     too_many="secretary.too_many_branches",
@@ -217,7 +218,7 @@ async def _revoke(
     services = get_services(context)
     found = await invites.get_invite(services.db, code)
     if found is None:
-        return "invite.unknown_code", {"code": code[:40]}
+        return "invite.unknown_code", {"code": echo(code)}
     all_units = await load_units(context)
     if not can_manage_branch(actor, found.branch_id, all_units):
         return "errors.not_your_branch", {}
@@ -387,7 +388,7 @@ async def _remove_by_name(
     rows = await members.list_members_in(get_services(context).db, managed, ("active",))
     matches = [row for row in rows if same_name(typed, row.name)]
     if not matches:
-        await reply(update, actor.language, "remove.not_found", name=typed[:64])
+        await reply(update, actor.language, "remove.not_found", name=echo(typed, 64))
     elif len(matches) == 1:
         await _confirm_remove(update, actor, matches[0].member, matches[0].name or "", all_units)
     else:
@@ -401,7 +402,7 @@ async def _remove_by_name(
             )
             for row in matches[:MAX_BUTTONS]
         ]
-        await reply(update, actor.language, "remove.ambiguous", name=typed[:64],
+        await reply(update, actor.language, "remove.ambiguous", name=echo(typed, 64),
                     count=len(matches), reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)))
 
 

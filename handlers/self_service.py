@@ -36,6 +36,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.domain.free_text import echo
 from bot.callback_data import pack, pattern, unpack
 from bot.domain.away import is_away, parse_away
 from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
@@ -260,7 +261,7 @@ async def _take_typed_place(
         await _apply(update, context, person, language, None, zone_name)
         return
     if "/" in typed:
-        await reply(update, language, "timezone.unknown_zone", timezone=typed[:40])
+        await reply(update, language, "timezone.unknown_zone", timezone=echo(typed))
         return
     place = find_place(typed)
     if place is not None:
@@ -271,7 +272,7 @@ async def _take_typed_place(
     if pending is None:
         pending = await awaiting.expect(services, user_id, PENDING_TIMEZONE)
     await reply(
-        update, language, "timezone.unknown", place=typed[:40],
+        update, language, "timezone.unknown", place=echo(typed),
         reply_markup=_places_markup(language, pending, suggest_places(typed) or popular_places()),
     )
 

@@ -34,6 +34,7 @@ from telegram.ext import (
 
 from bot.callback_data import pack, pattern, unpack
 from bot.domain import whereabouts as rules
+from bot.domain.free_text import echo
 from bot.domain.localtime import format_local, zone
 from bot.domain.models import Category, Member, Person
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
@@ -271,7 +272,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if place is None:
         suggestions = suggest_places(text) or popular_places()
         await _offer_places(
-            update, mobile, suggestions, "whereabouts.place_unknown", place=text.strip()[:40]
+            update, mobile, suggestions, "whereabouts.place_unknown", place=echo(text)
         )
     else:
         await _moved(update, services, mobile, place_name(place, mobile.language), place.timezone)

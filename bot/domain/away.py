@@ -15,6 +15,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
+from bot.domain.free_text import echo
 from bot.errors import InvalidInput
 
 __all__ = ["MAX_AWAY_DAYS", "OFF_WORDS", "is_away", "parse_away"]
@@ -42,7 +43,7 @@ def parse_away(text: str, today: date) -> date | None:
     if match := _DAYS.match(word):
         days = int(match[1])
         if days < 1:
-            raise InvalidInput("away.bad_input", text=text.strip()[:40])
+            raise InvalidInput("away.bad_input", text=echo(text))
         if days > MAX_AWAY_DAYS:
             raise InvalidInput("away.too_far", days=MAX_AWAY_DAYS, latest=latest.isoformat())
         return today + timedelta(days=days)
@@ -51,7 +52,7 @@ def parse_away(text: str, today: date) -> date | None:
     elif match := _SHORT_DATE.match(word):
         until = _next_occurrence(int(match[1]), int(match[2]), today, text)
     else:
-        raise InvalidInput("away.bad_input", text=text.strip()[:40])
+        raise InvalidInput("away.bad_input", text=echo(text))
     if until < today:
         raise InvalidInput("away.in_past", until=until.isoformat(), today=today.isoformat())
     if until > latest:
@@ -73,11 +74,11 @@ def _next_occurrence(month: int, day: int, today: date, text: str) -> date:
             continue
         if candidate >= today:
             return candidate
-    raise InvalidInput("away.bad_date", text=text.strip()[:40])
+    raise InvalidInput("away.bad_date", text=echo(text))
 
 
 def _date(year: int, month: int, day: int, text: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise InvalidInput("away.bad_date", text=text.strip()[:40]) from None
+        raise InvalidInput("away.bad_date", text=echo(text)) from None

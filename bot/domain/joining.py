@@ -11,6 +11,7 @@ import string
 import unicodedata
 from enum import StrEnum
 
+from bot.domain.free_text import clean_text
 from bot.domain.models import Category, Invite
 from bot.errors import InvalidInput
 
@@ -64,19 +65,14 @@ def invite_problem(invite: Invite | None, now: int) -> InviteProblem | None:
     return None
 
 
-def _is_invisible(char: str) -> bool:
-    """Tell whether a character is a format or control character other than white space."""
-    return unicodedata.category(char) in ("Cf", "Cc") and not char.isspace()
-
-
 def clean_name(text: str | None) -> str:
     """Return the member's real name tidied up, or raise InvalidInput saying what is wrong."""
-    # Invisible format and control characters (e.g. a right-to-left override)
-    # could make the name display misleadingly in the secretary's messages.
-    visible = "".join(char for char in (text or "") if not _is_invisible(char))
-    name = " ".join(visible.split())
+    # Invisible characters (a right-to-left override, a Hangul filler) could
+    # make the name display blank or misleadingly in the secretary's messages.
+    name = clean_text(text)
     if not name:
-        raise InvalidInput("join.name_empty")
+        typed_something = bool((text or "").strip())
+        raise InvalidInput("join.name_invisible" if typed_something else "join.name_empty")
     if len(name) > NAME_MAX:
         raise InvalidInput("join.name_too_long", limit=NAME_MAX, length=len(name))
     # A real name has at least one letter (any script); emoji and symbols alone are not one.

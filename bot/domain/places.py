@@ -24,6 +24,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.free_text import clean_text
+
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
@@ -96,8 +98,9 @@ class _Catalogue:
 
 def normalize_place_name(text: str) -> str:
     """Fold a typed place name to the form aliases are matched in."""
-    # NFKC turns full-width "ＭＡＤＲＩＤ" / "深圳　" into plain ASCII and spaces.
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    # Invisible characters (a zero-width space, a bidi override) must not hide a
+    # known city; NFKC turns full-width "ＭＡＤＲＩＤ" / "深圳　" into plain ASCII and spaces.
+    folded = unicodedata.normalize("NFKC", clean_text(text)).casefold()
     # Drop accents so "São Paulo" and "Sao Paulo" are the same name.
     decomposed = unicodedata.normalize("NFKD", folded)
     folded = unicodedata.normalize(

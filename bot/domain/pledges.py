@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import PledgeSettings, StudySettings
 from bot.domain.models import Category
+from bot.domain.free_text import clean_text, echo
 from bot.domain.schedule import Windows, first_allowed, local_instant
 from bot.errors import InvalidInput
 
@@ -257,15 +258,15 @@ def _number(token: str) -> float | None:
 
 
 def _one_line(text: str) -> str:
-    """Collapse runs of whitespace (a pledge is one line in every list)."""
-    return " ".join(text.split())
+    """Return typed text cleaned onto one line (a pledge is one line in every list)."""
+    return clean_text(text)
 
 
 def parse_pledge(text: str) -> ParsedPledge:
     """Read a typed pledge: "text", or "text | 5 户"; raise InvalidInput naming the problem."""
     parts = _EXPLICIT_SPLIT.split(text)
     if len(parts) > 2:
-        raise InvalidInput("pledges.bad_target", target=" | ".join(parts[1:]).strip()[:40])
+        raise InvalidInput("pledges.bad_target", target=echo(" | ".join(parts[1:])))
     body = _one_line(parts[0])
     if not body:
         raise InvalidInput("pledges.text_empty")
@@ -285,9 +286,9 @@ def _explicit_target(body: str, tail: str) -> ParsedPledge:
     match = _TARGET.match(raw)
     value = _number(match[1]) if match else None
     if match is None or value is None:
-        raise InvalidInput("pledges.bad_target", target=raw[:40])
+        raise InvalidInput("pledges.bad_target", target=echo(raw))
     if value <= 0:
-        raise InvalidInput("pledges.target_not_positive", target=raw[:40])
+        raise InvalidInput("pledges.target_not_positive", target=echo(raw))
     unit = match[2].strip()[:10] or None
     return ParsedPledge(body, value, unit)
 
@@ -317,9 +318,9 @@ def parse_amount(text: str, target: float | None) -> float:
     match = _AMOUNT.match(raw)
     value = _number(match[1]) if match else None
     if match is None or value is None:
-        raise InvalidInput("pledges.amount_not_number", text=raw[:40])
+        raise InvalidInput("pledges.amount_not_number", text=echo(raw))
     if value < 0:
-        raise InvalidInput("pledges.amount_negative", text=raw[:40])
+        raise InvalidInput("pledges.amount_negative", text=echo(raw))
     if target is not None and value > target:
         raise InvalidInput(
             "pledges.amount_over_target", amount=format_number(value), target=format_number(target)
@@ -329,7 +330,7 @@ def parse_amount(text: str, target: float | None) -> float:
 
 def clean_comment(text: str) -> str:
     """Return a note or comment trimmed, or raise InvalidInput when empty or too long."""
-    cleaned = text.strip()
+    cleaned = clean_text(text, multiline=True)
     if not cleaned:
         raise InvalidInput("pledges.comment_empty")
     if len(cleaned) > MAX_COMMENT:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import StudySettings
 from bot.domain.away import is_away
+from bot.domain.free_text import echo, require_text
 from bot.domain.models import Level, Member, Unit
 from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.domain.schedule import (
@@ -118,28 +119,23 @@ class NextKind(StrEnum):
 # ---------------------------------------------------------------- input
 
 
-def _clean(text: str | None, limit: int, empty_key: str, long_key: str) -> str:
-    cleaned = unicodedata.normalize("NFC", text or "").strip()
-    if not cleaned:
-        raise InvalidInput(empty_key)
-    if len(cleaned) > limit:
-        raise InvalidInput(long_key, limit=limit, length=len(cleaned))
-    return cleaned
-
-
 def clean_title(text: str | None) -> str:
     """Return a study title on one line, or raise InvalidInput."""
-    return " ".join(_clean(text, TITLE_MAX, "study.title_empty", "study.too_long").split())
+    return require_text(text, "study.title_empty", limit=TITLE_MAX, long_key="study.too_long")
 
 
 def clean_body(text: str | None) -> str:
     """Return the study text or link, or raise InvalidInput."""
-    return _clean(text, BODY_MAX, "study.body_empty", "study.too_long")
+    return require_text(
+        text, "study.body_empty", multiline=True, limit=BODY_MAX, long_key="study.too_long"
+    )
 
 
 def clean_note(text: str | None) -> str:
     """Return an excuse note, or raise InvalidInput."""
-    return _clean(text, NOTE_MAX, "study.note_empty", "study.too_long")
+    return require_text(
+        text, "study.note_empty", multiline=True, limit=NOTE_MAX, long_key="study.too_long"
+    )
 
 
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -150,11 +146,11 @@ def parse_due(text: str, today: date) -> date:
     word = unicodedata.normalize("NFKC", text).strip()
     match = _DATE.match(word)
     if match is None:
-        raise InvalidInput("study.due_bad", text=text.strip()[:40])
+        raise InvalidInput("study.due_bad", text=echo(text))
     try:
         due = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise InvalidInput("study.due_bad", text=text.strip()[:40]) from None
+        raise InvalidInput("study.due_bad", text=echo(text)) from None
     if due < today:
         raise InvalidInput("study.due_past", due=due.isoformat(), today=today.isoformat())
     if due > today + timedelta(days=DUE_MAX_DAYS):

@@ -26,7 +26,7 @@ def test_names_are_tidied(typed, kept):
     ("typed", "key"),
     [
         ("", "join.name_empty"),
-        (" \u202e\u200b ", "join.name_empty"),
+        (" \u202e\u200b ", "join.name_invisible"),
         ("张" * 65, "join.name_too_long"),
         ("😀🎉", "join.name_no_letters"),
     ],
