@@ -26,13 +26,13 @@ from telegram.ext import (
 
 from bot.callback_data import pack, pattern, unpack
 from bot.domain import joining
+from bot.domain.free_text import echo
 from bot.domain.joining import InviteProblem, Step
 from bot.domain.models import Category, Member
 from bot.domain.permissions import can_manage_branch
 from bot.domain.places import (
     Place,
     find_place,
-from bot.domain.free_text import echo
     nearest_place,
     place_by_key,
     popular_places,

@@ -36,9 +36,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.free_text import echo
 from bot.callback_data import pack, pattern, unpack
 from bot.domain.away import is_away, parse_away
+from bot.domain.free_text import echo
 from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
 from bot.domain.models import Category, Member, MemberStatus, Person
 from bot.domain.outgoing import LEADER_KINDS

@@ -25,8 +25,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.config import PledgeSettings, StudySettings
-from bot.domain.models import Category
 from bot.domain.free_text import clean_text, echo
+from bot.domain.models import Category
 from bot.domain.schedule import Windows, first_allowed, local_instant
 from bot.errors import InvalidInput
 
