@@ -127,6 +127,10 @@ class DeliverySettings:
     max_attempts: int = 5
     grace_hours: int = 12
     tick_seconds: float = 30.0
+    # How long a send waits for Telegram's answer before its outcome is unknown,
+    # and when such an 'uncertain' message may be sent once more (bot.delivery).
+    send_timeout_seconds: float = 5.0
+    uncertain_retry_minutes: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +383,8 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         max_attempts=d.integer("max_attempts", 5, 1, 50),
         grace_hours=d.integer("grace_hours", 12, 0, 24 * 30),
         tick_seconds=d.number("tick_seconds", 30.0, 0.05),
+        send_timeout_seconds=d.number("send_timeout_seconds", 5.0, 0.05),
+        uncertain_retry_minutes=d.integer("uncertain_retry_minutes", 30, 1, 24 * 60),
     )
     d.reject_unknown()
 

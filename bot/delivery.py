@@ -18,15 +18,33 @@ and sends them one at a time:
   messages within a second.
 * Too late is not sent: rows due before now - `grace_hours`, or past their
   `expires_at`, become 'expired' (reported, one log line).
-* Errors: 429 waits `retry_after` (for every chat: flood control is per bot) and
-  sends the same message again.  403 and "chat not found" mark the person
-  unreachable and close the row as 'unreachable', never retried.  Network
-  errors and timeouts are retried in-process after 0.2 s, 0.4 s, 0.8 s, ... up to
+* At most one extra copy of a message, whatever the network does.  A send
+  whose outcome is unknown is never repeated blindly: that is any network
+  error once the request may have reached the Bot API -- no answer within
+  `send_timeout_seconds` (TimedOut), the connection dropped before the answer,
+  a gateway's 5xx.  The row becomes 'uncertain' at once (no in-process retry,
+  the run moves on to the next chat, so one slow chat costs the others one
+  timeout, not tens of seconds) and is sent at most once more, after
+  `uncertain_retry_minutes`, and only for RESEND_UNCERTAIN_KINDS: a
+  secretary's digest and silence warnings, one-off messages where a missed one
+  is worse than a repeat.  Members' reminders and asks (study, pledges,
+  whereabouts) are not re-sent: their follow-ups or the next occurrence come
+  anyway, and a doubled ping confuses the elderly members most.  A re-send
+  whose outcome is unknown again closes the row for good.  Three unknown
+  outcomes in a row with no success between stop the run (the Bot API is not
+  answering): what is left stays pending, never sent, for a later tick.
+* Errors where the request certainly never left (connection refused or timed
+  out while connecting, DNS, no free connection in the pool) are safe to
+  repeat: they are retried in-process after 0.2 s, 0.4 s, 0.8 s, ... up to
   `max_attempts` tries; if they keep failing the network is taken to be down:
-  the row stays 'pending' with `next_attempt_at` backed off (1, 2, 4 ... 60
+  the row keeps its status with `next_attempt_at` backed off (1, 2, 4 ... 60
   minutes by its attempt count) and the run stops; later ticks retry it until
-  the grace window expires it.  'failed' therefore means only that Telegram
-  rejected this very message for good (another 400 such as malformed HTML or an
+  the grace window expires it (an uncertain row's re-send is then withdrawn).
+* 429 waits `retry_after` (for every chat: flood control is per bot) and sends
+  the same message again: Telegram answered that it did not send it.  403 and
+  "chat not found" mark the person unreachable and close the row as
+  'unreachable', never retried.  'failed' means only that Telegram rejected
+  this very message for good (another 400 such as malformed HTML or an
   overlong text, or a stored keyboard that cannot be read): retrying could not
   help, so it is logged with the error text and not retried.
 * The run stops between messages once `should_stop()` says so (the bot is
@@ -48,6 +66,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import aiosqlite
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -58,9 +77,9 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 
+from bot.domain.outgoing import LEADER_KINDS
 from bot.pacing import Pacer, pacer_for
 from bot.services import Services
 from storage.db import open_database
@@ -79,6 +98,18 @@ RETRY_LATER_BASE = 60  # seconds: a row the network failed waits 1, 2, 4 ... min
 RETRY_LATER_MAX = 3600
 _STOP_POLL = 0.5  # longest sleep between should_stop checks
 _MAX_ERRORS = 50  # error texts kept in a report
+UNKNOWN_BEFORE_STOP = 3  # unknown outcomes in a row (no success between) that stop a run
+# Kinds (by prefix) sent once more after an unknown outcome: the secretaries'
+# one-off messages.  Everything else is sent at most once (see the docstring).
+RESEND_UNCERTAIN_KINDS: tuple[str, ...] = LEADER_KINDS
+# httpx errors raised before a single byte of the request was written: the
+# Bot API cannot have seen it, so sending again cannot make a copy.
+_NEVER_LEFT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 
 
 @dataclass(slots=True)
@@ -91,6 +122,7 @@ class DeliveryReport:
     failed: int = 0
     retried: int = 0
     deferred: int = 0  # left pending after network errors, retried by a later tick
+    uncertain: int = 0  # sent with no answer: maybe delivered, never repeated blindly
     stopped: str | None = None  # why the run ended before the outbox was drained
     expired_by_kind: dict[str, int] = field(default_factory=dict)
     unreachable_people: list[int] = field(default_factory=list)
@@ -134,14 +166,22 @@ async def deliver_due(
             settings.grace_hours,
             ", ".join(f"{kind} {n}" for kind, n in sorted(report.expired_by_kind.items())),
         )
-    if report.sent or report.unreachable or report.failed or report.deferred or report.stopped:
+    if (
+        report.sent
+        or report.unreachable
+        or report.failed
+        or report.deferred
+        or report.uncertain
+        or report.stopped
+    ):
         log.info(
-            "outbox: sent %d, unreachable %d, failed %d, retried %d, deferred %d%s",
+            "outbox: sent %d, unreachable %d, failed %d, retried %d, deferred %d, uncertain %d%s",
             report.sent,
             report.unreachable,
             report.failed,
             report.retried,
             report.deferred,
+            report.uncertain,
             f" (stopped: {report.stopped})" if report.stopped else "",
         )
     return report
@@ -174,6 +214,22 @@ async def _open_marks_connection(shared: aiosqlite.Connection) -> aiosqlite.Conn
     if not path:
         return shared
     return await open_database(path)
+
+
+def never_left(exc: NetworkError) -> bool:
+    """Tell whether a failed request certainly never reached the Bot API (safe to repeat).
+
+    PTB raises TimedOut or NetworkError from the httpx error; only errors of
+    the connection phase prove nothing was written.  A read timeout, a dropped
+    connection or an HTTP 5xx (PTB raises NetworkError without an httpx cause)
+    may follow a message the Bot API accepted.
+    """
+    return isinstance(exc.__cause__, _NEVER_LEFT)
+
+
+def resends_uncertain(kind: str) -> bool:
+    """Tell whether a message of `kind` is sent once more after an unknown outcome."""
+    return kind.startswith(RESEND_UNCERTAIN_KINDS)
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -219,6 +275,7 @@ class _Run:
         self.held_count = 0
         self.cooling: list[tuple[float, int, int]] = []  # (ready_at, seq, chat_id)
         self.seq = 0
+        self.unknown_in_a_row = 0
 
     # ------------------------------------------------------------------ the loop
     async def deliver(self, now: int) -> None:
@@ -297,12 +354,19 @@ class _Run:
         # Read up to a batch (and held rows) earlier: a withdraw or an answer may
         # have cancelled it since, during a fan-out that takes minutes.
         current = await outbox.get_row(self.db, row.dedupe_key)
-        if current is None or current.status != "pending":
+        if current is None or not (
+            current.status == "pending"
+            or (current.status == "uncertain" and current.next_attempt_at is not None)
+        ):
             return
+        row = current
         now = self.services.now_ts()
         if row.due_at < now - self.settings.grace_hours * 3600 or (
             row.expires_at is not None and row.expires_at < now
         ):
+            if row.status == "uncertain":  # it may have arrived: never 'expired' (unsent)
+                await outbox.close_resend(self.db, row.id)
+                return
             await outbox.mark_final(self.db, row.id, status="expired")
             _count_expired(self.report, {row.kind: 1})
             return
@@ -353,10 +417,12 @@ class _Run:
                 self._note(self._scrub(str(exc)))
                 raise _Stop(f"Bot API refused the bot: {type(exc).__name__}") from None
             except NetworkError as exc:  # includes TimedOut (BadRequest is caught above)
-                if isinstance(exc, TimedOut):  # it may have arrived: keep the chat's pace
-                    self.pacer.record(row.chat_id)
+                error = self._scrub(_describe(exc))
+                if not never_left(exc):
+                    self.pacer.record(row.chat_id)  # it may have arrived: keep the chat's pace
+                    await self._uncertain(row, error)
+                    return
                 network_tries += 1
-                error = self._scrub(str(exc))
                 if network_tries >= self.settings.max_attempts:
                     log.warning(
                         "outbox: %d tries failed (%s); leaving the rest for a later tick",
@@ -378,6 +444,7 @@ class _Run:
                 raise _Stop(f"unexpected {type(exc).__name__}") from None
             else:
                 self.pacer.record(row.chat_id)
+                self.unknown_in_a_row = 0
                 await self._mark_sent(row, message.message_id)
                 return
             if self.should_stop():
@@ -391,12 +458,14 @@ class _Run:
                 caption=row.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                read_timeout=self.settings.send_timeout_seconds,
             )
         return await self.bot.send_message(
             chat_id=row.chat_id,
             text=row.text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
+            read_timeout=self.settings.send_timeout_seconds,
         )
 
     async def _sleep_for(self, seconds: float) -> None:
@@ -417,6 +486,27 @@ class _Run:
                     raise _Stop("database locked") from None
                 await asyncio.sleep(0.5)
         self.report.sent += 1
+
+    async def _uncertain(self, row: OutboxRow, error: str) -> None:
+        """Record an unknown outcome: never again, or once more after a long wait."""
+        now = self.services.now_ts()
+        resend = row.status == "pending" and resends_uncertain(row.kind)
+        resend_at = now + self.settings.uncertain_retry_minutes * 60 if resend else None
+        await outbox.mark_uncertain(self.db, row.id, error=error, now=now, resend_at=resend_at)
+        self.report.uncertain += 1
+        self._note(error)
+        log.warning(
+            "outbox: no answer for %s to chat %d (%s): maybe delivered; %s",
+            row.kind,
+            row.chat_id,
+            error,
+            f"sent once more in {self.settings.uncertain_retry_minutes} min"
+            if resend
+            else "not sent again",
+        )
+        self.unknown_in_a_row += 1
+        if self.unknown_in_a_row >= UNKNOWN_BEFORE_STOP:
+            raise _Stop("Bot API not answering")
 
     async def _close_unreachable(self, row: OutboxRow, reason: str, now: int | None = None) -> None:
         now = self.services.now_ts() if now is None else now
@@ -448,3 +538,12 @@ class _Run:
         """Keep the bot token out of stored and logged error texts."""
         token = self.bot.token
         return text.replace(token, "<token>") if token else text
+
+
+def _describe(exc: NetworkError) -> str:
+    """Return the error text with the httpx cause named (PTB's TimedOut says only "Timed out")."""
+    cause = exc.__cause__
+    text = f"{type(exc).__name__}: {exc}"
+    if cause is not None and type(cause).__name__ not in text:
+        text += f" ({type(cause).__name__})"
+    return text

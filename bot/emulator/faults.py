@@ -9,6 +9,11 @@ Example::
     faults = FaultInjector()
     faults.inject(1001, "flood", times=2, retry_after=3)
     faults.take(1001).kind   # "flood" (twice), then take() returns None
+    faults.inject(1002, "slow", delay=2.0)   # accepted and recorded, answered 2 s later
+
+A "slow" fault is Telegram accepting a message and answering after the
+client's read timeout: the message is delivered, the client sees no answer.
+A "drop" aborts the connection before the message is processed.
 
     limiter = SlidingWindowLimiter(global_per_second=30, per_chat_per_second=1)
     limiter.admit(1001)      # True, then False until a second has passed
@@ -25,7 +30,7 @@ from typing import Literal, get_args
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultInjector", "FaultKind", "SlidingWindowLimiter"]
 
-FaultKind = Literal["blocked", "chat_not_found", "flood", "drop"]
+FaultKind = Literal["blocked", "chat_not_found", "flood", "drop", "slow"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
@@ -36,6 +41,7 @@ class Fault:
     kind: FaultKind
     remaining: int | None
     retry_after: int = 1
+    delay: float = 0.0  # "slow": seconds between recording the message and answering
 
 
 class FaultInjector:
@@ -54,13 +60,16 @@ class FaultInjector:
         *,
         times: int | None = 1,
         retry_after: int = 1,
+        delay: float = 0.0,
     ) -> Fault:
         """Arm ``kind`` for the next ``times`` sends to ``chat_id`` (None: any chat)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 or None (forever)")
-        fault = Fault(kind=kind, remaining=times, retry_after=retry_after)
+        if kind == "slow" and delay <= 0:
+            raise ValueError("a slow fault needs a positive delay (seconds)")
+        fault = Fault(kind=kind, remaining=times, retry_after=retry_after, delay=delay)
         self._armed.setdefault(chat_id, deque()).append(fault)
         return fault
 

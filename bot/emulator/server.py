@@ -19,17 +19,30 @@ Example::
         emulator.inject(1001, "flood", retry_after=2)
         emulator.set_rate_limit(global_per_second=30, per_chat_per_second=1)
         print(emulator.stats.achieved_rate())
+
+    emulator.reject_token("123:REVOKED")   # every call with it gets 401 Unauthorized
+
+Webhook mode: the bot's setWebhook registers an https URL and secret; the
+test says where a reverse proxy would forward that URL, then the emulator
+posts pending updates there (with the secret), or posts a forged one::
+
+    emulator.route_webhook("http://127.0.0.1:8443/telegram")
+    await alice.send_command("start")
+    await emulator.deliver_webhook_updates()            # -> [200]
+    await emulator.post_update(forged, secret_token=None)  # -> 403
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.emulator.control import install_control_api
 from bot.emulator.errors import ApiError
@@ -45,6 +58,9 @@ __all__ = ["BotApiEmulator"]
 
 _LOGGER = logging.getLogger(__name__)
 _MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# post_update's default: send the secret the bot registered with setWebhook.
+_REGISTERED: Any = object()
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -81,6 +97,9 @@ class BotApiEmulator:
         self.faults = FaultInjector()
         self.stats = EmulatorStats()
         self.tokens_seen: set[str] = set()
+        self.rejected_tokens: set[str] = set()
+        self._webhook_route: str | None = None
+        self._forged_update_ids = itertools.count(10**9)
         self._limiter: SlidingWindowLimiter | None = None
         self._methods = BotApiMethods(self.state)
         self._runner: web.AppRunner | None = None
@@ -208,9 +227,12 @@ class BotApiEmulator:
         *,
         times: int | None = 1,
         retry_after: int = 1,
+        delay: float = 0.0,
     ) -> Fault:
         """Make the next ``times`` sends to ``chat_id`` (None: any chat) fail as ``kind``."""
-        return self.faults.inject(chat_id, kind, times=times, retry_after=retry_after)
+        return self.faults.inject(
+            chat_id, kind, times=times, retry_after=retry_after, delay=delay
+        )
 
     def clear_faults(self) -> None:
         """Disarm every injected fault."""
@@ -237,10 +259,58 @@ class BotApiEmulator:
         """Start measuring afresh."""
         self.stats = EmulatorStats()
 
+    def reject_token(self, token: str) -> None:
+        """Answer every call made with ``token`` with 401 Unauthorized, as for a revoked token."""
+        self.rejected_tokens.add(token)
+
+    # ----------------------------------------------------------------- webhook
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        """What the bot registered with setWebhook: ``url`` and ``secret_token``, or None."""
+        return self._methods.webhook
+
+    def route_webhook(self, local_url: str) -> None:
+        """Post webhook updates to ``local_url``, as a TLS-ending reverse proxy would."""
+        self._webhook_route = local_url
+
+    async def post_update(
+        self, update: dict[str, Any], *, secret_token: str | None = _REGISTERED
+    ) -> int:
+        """POST one update to the routed webhook and return the HTTP status.
+
+        By default the header carries the secret the bot registered; pass
+        ``None`` (no header) or another string to forge a post.
+        """
+        if self._webhook_route is None:
+            raise RuntimeError("no webhook route; call route_webhook() first")
+        if secret_token is _REGISTERED:
+            secret_token = (self.webhook or {}).get("secret_token")
+        headers = {} if secret_token is None else {_SECRET_HEADER: secret_token}
+        body = {"update_id": next(self._forged_update_ids), **update}
+        async with (
+            ClientSession(timeout=ClientTimeout(total=10)) as session,
+            session.post(self._webhook_route, json=body, headers=headers) as response,
+        ):
+            await response.read()
+            return response.status
+
+    async def deliver_webhook_updates(self) -> list[int]:
+        """Post every pending update (what users did) to the webhook; return the statuses."""
+        pending = await self.state.updates.fetch(limit=100)
+        statuses = []
+        for update in pending:
+            statuses.append(await self.post_update(update))
+        if pending:
+            # Telegram drops an update once the webhook answered (or gave up).
+            self.state.updates.confirm(pending[-1]["update_id"] + 1)
+        return statuses
+
     # ----------------------------------------------------------------- HTTP
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         """Dispatch ``/bot{token}/{method}`` to the method handler."""
         self.tokens_seen.add(request.match_info["token"])
+        if request.match_info["token"] in self.rejected_tokens:
+            return self._error(ApiError(401, "Unauthorized"))
         method = request.match_info["method"]
         self.stats.record_request(method)
         handler = self._methods.get(method)
@@ -257,7 +327,7 @@ class BotApiEmulator:
                 fault = self.faults.take(chat_id)
                 if fault is not None and fault.kind == "drop":
                     return self._drop(request)
-                if fault is not None:
+                if fault is not None and fault.kind != "slow":
                     raise _fault_error(fault)
                 if self._limiter is not None and not self._limiter.admit(chat_id):
                     raise ApiError.too_many_requests(self._limiter.retry_after)
@@ -267,6 +337,9 @@ class BotApiEmulator:
         if is_send:
             self.stats.record_delivery(chat_id)
             await self.state.notify_changed()
+            if fault is not None and fault.kind == "slow":
+                # Delivered and recorded; the answer comes after the client gave up.
+                await asyncio.sleep(fault.delay)
         return _json({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:

@@ -7,8 +7,12 @@ Statuses: 'pending' (not yet sent; `next_attempt_at` holds a retry back-off),
 'sent' (Telegram accepted it; the send log), 'expired' (due longer ago than the
 grace window, or past `expires_at`), 'unreachable' (403 or chat not found),
 'failed' (Telegram rejected this message for good, e.g. malformed HTML; see
-`last_error`) and 'cancelled'.  bot.delivery is the only writer of the last four
-transitions besides `cancel_pending`.
+`last_error`), 'cancelled', and 'uncertain': a send went out and no answer came,
+so the member may or may not have it.  An uncertain row is never sent blindly
+again: it is re-sent at most once, at its `next_attempt_at`, and only if
+bot.delivery set one (NULL: never re-sent); `uncertain_at` says when its first
+unknown outcome happened.  bot.delivery is the only writer of these transitions
+besides the cancels, which also withdraw an uncertain row's re-send.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "OutboxRow",
     "cancel_for_person",
     "cancel_pending",
+    "close_resend",
     "count_by_status",
     "due_rows",
     "enqueue",
@@ -35,6 +40,7 @@ __all__ = [
     "mark_attempt_failed",
     "mark_final",
     "mark_sent",
+    "mark_uncertain",
 ]
 
 
@@ -58,11 +64,12 @@ class OutboxRow:
     sent_at: int | None
     message_id: int | None
     last_error: str | None
+    uncertain_at: int | None = None
 
 
 _COLUMNS = (
     "id, dedupe_key, kind, person_id, chat_id, text, reply_markup, photo, due_at, expires_at,"
-    " status, attempts, next_attempt_at, sent_at, message_id, last_error"
+    " status, attempts, next_attempt_at, sent_at, message_id, last_error, uncertain_at"
 )
 
 
@@ -118,14 +125,17 @@ async def due_rows(
 ) -> list[OutboxRow]:
     """Return pending rows due by `now` (and past any retry back-off), oldest first.
 
-    `after=(due_at, id)` of the last row of the previous batch pages on from
-    there (keyset paging: rows still pending in memory are not read twice).
+    An uncertain row comes back only once its one re-send falls due
+    (`next_attempt_at` set and reached).  `after=(due_at, id)` of the last row
+    of the previous batch pages on from there (keyset paging: rows still
+    pending in memory are not read twice).
     """
     sql = (
-        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ?"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        f"SELECT {_COLUMNS} FROM outbox WHERE due_at <= ? AND ("
+        " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
+        " OR (status = 'uncertain' AND next_attempt_at <= ?))"
     )
-    params: tuple[Any, ...] = (now, now)
+    params: tuple[Any, ...] = (now, now, now)
     if after is not None:
         sql += " AND (due_at, id) > (?, ?)"
         params += after
@@ -172,6 +182,36 @@ async def mark_attempt_failed(
     )
 
 
+async def mark_uncertain(
+    db: aiosqlite.Connection,
+    row_id: int,
+    *,
+    error: str,
+    now: int,
+    resend_at: int | None,
+) -> None:
+    """Record a send whose outcome is unknown; `resend_at` is its one re-send (None: never).
+
+    A row already uncertain has used its re-send: it stays uncertain with no
+    re-send whatever `resend_at` says, so no message goes out more than twice.
+    """
+    await db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
+        " next_attempt_at = CASE WHEN status = 'uncertain' THEN NULL ELSE ? END,"
+        " uncertain_at = COALESCE(uncertain_at, ?), status = 'uncertain' WHERE id = ?",
+        (error, resend_at, now, row_id),
+    )
+
+
+async def close_resend(db: aiosqlite.Connection, row_id: int, *, error: str | None = None) -> None:
+    """Withdraw an uncertain row's re-send (too late now): it stays uncertain for good."""
+    await db.execute(
+        "UPDATE outbox SET next_attempt_at = NULL, last_error = COALESCE(?, last_error)"
+        " WHERE id = ? AND status = 'uncertain'",
+        (error, row_id),
+    )
+
+
 async def mark_final(
     db: aiosqlite.Connection, row_id: int, *, status: str, error: str | None = None
 ) -> None:
@@ -189,7 +229,15 @@ async def cancel_pending(db: aiosqlite.Connection, *, key_prefix: str) -> int:
         " AND dedupe_key >= ? AND dedupe_key < ?",
         (key_prefix, key_prefix + "\uffff"),
     )
-    return cursor.rowcount
+    cancelled = cursor.rowcount
+    # An uncertain row may already have reached the member: it keeps its status
+    # (so it is never counted as unsent) and only loses its re-send.
+    await db.execute(
+        "UPDATE outbox SET next_attempt_at = NULL WHERE status = 'uncertain'"
+        " AND dedupe_key >= ? AND dedupe_key < ?",
+        (key_prefix, key_prefix + "\uffff"),
+    )
+    return cancelled
 
 
 async def count_by_status(db: aiosqlite.Connection, kind: str | None = None) -> dict[str, int]:
@@ -231,4 +279,10 @@ async def cancel_for_person(
         f"UPDATE outbox SET status = 'cancelled' WHERE person_id = ? AND status = 'pending'{keep}",
         (person_id, *(f"{prefix}%" for prefix in keep_kinds)),
     )
-    return cursor.rowcount
+    cancelled = cursor.rowcount
+    await db.execute(
+        f"UPDATE outbox SET next_attempt_at = NULL WHERE person_id = ? AND status = 'uncertain'"
+        f"{keep}",
+        (person_id, *(f"{prefix}%" for prefix in keep_kinds)),
+    )
+    return cancelled

@@ -1,5 +1,7 @@
 """The delivery engine against the emulator's faults: 429, 403, chat not found, drops, pacing.
 
+(Answers after the client's timeout: tests/e2e/test_slow_api.py.)
+
 Rows go straight into the outbox (as the planners would put them) and one
 scheduler tick delivers them through the real Application over HTTP.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from bot.delivery import deliver_due
@@ -173,36 +176,60 @@ async def test_injected_chat_not_found_too(h):
     assert await status_of(h, message) == "unreachable"
 
 
-async def test_dropped_connection_is_retried_and_delivered_once(h):
+async def test_dropped_connection_is_not_repeated_blindly(h):
+    """The connection died after the request went out: Telegram may have the message."""
     members = await add_members(h, 3)
     h.emulator.inject(members[1].telegram_id, "drop", times=2)
-    await enqueue(h, [reminder(p, due_at=now_ts(h)) for p in members])
+    messages = [reminder(p, due_at=now_ts(h)) for p in members]
+    await enqueue(h, messages)
     report = (await h.tick()).delivery
-    assert report is not None and report.sent == 3 and report.retried == 2
-    assert h.emulator.stats.drops == 2
-    assert [len(h.emulator.sent_to(p.telegram_id)) for p in members] == [1, 1, 1]
+    assert report is not None
+    assert (report.sent, report.uncertain, report.retried) == (2, 1, 0)
+    assert h.emulator.stats.drops == 1  # one try, no in-process repeat
+    row = await outbox.get_row(h.services.db, messages[1].dedupe_key)
+    assert row is not None and row.status == "uncertain" and row.next_attempt_at is None
+    assert "RemoteProtocolError" in (row.last_error or "")
+    h.clock.advance(hours=2)
+    await h.tick()
+    assert h.emulator.stats.drops == 1 and sends(h) == 3  # a reminder is never re-sent
 
 
-async def test_network_down_leaves_rows_pending_for_a_later_tick(tmp_path):
+@pytest.fixture
+def refuse_sends(monkeypatch):
+    """Refuse every send's TCP connection, as a network that is down does (gets still work)."""
+    real = httpx.AsyncHTTPTransport.handle_async_request
+    refused = {"on": True, "count": 0}
+
+    async def handle(self, request):
+        if refused["on"] and request.url.path.endswith(("/sendMessage", "/sendPhoto")):
+            refused["count"] += 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await real(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+    return refused
+
+
+async def test_network_down_leaves_rows_pending_for_a_later_tick(tmp_path, refuse_sends):
+    """A refused connection never reached Telegram: retried in-process, then by a later tick."""
     config = {"delivery": {"max_attempts": 2}}
     async with BotHarness.started(tmp_path, seed_county=False, config=config) as h:
         await settle(h)
         members = await add_members(h, 2)
-        h.emulator.inject(None, "drop", times=None)
         messages = [reminder(p, due_at=now_ts(h)) for p in members]
         await enqueue(h, messages)
         report = (await h.tick()).delivery
         assert report is not None
-        assert (report.sent, report.deferred, report.failed) == (0, 1, 0)
+        assert (report.sent, report.deferred, report.failed, report.uncertain) == (0, 1, 0, 0)
         assert report.stopped == "network errors"
-        assert h.emulator.stats.drops == 2  # max_attempts tries, then the run stopped
+        assert refuse_sends["count"] == 2  # max_attempts tries, then the run stopped
         rows = [await outbox.get_row(h.services.db, m.dedupe_key) for m in messages]
         assert all(row is not None and row.status == "pending" for row in rows)
         [tried] = [row for row in rows if row is not None and row.attempts == 1]
         assert tried.next_attempt_at is not None and tried.next_attempt_at > now_ts(h)
-        assert "RemoteProtocolError" in (tried.last_error or "")
+        assert "ConnectError" in (tried.last_error or "")
 
-        h.emulator.clear_faults()
+        refuse_sends["on"] = False
         h.clock.advance(minutes=1)
         report = (await h.tick()).delivery
         assert report is not None and report.sent == 2

@@ -137,3 +137,58 @@ async def test_marks_survive_reopening_the_file(tmp_path: Path):
         assert await outbox.count_by_status(db) == {"sent": 1, "pending": 1}
     finally:
         await db.close()
+
+
+async def test_an_uncertain_row_comes_back_once_for_its_resend_and_never_again(db):
+    await outbox.enqueue(db, [message(1), message(2)], now=NOW)
+    first, second = await outbox.due_rows(db, NOW)
+    await outbox.mark_uncertain(db, first.id, error="TimedOut", now=NOW, resend_at=NOW + 1800)
+    await outbox.mark_uncertain(db, second.id, error="TimedOut", now=NOW, resend_at=None)
+    assert await outbox.due_rows(db, NOW + 1799) == []
+    [again] = await outbox.due_rows(db, NOW + 1800)
+    assert again.id == first.id and again.status == "uncertain" and again.uncertain_at == NOW
+    # The re-send's outcome is unknown too: closed for good, whatever resend_at says.
+    await outbox.mark_uncertain(db, first.id, error="TimedOut", now=NOW + 1800, resend_at=NOW)
+    row = await outbox.get_row(db, first.dedupe_key)
+    assert row is not None and row.status == "uncertain" and row.next_attempt_at is None
+    assert row.attempts == 2 and row.uncertain_at == NOW
+    assert await outbox.due_rows(db, NOW + 10**6) == []
+    assert await outbox.count_by_status(db) == {"uncertain": 2}
+
+
+async def test_cancelling_withdraws_a_resend_but_keeps_it_uncertain(db):
+    await outbox.enqueue(db, [message(1)], now=NOW)
+    [row] = await outbox.due_rows(db, NOW)
+    await outbox.mark_uncertain(db, row.id, error="TimedOut", now=NOW, resend_at=NOW + 60)
+    assert await outbox.cancel_pending(db, key_prefix="study.reminder|m1|") == 0
+    after = await outbox.get_row(db, row.dedupe_key)
+    assert after is not None and after.status == "uncertain" and after.next_attempt_at is None
+    assert await outbox.due_rows(db, NOW + 3600) == []
+
+
+async def test_uncertain_rows_survive_the_migration_of_older_rows(tmp_path: Path):
+    """0007 rebuilds the outbox: rows written before it keep their keys and statuses."""
+    from storage.migrate import available_migrations
+
+    db = await open_database(tmp_path / "old.sqlite3")
+    try:
+        await db.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL DEFAULT 'x')"
+        )
+        for migration in available_migrations()[:6]:
+            for statement in migration.sql.split(";\n"):
+                if statement.strip():
+                    await db.execute(statement)
+            await db.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                (migration.version, migration.description),
+            )
+        await outbox.enqueue(db, [message(1)], now=NOW)
+        await db.execute("UPDATE outbox SET status = 'sent', message_id = 7")
+        await migrate(db)
+        row = await outbox.get_row(db, message(1).dedupe_key)
+        assert row is not None and row.status == "sent" and row.message_id == 7
+        await outbox.mark_uncertain(db, row.id, error="x", now=NOW, resend_at=None)
+    finally:
+        await db.close()
