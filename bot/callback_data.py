@@ -3,14 +3,69 @@
     data = pack("join", "cat", "mobile", 1767225600)   # 'join:cat:mobile:1767225600'
     feature, action, args = unpack(data)
 
-The feature prefix lets each module's CallbackQueryHandler match `^join:`.
+A client can send any callback data, not only what the bot put on its
+buttons, so a handler reads it through `decode`, which knows each action's
+shape and raises MalformedButton for anything else:
+
+    SHAPES = {"ok": (INT,), "why": (INT, frozenset({"ill", "away"})), "sd": [(INT,), (INT, INT)]}
+    pressed = decode(query.data, "study", SHAPES)   # Pressed(action="why", args=["7", "ill"],
+                                                    #         values=(7, "ill"))
+
+    ValueError
+     └── MalformedButton   data that fits no button of the feature (forged, cut, or old)
+
+The feature prefix lets each module's CallbackQueryHandler match `^join:`;
+handlers.basics answers whatever no feature takes.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAX_BYTES", "pack", "pattern", "unpack"]
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "INT",
+    "MAX_BYTES",
+    "MAX_INT",
+    "TEXT",
+    "ArgKind",
+    "MalformedButton",
+    "Pressed",
+    "decode",
+    "pack",
+    "parse_id",
+    "pattern",
+    "unpack",
+]
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
+MAX_INT = 2**63 - 1  # SQLite's largest INTEGER: a bigger id would raise OverflowError there
+
+INT = "int"  # a part that is a non-negative decimal number (ids, stamps, counts)
+TEXT = "text"  # any non-empty part (a code, a key)
+# An argument's kind: INT, TEXT, or the set of literal values it may take.
+ArgKind = str | frozenset[str]
+# An action's shape: the kinds of its args in order; a list gives alternatives.
+Shape = Sequence[ArgKind]
+
+# ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and
+# other scripts' digits (which int() reads), neither of which the bot ever packs.
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+class MalformedButton(ValueError):
+    """Callback data that fits no button the feature makes: forged, cut short, or from old code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A decoded button press: the action, its args as sent, and the args typed by shape."""
+
+    feature: str
+    action: str
+    args: list[str]
+    values: tuple[int | str, ...]
 
 
 def pack(feature: str, action: str, *args: object) -> str:
@@ -25,10 +80,45 @@ def pack(feature: str, action: str, *args: object) -> str:
 
 
 def unpack(data: str) -> tuple[str, str, list[str]]:
-    """Split callback data into (feature, action, args)."""
+    """Split callback data into (feature, action, args), unchecked; handlers use `decode`."""
     feature, _, rest = data.partition(":")
     action, _, tail = rest.partition(":")
     return feature, action, tail.split(":") if tail else []
+
+
+def parse_id(part: str) -> int | None:
+    """Return `part` as a non-negative integer SQLite can hold, or None."""
+    if not _DECIMAL.fullmatch(part):
+        return None
+    value = int(part)
+    return value if value <= MAX_INT else None
+
+
+def _typed(part: str, kind: ArgKind) -> int | str | None:
+    """Return `part` read as `kind`, or None if it is not one."""
+    if kind == INT:
+        return parse_id(part)
+    if kind == TEXT:
+        return part or None
+    return part if part in kind else None
+
+
+def decode(data: str | None, feature: str, shapes: Mapping[str, Shape | list[Shape]]) -> Pressed:
+    """Return the press read by its action's shape, or raise MalformedButton."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        raise MalformedButton(data)
+    prefix, action, args = unpack(data)
+    shape = shapes.get(action)
+    if prefix != feature or shape is None:
+        raise MalformedButton(data)
+    alternatives = shape if isinstance(shape, list) else [shape]
+    for kinds in alternatives:
+        if len(kinds) != len(args):
+            continue
+        values = tuple(_typed(part, kind) for part, kind in zip(args, kinds, strict=True))
+        if all(value is not None for value in values):
+            return Pressed(feature, action, args, values)
+    raise MalformedButton(data)
 
 
 def pattern(feature: str) -> str:

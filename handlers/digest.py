@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.chart import MAX_LINES, ChartData, cjk_font, render_chart
 from bot.digest_render import (
     FEATURE,
@@ -350,18 +350,23 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---------------------------------------------------------------- buttons
 
 
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_SHAPES = {
+    "x": (INT,),  # the ledger of a branch
+    "d": (INT, frozenset(SECTIONS), TEXT),  # a detail section: branch, section, week code
+    "b": (INT, TEXT),  # a branch's digest from a roll-up: branch, week code
+}
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open a detail section, a branch's digest, or the ledger, after the permission check."""
     query = update.callback_query
     assert query is not None
     actor = await load_actor(update, context)
-    _feature, action, args = unpack(query.data or "")
+    pressed = decode(query.data, FEATURE, _SHAPES)
+    action, args = pressed.action, pressed.args
     services = get_services(context)
-    try:
-        branch_id = int(args[0])
-    except (IndexError, ValueError):
-        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
-        return
+    branch_id = int(args[0])
     all_units = await load_units(context)
     if not can_manage_branch(actor, branch_id, all_units):
         await refuse_button(update, actor, WORDS)
@@ -370,8 +375,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(t(actor.language, "digest.exporting"))
         await _send_ledger(update, services, actor, branch_id)
         return
-    week = parse_week_code(args[-1]) if len(args) >= 2 else None
-    if week is None or action not in ("d", "b") or (action == "d" and args[1] not in SECTIONS):
+    week = parse_week_code(args[-1])
+    if week is None:
         await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
         return
     branch = await _context(services, branch_id)

@@ -1,4 +1,10 @@
-"""The global error handler: log the trace, give the user a short apology."""
+"""The global error handler, and the answer to buttons that no feature takes.
+
+A button's callback data comes from the client and may be anything: a feature
+reads it with bot.callback_data.decode, whose MalformedButton ends here as a
+"this button no longer works" answer, not an apology; data that no feature's
+pattern matches reaches `on_unknown_button`, registered last.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,25 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.callback_data import MalformedButton
 from bot.i18n import language_from_telegram, t
 from bot.services import get_services
 from storage.repositories import people
 
-__all__ = ["register"]
+__all__ = ["on_unknown_button", "register", "register_unknown_buttons"]
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception with its trace and tell the user something went wrong."""
+    if isinstance(context.error, MalformedButton) and isinstance(update, Update):
+        # Not a fault of the bot: a client sent data no button of ours carries.
+        log.info("malformed callback data %r", context.error.args[0] if context.error.args else "")
+        await on_unknown_button(update, context)
+        return
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
@@ -46,6 +58,24 @@ async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     return (person.language if person else None) or fallback
 
 
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button the bot cannot read with "this button no longer works", never a spinner."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(t(await _language(update, context), "errors.stale_button"),
+                           show_alert=True)
+    except TelegramError:
+        # Too old to answer (Telegram allows a few minutes) or already answered.
+        log.info("could not answer an unreadable button", exc_info=True)
+
+
 def register(app: Application) -> None:
     """Install the error handler."""
     app.add_error_handler(on_error)
+
+
+def register_unknown_buttons(app: Application) -> None:
+    """Answer every callback query no feature's pattern took (register it last in group 0)."""
+    app.add_handler(CallbackQueryHandler(on_unknown_button))

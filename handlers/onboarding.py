@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.free_text import echo
 from bot.domain.joining import InviteProblem, Step
@@ -298,7 +298,8 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a registration or approval button."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    pressed = decode(query.data, FEATURE, _SHAPES)
+    action, args = pressed.action, pressed.args
     if action in ("ok", "no"):
         await _decide(update, context, approve=action == "ok", member_id=int(args[0]))
         return
@@ -333,6 +334,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _submit(update, context, draft, language)
         else:
             await drafts.delete_draft(services.db, draft.telegram_id)
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_SHAPES = {
+    "ok": (INT,),
+    "no": (INT,),
+    "cat": (frozenset(Category), INT),
+    "place": (TEXT, INT),
+    "consent": (frozenset({"yes", "no"}), INT),
+}
+
+
             await reply(update, language, "join.consent_declined")
 
 
@@ -432,11 +444,10 @@ async def _decide(
     query = update.callback_query
     actor = await load_actor(update, context)
     member = await members.get_member(services.db, member_id)
-    if member is None:
-        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
-        return
-    if not can_manage_branch(actor, member.branch_id, await load_units(context)):
-        await query.answer(t(actor.language, "errors.not_your_branch"), show_alert=True)
+    # Permission first, with one answer whether the request exists or not, and
+    # before "already decided" (which would tell a stranger who asked to join).
+    if member is None or not can_manage_branch(actor, member.branch_id, await load_units(context)):
+        await query.answer(t(actor.language, "errors.button_not_allowed"), show_alert=True)
         return
     now = services.now_ts()
     async with transaction(services.db):

@@ -24,10 +24,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.away import is_away
-from bot.domain.commands import parse_invite_args, same_name
+from bot.domain.commands import check_invite_limits, parse_invite_args, same_name
 from bot.domain.free_text import echo
 from bot.domain.localtime import days_since, format_local, local_date, zone
 from bot.domain.models import Category, Invite, Member, MemberStatus, Unit
@@ -426,10 +426,8 @@ async def _on_remove_button(
     services = get_services(context)
     query = update.callback_query
     member = await members.get_member(services.db, member_id)
-    if member is None:
-        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
-        return
-    if not can_manage_branch(actor, member.branch_id, all_units):
+    # One answer whether the member exists or is another branch's (ids are sequential).
+    if member is None or not can_manage_branch(actor, member.branch_id, all_units):
         await refuse_button(update, actor, WORDS)
         return
     if action == "rmno":
@@ -476,22 +474,32 @@ async def _on_remove_button(
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a branch pick, a revoke, or a remove step; permission is checked again."""
-    query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
+    action, args = pressed.action, pressed.args
     actor = await load_actor(update, context)
     if not is_leader(actor):
         await refuse_button(update, actor, WORDS)
         return
-    if action == "revoke" and args:
+    if action == "revoke":
         await _on_revoke_button(update, context, actor, args[0])
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_SHAPES = {
+    "revoke": (TEXT,),
+    "rmask": (INT,),
+    "rmyes": (INT,),
+    "rmno": (INT,),
+    # pick:<command>:<branch>, and for invite the days and uses /invite was given
+    "pick": [(frozenset({"members", "remove"}), INT), (frozenset({"invite"}), INT, INT, INT)],
+}
+
+
         return
     all_units = await load_units(context)
-    if action in ("rmask", "rmyes", "rmno") and args and args[0].isdigit():
-        await _on_remove_button(update, context, actor, action, int(args[0]), all_units)
-    elif action == "pick" and len(args) >= 2 and args[1].isdigit():
+    if action == "pick":
         await _on_pick(update, context, actor, all_units, args[0], int(args[1]), args[2:])
     else:
-        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        await _on_remove_button(update, context, actor, action, int(args[0]), all_units)
 
 
 async def _on_pick(
@@ -505,7 +513,7 @@ async def _on_pick(
         return
     await query.answer()
     await query.edit_message_text(t(actor.language, "secretary.picked", branch=branch.name))
-    if command == "invite" and len(extra) == 2:
+    if command == "invite":
         await _create_invite(update, context, actor, branch, int(extra[0]), int(extra[1]))
     elif command == "members":
         await _send_roster(update, context, actor, branch)
@@ -513,6 +521,13 @@ async def _on_pick(
         await _offer_members(update, context, actor, branch)
 
 
+    if command == "invite":
+        try:
+            # The days and uses come from the client: the same bounds as typed ones.
+            check_invite_limits(int(extra[0]), int(extra[1]))
+        except InvalidInput as problem:
+            await query.answer(t(actor.language, problem.key, **problem.params), show_alert=True)
+            return
 # ---------------------------------------------------------------- wiring
 
 def register(app: Application) -> None:

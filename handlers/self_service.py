@@ -36,7 +36,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain.away import is_away, parse_away
 from bot.domain.free_text import echo
 from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
@@ -80,6 +80,22 @@ __all__ = ["PENDING_TIMEZONE", "register"]
 log = logging.getLogger(__name__)
 
 PENDING_TIMEZONE = "timezone"
+# What each button's args must look like, per feature prefix; anything else is
+# answered as a stale button (bot.callback_data.decode → handlers.errors).
+_SHAPES = {
+    "lang": {"set": (frozenset(LANGUAGES),)},
+    "tz": {"place": (TEXT, INT), "cancel": (INT,)},
+    "away": {"days": (frozenset(str(days) for days in AWAY_CHOICES),), "off": ()},
+    "leave": {"yes": (INT,), "no": (INT,)},
+    "forget": {"yes": (INT,), "no": (INT,)},
+}
+
+
+def _pressed(update: Update, feature: str) -> tuple[str, list[str]]:
+    """Return the pressed button's action and args, or raise MalformedButton."""
+    pressed = decode(update.callback_query.data, feature, _SHAPES[feature])
+    return pressed.action, pressed.args
+
 LOCATION_GROUP = 1
 AWAY_CHOICES = (7, 30, 90)
 
@@ -173,7 +189,7 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store the chosen language and confirm in it."""
     query = update.callback_query
-    _, _, args = unpack(query.data or "")
+    _, args = _pressed(update, "lang")
     services, person, language = await _me(update, context)
     user = update.effective_user
     chosen = args[0] if args else ""
@@ -323,7 +339,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def on_timezone_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a picked place or the cancel button of the current /timezone question."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    action, args = _pressed(update, "tz")
     services, person, language = await _me(update, context)
     pending = await awaiting.current(services, update.effective_user.id, PENDING_TIMEZONE)
     if person is None or pending is None or not args or args[-1] != str(pending.started_at):
@@ -411,7 +427,7 @@ async def _store_away(
 async def on_away_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a one-tap absence (7 / 30 / 90 days) or "I'm back"."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    action, args = _pressed(update, "away")
     services, person, membership, language = await _active_membership(update, context)
     days = args[0] if action == "days" and args else None
     if (
@@ -450,7 +466,7 @@ async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_leave_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Leave the branch (✅) or stay (❌); an old or repeated press changes nothing."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    action, args = _pressed(update, "leave")
     services, person, language = await _me(update, context)
     membership = await members.current_membership(services.db, person.id) if person else None
     if membership is None or not args or str(membership.id) != args[0]:
@@ -522,7 +538,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Erase the person's data (✅) or keep it (❌); records stay, without the name."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
+    action, args = _pressed(update, "forget")
     services, person, language = await _me(update, context)
     user_id = update.effective_user.id
     if person is None or not args or str(person.id) != args[0]:

@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import whereabouts as rules
 from bot.domain.free_text import echo
 from bot.domain.localtime import format_local, zone
@@ -296,17 +296,19 @@ _Answer = Callable[[Update, ContextTypes.DEFAULT_TYPE, str], Awaitable[None]]
 _ACTIONS: dict[str, _Answer] = {"yes": _confirm, "move": _moving, "home": _home}
 
 
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_SHAPES = {**dict.fromkeys(_ACTIONS, (INT,)), "pl": (TEXT, INT)}
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Route a whereabouts button; malformed data is answered as stale."""
-    _, action, args = unpack(update.callback_query.data or "")
-    if action in _ACTIONS and len(args) == 1:
-        await _ACTIONS[action](update, context, args[0])
-    elif action == "pl" and len(args) == 2:
+    """Route a whereabouts button; malformed data raises MalformedButton (answered as stale)."""
+    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
+    args = pressed.args
+    if pressed.action == "pl":
         await _picked_place(update, context, args[0], args[1])
     else:
-        services = get_services(context)
-        language = user_language(update, services)
-        await update.callback_query.answer(t(language, "whereabouts.stale"), show_alert=True)
+        await _ACTIONS[pressed.action](update, context, args[0])
 
 
 # ---------------------------------------------------------------- the secretary's view

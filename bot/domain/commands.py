@@ -19,6 +19,7 @@ __all__ = [
     "MAX_INVITE_DAYS",
     "MAX_INVITE_USES",
     "InviteArgs",
+    "check_invite_limits",
     "fold_name",
     "parse_invite_args",
     "same_name",
@@ -50,11 +51,23 @@ def parse_invite_args(
         raise InvalidInput("invite.usage")
     days = int(rest[0]) if rest else None
     uses = int(rest[1]) if len(rest) > 1 else None
+    check_invite_limits(days, uses, max_days=max_days, max_uses=max_uses)
+    return InviteArgs(key, days, uses)
+
+
+def check_invite_limits(
+    days: int | None, uses: int | None, *,
+    max_days: int = MAX_INVITE_DAYS, max_uses: int = MAX_INVITE_USES,
+) -> None:
+    """Raise InvalidInput unless an invite's days and uses are within bounds (None: default).
+
+    Typed /invite arguments and the values a branch-pick button carries both
+    pass here: a button's data comes from the client and can be forged.
+    """
     if days is not None and not 1 <= days <= max_days:
         raise InvalidInput("invite.bad_days", max=max_days)
     if uses is not None and not 1 <= uses <= max_uses:
         raise InvalidInput("invite.bad_uses", max=max_uses)
-    return InviteArgs(key, days, uses)
 
 
 def fold_name(name: str | None) -> str:

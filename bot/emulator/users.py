@@ -129,6 +129,11 @@ class EmulatedUser:
         return list(self._answers)
 
     @property
+    def unanswered_queries(self) -> list[str]:
+        """Ids of pressed buttons the bot has not answered yet (a spinning button)."""
+        return list(self._pending_queries)
+
+    @property
     def event_count(self) -> int:
         """Number of sends plus edits so far (a value for ``wait_for_message(after=...)``)."""
         return len(self._events)
@@ -168,6 +173,22 @@ class EmulatedUser:
                 f"button {button!r} in message {target.message_id} of chat {self.id} has no "
                 f"callback_data (it is {found!r}); only callback buttons can be pressed"
             )
+        return self._push_press(target, data)
+
+    async def press_data(self, data: str, message: SentMessage | int | None = None) -> str:
+        """Press a button carrying arbitrary ``data`` under ``message`` (default: the latest).
+
+        A client can send any callback data, not only what the bot put on its buttons:
+        tests use this to press forged or malformed buttons.
+        """
+        target = self._by_id.get(message) if isinstance(message, int) else message
+        target = target or self.last_message
+        if target is None:
+            raise LookupError(f"chat {self.id} has no bot message to press a button under")
+        return self._push_press(target, data)
+
+    def _push_press(self, target: SentMessage, data: str) -> str:
+        """Queue the callback query for pressing ``data`` under ``target``; return its id."""
         self._mark_action()
         query_id = f"{self.id}{CALLBACK_ID_SEPARATOR}{next(self._query_seq)}"
         self._pending_queries[query_id] = target.message_id

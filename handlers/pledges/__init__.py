@@ -31,13 +31,12 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import pattern, unpack
+from bot.callback_data import INT, decode, pattern
+from bot.domain.pledges import PROGRESS, RATINGS
 from bot.scheduling import add_planner
-from bot.services import get_services
 from handlers import awaiting
 from handlers.awaiting import TypedAnswer
 from handlers.pledges import approval, drafting, ratings, reports
-from handlers.pledges.acting import language_of
 from handlers.pledges.inputs import (
     ADDING,
     AMOUNT,
@@ -47,35 +46,35 @@ from handlers.pledges.inputs import (
     RATE_COMMENT,
     RETURNING,
 )
-from handlers.pledges.messaging import stale
 from handlers.pledges.planner import plan_pledges
 from handlers.pledges.render import FEATURE
 from handlers.pledges.views import my_pledges, show_branch_pledges
-from storage.repositories import people
 
 __all__ = ["plan_pledges", "register"]
 
 _Button = Callable[[Update, ContextTypes.DEFAULT_TYPE, list[str]], Awaitable[None]]
-_BUTTONS: dict[str, tuple[int, _Button]] = {
-    # action: (number of args, handler)
-    "add": (1, drafting.button_add),
-    "tpl": (1, drafting.button_templates),
-    "tpa": (2, drafting.button_template_add),
-    "sub": (1, drafting.button_submit),
-    "edit": (1, drafting.button_edit),
-    "del": (1, drafting.button_delete),
-    "ok": (1, approval.button_approve),
-    "all": (2, approval.button_approve_all),
-    "ret": (1, approval.button_return),
-    "rep": (3, reports.button_report),
-    "ska": (2, reports.button_skip_amount),
-    "skn": (2, reports.button_skip_note),
-    "again": (1, reports.button_again),
-    "self": (2, ratings.button_self_rating),
-    "sec": (2, ratings.button_secretary_rating),
-    "nocm": (1, ratings.button_no_comment),
+_ID = (INT,)
+_RATING = (INT, frozenset(RATINGS))
+_BUTTONS: dict[str, tuple[tuple[object, ...], _Button]] = {
+    # action: (the shape of its args, see bot.callback_data.decode; handler)
+    "add": (_ID, drafting.button_add),
+    "tpl": (_ID, drafting.button_templates),
+    "tpa": ((INT, INT), drafting.button_template_add),
+    "sub": (_ID, drafting.button_submit),
+    "edit": (_ID, drafting.button_edit),
+    "del": (_ID, drafting.button_delete),
+    "ok": (_ID, approval.button_approve),
+    "all": ((INT, INT), approval.button_approve_all),
+    "ret": (_ID, approval.button_return),
+    "rep": ((INT, INT, frozenset(PROGRESS)), reports.button_report),
+    "ska": ((INT, INT), reports.button_skip_amount),
+    "skn": ((INT, INT), reports.button_skip_note),
+    "again": (_ID, reports.button_again),
+    "self": (_RATING, ratings.button_self_rating),
+    "sec": (_RATING, ratings.button_secretary_rating),
+    "nocm": (_ID, ratings.button_no_comment),
 }
-_NUMERIC_ARGS = {"rep": 2, "self": 1, "sec": 1}  # how many leading args are numbers
+_SHAPES = {action: shape for action, (shape, _) in _BUTTONS.items()}
 
 _TYPED: dict[str, TypedAnswer] = {
     ADDING: drafting.typed_pledge,
@@ -88,16 +87,9 @@ _TYPED: dict[str, TypedAnswer] = {
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Route a pledge button; malformed or unknown data is answered as stale."""
-    _, action, args = unpack(update.callback_query.data or "")
-    entry = _BUTTONS.get(action)
-    numeric = _NUMERIC_ARGS.get(action, len(args))
-    if entry is None or len(args) != entry[0] or not all(a.isdigit() for a in args[:numeric]):
-        services = get_services(context)
-        person = await people.get_person_by_telegram(services.db, update.effective_user.id)
-        await stale(update, language_of(update, services, person))
-        return
-    await entry[1](update, context, args)
+    """Route a pledge button; malformed data raises MalformedButton (answered as stale)."""
+    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
+    await _BUTTONS[pressed.action][1](update, context, pressed.args)
 
 
 def register(app: Application) -> None:

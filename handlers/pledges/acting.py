@@ -119,10 +119,8 @@ async def secretary_of(
     """Return (actor, pledge, member) if the presser leads the pledge's branch, else answer."""
     actor = await load_actor(update, context)
     pledge, member = await pledge_and_member(get_services(context), pledge_id)
-    if pledge is None or member is None:
-        await stale(update, actor.language)
-        return None
-    if not await leads(context, actor, member):
+    # One answer whether the pledge exists or is another branch's: ids are sequential.
+    if pledge is None or member is None or not await leads(context, actor, member):
         await stale(update, actor.language, denial)
         return None
     return actor, pledge, member

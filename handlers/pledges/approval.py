@@ -28,7 +28,7 @@ from handlers.pledges.messaging import (
 )
 from handlers.pledges.render import approval, number_of, numbered, review
 from storage.db import transaction
-from storage.repositories import audit, people, units
+from storage.repositories import audit, members, people, units
 from storage.repositories import pledges as repo
 from storage.repositories.pending_inputs import PendingInput
 
@@ -111,18 +111,20 @@ async def button_approve_all(
     """Approve every submitted pledge of a member's year."""
     services = get_services(context)
     member_id, year = int(args[0]), int(args[1])
+    actor = await load_actor(update, context)
+    member = await members.get_member(services.db, member_id)
+    # Permission first: "already decided" would tell anyone who has submitted pledges.
+    if member is None or not await leads(context, actor, member):
+        await stale(update, actor.language, "pledges.not_secretary")
+        return
     pledges = [
         p
         for p in await repo.member_pledges(services.db, member_id, year)
         if p.status == "submitted"
     ]
     if not pledges:
-        await stale(update, (await load_actor(update, context)).language, "pledges.already_decided")
+        await stale(update, actor.language, "pledges.already_decided")
         return
-    found = await secretary_of(update, context, pledges[0].id, "pledges.not_secretary")
-    if found is None:
-        return
-    actor, _, member = found
     await _decide(update, context, actor, member, year, [p.id for p in pledges])
 
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pattern
+from bot.domain.study import OFF, Reason
 from bot.errors import InvalidInput
 from bot.scheduling import add_planner
 from handlers import awaiting
@@ -40,7 +41,6 @@ from handlers.common import load_actor, reply
 from handlers.study import answers, checkin, manage, publishing, studyday
 from handlers.study.inputs import DRAFT, EDIT, INPUT_TTL_SECONDS, NOTE, TextStep
 from handlers.study.lookups import Button
-from handlers.study.messaging import stale
 from handlers.study.planner import plan_study
 from handlers.study.render import FEATURE, answer_keyboard
 from storage.repositories.pending_inputs import PendingInput
@@ -72,6 +72,26 @@ _BUTTONS: dict[str, Button] = {
 }
 
 
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_ID = (INT,)
+_SHAPES = {
+    **dict.fromkeys(("done", "later", "excuse", "back"), _ID),
+    "why": (INT, frozenset(Reason)),
+    **dict.fromkeys(("skip", "type", "cancel", "pub"), _ID),
+    "to": (INT, INT),
+    "due": (TEXT, INT),
+    **dict.fromkeys(("open", "wd", "nowd", "wdok"), _ID),
+    "edit": (INT, frozenset({"title", "body", "due"})),
+    # weekday 0 with "off" stops the day; the bounds of a real day are /studyday's.
+    "sd": [(INT, INT, frozenset({OFF})), (INT, INT, INT)],
+    "ci": _ID,
+    "cim": (INT, INT),
+    "pe": _ID,
+    "ph": (INT, INT),
+}
+
+
 def _as_answer(step: TextStep) -> TypedAnswer:
     """Return `step` run for the sender, explaining the input it refuses."""
 
@@ -95,14 +115,9 @@ _TEXT_STEPS: dict[str, TypedAnswer] = {
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Dispatch a study button to its action."""
-    _, action, args = unpack(update.callback_query.data or "")
-    handler = _BUTTONS.get(action)
-    if handler is None or not args:
-        actor = await load_actor(update, context)
-        await stale(update, actor.language)
-        return
-    await handler(update, context, args)
+    """Dispatch a study button to its action (malformed data raises MalformedButton)."""
+    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
+    await _BUTTONS[pressed.action](update, context, pressed.args)
 
 
 def register(app: Application) -> None:

@@ -126,8 +126,18 @@ async def button_checkin_item(
 ) -> None:
     """Show the members the actor may record the chosen item for."""
     actor = await load_actor(update, context)
-    item = await study.get_item(get_services(context).db, int(args[0]))
-    if item is None or item.is_withdrawn:
+    db = get_services(context).db
+    item = await study.get_item(db, int(args[0]))
+    # Permission before anything about the item: its title, or that it was
+    # withdrawn, is for those who may check in for its branch.
+    paired = await study.paired_members(db, actor.person_id) if actor.person_id else []
+    if item is None or not (
+        can_manage_branch(actor, item.branch_id, await load_units(context))
+        or any(member.branch_id == item.branch_id for member in paired)
+    ):
+        await refuse(update, actor.language, "errors.button_not_allowed")
+        return
+    if item.is_withdrawn:
         await refuse(update, actor.language, "study.withdrawn")
         return
     await update.callback_query.answer()
@@ -143,21 +153,31 @@ async def button_checkin_member(
     db = services.db
     item = await study.get_item(db, int(args[0]))
     member = await members.get_member(db, int(args[1]))
-    if item is None or member is None or item.is_withdrawn or member.branch_id != item.branch_id:
+    all_units = await load_units(context)
+    # Permission first, on the pairing as it stands: whether the item or the member
+    # exists, and any answer already recorded (an excuse's reason, who entered it),
+    # are only for those who may check in for this member.
+    mine = await study.paired_members(db, actor.person_id) if actor.person_id else []
+    # Only whether the member is paired with the actor matters to the rule.
+    is_mine = member is not None and any(c.member_id == member.id for c in mine)
+    paired_with = actor.person_id if is_mine else None
+    if (
+        item is None or member is None or member.branch_id != item.branch_id
+        or not rules.can_check_in_for(actor, member.branch_id, paired_with, all_units)
+    ):
+        await refuse(update, actor.language, "errors.button_not_allowed")
+        return
+    if item.is_withdrawn:
         await stale(update, actor.language)
         return
     candidates = {c.member_id: c for c in await study.unanswered_members(db, item.id)}
     candidate = candidates.get(member.id)
-    all_units = await load_units(context)
     if candidate is None:
         existing = await study.get_answer(db, item.id, member.id)
         if existing is not None:
             await tell_already(update, actor.language, existing)
         else:
             await stale(update, actor.language)
-        return
-    if not rules.can_check_in_for(actor, member.branch_id, candidate.paired_with, all_units):
-        await refuse(update, actor.language, "errors.not_your_branch")
         return
     person = await people.get_person(db, member.person_id)
     tz = await member_zone(services, person.timezone if person else None, item.branch_id)
@@ -213,11 +233,12 @@ async def _managed_member(
 ) -> Member | None:
     """Return the active member args[0] names in a branch the actor manages, else refuse."""
     member = await members.get_member(get_services(context).db, int(raw_member))
-    if member is None or member.status != "active":
-        await stale(update, actor.language)
+    # Permission first: the same answer whether the member exists or not.
+    if member is None or not can_manage_branch(actor, member.branch_id, await load_units(context)):
+        await refuse(update, actor.language, "errors.button_not_allowed")
         return None
-    if not can_manage_branch(actor, member.branch_id, await load_units(context)):
-        await refuse(update, actor.language, "errors.not_your_branch")
+    if member.status != "active":
+        await stale(update, actor.language)
         return None
     return member
 

@@ -7,7 +7,6 @@ rules.replaced_after) and cancels their waiting reminders.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import time
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
@@ -41,8 +40,11 @@ def _day_args(day: rules.StudyDay | str) -> tuple[int, str]:
 
 
 def _day_from_args(weekday: int, at: str) -> rules.StudyDay | str:
-    """Return the study day `_day_args` made button args of."""
-    return rules.OFF if weekday == 0 else rules.StudyDay(weekday, time(int(at[:2]), int(at[2:])))
+    """Return the study day `_day_args` made button args of; raise InvalidInput if forged."""
+    if weekday == 0 and at == rules.OFF:
+        return rules.OFF
+    # A button's values pass the same checks as typed ones (weekday 1–7, a real hour).
+    return rules.parse_studyday([str(weekday), f"{at[:2]}:{at[2:]}"])
 
 
 async def _branches(
@@ -95,7 +97,11 @@ async def button_study_day(
     if not chosen:
         await refuse(update, actor.language, "errors.not_your_branch")
         return
-    day = _day_from_args(weekday, at)
+    try:
+        day = _day_from_args(weekday, at)
+    except InvalidInput as problem:
+        await refuse(update, actor.language, problem.key)
+        return
     await replace_buttons(update, None)
     await _set_study_day(update, context, actor, chosen, day)
 

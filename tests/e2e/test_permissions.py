@@ -12,11 +12,13 @@ import re
 import pytest
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.pledges import parse_pledge
 from bot.emulator import EmulatedUser, SentMessage
 from bot.i18n import catalogue
+from storage.repositories import members, people, pledges, study, units
 from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
 from tests.e2e.harness import ADMIN_ID, BotHarness
-from tests.e2e.membership import admitted, requested
+from tests.e2e.membership import admitted, requested, stored
 
 BRANCH = "renhe-citrus"
 ALLOWED = ("secretary", "general", "admin")
@@ -150,3 +152,105 @@ async def test_digest_detail_buttons_by_role(world):
     h, roles = world
     digest = await _buttons_of(roles["secretary"], f"/digest {BRANCH}", "台账")
     await _check_button(h, roles, digest, digest.button_texts[-1])
+
+
+# ---------------------------------------------------------------- forged ids
+#
+# Ids in callback data are small and sequential, and a client can send any
+# data. Whoever may not act on a target gets one answer, the same whether the
+# target exists, is already handled, or never existed, and it names nothing.
+
+OUTSIDERS = ("stranger", "member", "other_secretary")
+TITLE = "学习党章第七章"
+
+
+async def _press_raw(h: BotHarness, user: EmulatedUser, data: str) -> str:
+    """Press a button carrying `data` (forged) and return the answer's text."""
+    if user.last_message is None:
+        await h.app.bot.send_message(user.id, "buttons")
+        await user.wait_for_message(lambda m: m.plain == "buttons")
+    query = await user.press_data(data)
+    answer = await user.wait_for_callback_answer(query)
+    return answer.text or ""
+
+
+async def _person_id(h: BotHarness, telegram_id: int) -> int:
+    person = await people.get_person_by_telegram(h.services.db, telegram_id)
+    assert person is not None
+    return person.id
+
+
+@pytest.fixture
+async def records(world):
+    """A study item with 张伟's excuse (entered by the secretary) and pledges in two states."""
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    branch = await units.get_unit_by_key(db, BRANCH)
+    member = (await stored(h, roles["member"].id)).membership
+    secretary = await _person_id(h, roles["secretary"].id)
+    (item,) = await study.create_items(
+        db, branch_ids=[branch.id], title=TITLE, body="", due_date="2026-12-31",
+        remind_at={branch.id: "19:30"}, created_by=secretary, now=now,
+    )
+    await study.record_answer(
+        db, item.id, member.id, status="excused", reason="ill", entered_by=secretary, now=now,
+        on_behalf=True,
+    )
+    submitted = await pledges.add_pledge(
+        db, member_id=member.id, year=2026, parsed=parse_pledge("带头学习新技术"), now=now
+    )
+    await pledges.submit_pledges(db, member_id=member.id, year=2026, now=now)
+    handled = await pledges.add_pledge(
+        db, member_id=member.id, year=2025, parsed=parse_pledge("帮助两户脱贫"), now=now
+    )
+    await pledges.submit_pledges(db, member_id=member.id, year=2025, now=now)
+    await pledges.decide_pledge(db, handled.id, approve=True, by=secretary, now=now)
+    return h, roles, {
+        "item": item.id, "member": member.id, "branch": branch.id,
+        "submitted": submitted.id, "handled": handled.id,
+    }
+
+
+NONE = 900_000  # no row has an id this large in these tests
+
+# (existing, already handled or someone else's, never existed): one answer for all.
+FORGED = [
+    ("study:cim:{item}:{member}", "study:cim:{none}:{member}", "study:cim:{item}:{none}"),
+    ("study:ci:{item}", "study:ci:{item}", "study:ci:{none}"),
+    ("study:pe:{member}", "study:pe:{member}", "study:pe:{none}"),
+    ("pl:all:{member}:2026", "pl:all:{member}:2025", "pl:all:{none}:2026"),
+    ("pl:ok:{submitted}", "pl:ok:{handled}", "pl:ok:{none}"),
+    ("pl:ret:{submitted}", "pl:ret:{handled}", "pl:ret:{none}"),
+    ("join:ok:{member}", "join:no:{member}", "join:ok:{none}"),
+    ("sec:rmask:{member}", "sec:rmyes:{member}", "sec:rmask:{none}"),
+    ("dg:x:{branch}", "dg:x:{branch}", "dg:x:{none}"),
+]
+LEAKS = (TITLE, "生病", "请假", "张伟", "带头学习", "帮助两户", "已经处理")
+
+
+@pytest.mark.parametrize("forms", FORGED, ids=[forms[0].split("{")[0] for forms in FORGED])
+async def test_forged_ids_get_one_refusal_whatever_exists(records, forms):
+    h, roles, ids = records
+    for role in OUTSIDERS:
+        user = roles[role]
+        if user.last_message is None:
+            await h.app.bot.send_message(user.id, "buttons")
+            await user.wait_for_message(lambda m: m.plain == "buttons")
+        before = user.texts
+        answers = {await _press_raw(h, user, form.format(**ids, none=NONE)) for form in forms}
+        assert len(answers) == 1, (forms, role, answers)
+        (answer,) = answers
+        assert _is_refusal(answer), (forms, role, answer)
+        assert not any(leak in answer for leak in LEAKS), (forms, role, answer)
+        assert user.texts == before, (forms, role)  # nothing sent, nothing edited
+    # Nothing was decided by the refused presses.
+    member = await members.get_member(h.services.db, ids["member"])
+    assert member.status == "active"
+    assert (await pledges.get_pledge(h.services.db, ids["submitted"])).status == "submitted"
+
+
+async def test_the_secretary_still_sees_what_was_recorded(records):
+    h, roles, ids = records
+    answer = await _press_raw(h, roles["secretary"], f"study:cim:{ids['item']}:{ids['member']}")
+    assert "生病" in answer  # the refusals above hide what the branch's own leader may see

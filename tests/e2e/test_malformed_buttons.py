@@ -1,0 +1,127 @@
+"""Buttons a client can forge: every press is answered, none raises, a button's values are bounded.
+
+A Telegram client can send any callback data up to 64 bytes, not only what
+the bot put on its buttons. Each press below is answered (the button stops
+spinning) with a short alert, no apology is sent and nothing is logged as an
+error; and a secretary's own branch-pick button cannot carry an invite that
+/invite would refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.emulator import EmulatedUser
+from bot.i18n import t
+from storage.repositories import invites, units
+from tests.e2e.flows import BRANCH_SECRETARIES
+from tests.e2e.harness import ADMIN_ID, BotHarness
+from tests.e2e.membership import admitted
+
+BRANCH = "renhe-citrus"
+APOLOGY = "抱歉，刚才出了点问题"
+
+MALFORMED = [
+    # no prefix any feature takes, or nothing after it
+    ":", "x" * 64, "unknown:thing", "study", "pl:", "::::", "dg", "join:", "🙂:🙂",
+    # a known prefix, an unknown action or the wrong number of args
+    "join:ok", "join:ok:1:2", "join:cat", "study:cim:1", "study:zz:1", "pl:all:1", "pl:ok",
+    "wh:yes", "sec:revoke", "sec:revoke:a:b", "sec:pick:invite:1", "sec:pick:invite:1:2:3:4:5",
+    "dg:x", "dg:b:1", "lang:set", "tz:place", "away:days", "leave:yes", "forget:yes:1:2",
+    # the right arity, a value that is not what the button carries
+    "join:ok:abc", "join:no:-1", "join:cat:pilot:1", "join:consent:maybe:1", "study:ci:x",
+    "study:cim:a:b", "study:done:²", "study:done:٣", "study:done:99999999999999999999",
+    "study:why:1:bored", "study:edit:1:colour", "study:sd:1:x:2000", "pl:ok:x",
+    "pl:rep:1:202601:great", "pl:self:1:best", "pl:again:abc", "pl:tpa:2026:x",
+    "wh:yes:x", "wh:pl:beijing:x", "sec:rmask:x", "sec:pick:nope:1", "sec:pick:invite:1:x:5",
+    "dg:x:x", "dg:d:1:gossip:2026W10", "lang:set:xx", "tz:cancel:x", "away:days:5",
+    "away:off:1", "leave:yes:x", "forget:no:x",
+    # well formed, naming nothing that exists or a value out of range
+    "join:ok:999999", "join:cat:regular:1", "join:place:atlantis:1", "study:done:999999",
+    "study:ci:999999", "study:cim:999999:999999", "study:open:999999", "study:skip:1",
+    "study:pub:1", "study:to:999999:1", "study:due:2026-02-30:1", "study:sd:999999:3:2000",
+    "study:sd:999999:9:2561", "pl:rep:999999:202601:done", "pl:again:209913",
+    "pl:tpa:2026:999", "pl:sub:1", "wh:yes:1", "wh:pl:atlantis:1", "sec:rmask:999999",
+    "sec:pick:members:999999", "dg:x:999999", "dg:d:999999:miss:2026W10",
+    "dg:b:999999:9999W99", "tz:place:atlantis:1", "leave:no:999999",
+    "forget:yes:999999",
+]
+
+
+@pytest.fixture
+async def h(tmp_path):
+    async with BotHarness.started(tmp_path) as harness:
+        yield harness
+
+
+async def _with_a_message(h: BotHarness, user: EmulatedUser) -> EmulatedUser:
+    """Give the user a bot message to press buttons under."""
+    await h.app.bot.send_message(user.id, "buttons")
+    await user.wait_for_message(lambda m: m.plain == "buttons")
+    return user
+
+
+async def test_every_malformed_press_is_answered_without_an_apology(h, caplog):
+    caplog.set_level(logging.INFO)
+    users = [
+        await _with_a_message(h, h.user(4901, "zh")),  # a stranger
+        await admitted(h, BRANCH, 4902, "张伟"),
+        await admitted(h, "renhe-mobile", 4903, "赵磊", "mobile", city="深圳"),
+        h.user(BRANCH_SECRETARIES[BRANCH], "zh"),
+        await _with_a_message(h, h.user(ADMIN_ID, "en")),
+    ]
+    for user in users:
+        for data in MALFORMED:
+            query = await user.press_data(data)
+            answer = await user.wait_for_callback_answer(query)
+            assert answer.text, (user, data)  # an alert saying why, not a silent spinner
+        assert user.unanswered_queries == []
+        assert not any(APOLOGY in text for text in user.texts), (user, user.texts[-3:])
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_unreadable_button_says_it_no_longer_works(h):
+    stranger = await _with_a_message(h, h.user(4911, "zh"))
+    for data in ("x" * 64, "join:ok:abc", "study:ci:x"):
+        await stranger.press_data(data)
+        answer = await stranger.wait_for_callback_answer()
+        assert answer.text == t("zh", "errors.stale_button")
+        assert answer.show_alert
+
+
+@pytest.mark.parametrize(
+    ("days", "uses", "refusal"),
+    [
+        (99999, 999999999, t("zh", "invite.bad_days", max=365)),
+        (7, 999999999, t("zh", "invite.bad_uses", max=100000)),
+        (0, 5, t("zh", "invite.bad_days", max=365)),
+        (7, 0, t("zh", "invite.bad_uses", max=100000)),
+    ],
+)
+async def test_forged_invite_pick_is_held_to_the_typed_bounds(h, days, uses, refusal):
+    secretary = await _with_a_message(h, h.user(BRANCH_SECRETARIES[BRANCH], "zh"))
+    db = h.services.db
+    branch = await units.get_unit_by_key(db, BRANCH)
+    before = await invites.list_invites(db, [branch.id])
+    await secretary.press_data(f"sec:pick:invite:{branch.id}:{days}:{uses}")
+    answer = await secretary.wait_for_callback_answer()
+    assert answer.text == refusal and answer.show_alert
+    assert await invites.list_invites(db, [branch.id]) == before
+    # The same values typed get the same answer.
+    await secretary.send_command("invite", f"{BRANCH} {days} {uses}")
+    assert (await secretary.wait_for_message()).plain == refusal
+
+
+async def test_pick_within_bounds_still_makes_the_invite(h):
+    secretary = await _with_a_message(h, h.user(BRANCH_SECRETARIES[BRANCH], "zh"))
+    db = h.services.db
+    branch = await units.get_unit_by_key(db, BRANCH)
+    await secretary.press_data(f"sec:pick:invite:{branch.id}:365:100000")
+    await secretary.wait_for_callback_answer()
+    await secretary.wait_for_message(lambda m: "start=" in m.plain)
+    (made,) = await invites.list_invites(db, [branch.id])
+    assert made.max_uses == 100000
+    assert made.expires_at - made.created_at == 365 * 86400
