@@ -49,11 +49,11 @@ def register_all(app: Application) -> None:
     # that no conversation awaits.
     onboarding.register_text(app)
     basics.register_fallback(app)
-
-
     # Last: a button whose data no feature's pattern matches (forged, or from an
     # older version) is answered "no longer works" instead of spinning.
     errors.register_unknown_buttons(app)
+
+
 async def on_startup(app: Application, services: Services) -> None:
     """Run once the database is open: publish the command menu, start the scheduler."""
     await basics.set_commands(app, services)

@@ -349,7 +349,6 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 # ---------------------------------------------------------------- buttons
 
-
 # What each action's args must look like; anything else is answered as a stale
 # button (bot.callback_data.decode → handlers.errors) before a handler runs.
 _SHAPES = {
@@ -358,13 +357,14 @@ _SHAPES = {
     "b": (INT, TEXT),  # a branch's digest from a roll-up: branch, week code
 }
 
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open a detail section, a branch's digest, or the ledger, after the permission check."""
     query = update.callback_query
     assert query is not None
-    actor = await load_actor(update, context)
     pressed = decode(query.data, FEATURE, _SHAPES)
     action, args = pressed.action, pressed.args
+    actor = await load_actor(update, context)
     services = get_services(context)
     branch_id = int(args[0])
     all_units = await load_units(context)

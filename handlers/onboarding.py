@@ -295,6 +295,17 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _set_place(update, context, draft, language, near_name, timezone)
 
 
+# What each action's args must look like; anything else is answered as a stale
+# button (bot.callback_data.decode → handlers.errors) before a handler runs.
+_SHAPES = {
+    "ok": (INT,),
+    "no": (INT,),
+    "cat": (frozenset(Category), INT),
+    "place": (TEXT, INT),
+    "consent": (frozenset({"yes", "no"}), INT),
+}
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a registration or approval button."""
     query = update.callback_query
@@ -334,17 +345,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _submit(update, context, draft, language)
         else:
             await drafts.delete_draft(services.db, draft.telegram_id)
-# What each action's args must look like; anything else is answered as a stale
-# button (bot.callback_data.decode → handlers.errors) before a handler runs.
-_SHAPES = {
-    "ok": (INT,),
-    "no": (INT,),
-    "cat": (frozenset(Category), INT),
-    "place": (TEXT, INT),
-    "consent": (frozenset({"yes", "no"}), INT),
-}
-
-
             await reply(update, language, "join.consent_declined")
 
 

@@ -472,16 +472,6 @@ async def _on_remove_button(
 
 # ---------------------------------------------------------------- buttons
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Take a branch pick, a revoke, or a remove step; permission is checked again."""
-    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
-    action, args = pressed.action, pressed.args
-    actor = await load_actor(update, context)
-    if not is_leader(actor):
-        await refuse_button(update, actor, WORDS)
-        return
-    if action == "revoke":
-        await _on_revoke_button(update, context, actor, args[0])
 # What each action's args must look like; anything else is answered as a stale
 # button (bot.callback_data.decode → handlers.errors) before a handler runs.
 _SHAPES = {
@@ -494,6 +484,16 @@ _SHAPES = {
 }
 
 
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a branch pick, a revoke, or a remove step; permission is checked again."""
+    pressed = decode(update.callback_query.data, FEATURE, _SHAPES)
+    action, args = pressed.action, pressed.args
+    actor = await load_actor(update, context)
+    if not is_leader(actor):
+        await refuse_button(update, actor, WORDS)
+        return
+    if action == "revoke":
+        await _on_revoke_button(update, context, actor, args[0])
         return
     all_units = await load_units(context)
     if action == "pick":
@@ -511,6 +511,13 @@ async def _on_pick(
     if branch is None or not can_manage_branch(actor, branch.id, all_units):
         await refuse_button(update, actor, WORDS)
         return
+    if command == "invite":
+        try:
+            # The days and uses come from the client: the same bounds as typed ones.
+            check_invite_limits(int(extra[0]), int(extra[1]))
+        except InvalidInput as problem:
+            await query.answer(t(actor.language, problem.key, **problem.params), show_alert=True)
+            return
     await query.answer()
     await query.edit_message_text(t(actor.language, "secretary.picked", branch=branch.name))
     if command == "invite":
@@ -521,13 +528,6 @@ async def _on_pick(
         await _offer_members(update, context, actor, branch)
 
 
-    if command == "invite":
-        try:
-            # The days and uses come from the client: the same bounds as typed ones.
-            check_invite_limits(int(extra[0]), int(extra[1]))
-        except InvalidInput as problem:
-            await query.answer(t(actor.language, problem.key, **problem.params), show_alert=True)
-            return
 # ---------------------------------------------------------------- wiring
 
 def register(app: Application) -> None:

@@ -80,6 +80,9 @@ __all__ = ["PENDING_TIMEZONE", "register"]
 log = logging.getLogger(__name__)
 
 PENDING_TIMEZONE = "timezone"
+LOCATION_GROUP = 1
+AWAY_CHOICES = (7, 30, 90)
+
 # What each button's args must look like, per feature prefix; anything else is
 # answered as a stale button (bot.callback_data.decode → handlers.errors).
 _SHAPES = {
@@ -95,9 +98,6 @@ def _pressed(update: Update, feature: str) -> tuple[str, list[str]]:
     """Return the pressed button's action and args, or raise MalformedButton."""
     pressed = decode(update.callback_query.data, feature, _SHAPES[feature])
     return pressed.action, pressed.args
-
-LOCATION_GROUP = 1
-AWAY_CHOICES = (7, 30, 90)
 
 
 # ---------------------------------------------------------------- who is asking
