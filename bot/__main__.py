@@ -3,7 +3,13 @@
     branchbot run [--config config.toml]
     branchbot demo
     branchbot db migrate | db backup PATH
-    branchbot org import FILE | org check
+    branchbot org import FILE | org check | org show
+
+Global options such as `--config` go anywhere: `branchbot --config X org show`
+and `branchbot org import FILE --config X` mean the same.  Nothing any
+command prints, tracebacks included, shows the bot token.  Exit status: 0 ok,
+1 a finding or a failure worth retrying, 2 a refusal (bad config, damaged or
+locked database, rejected token) that needs a person.
 """
 
 from __future__ import annotations
@@ -13,38 +19,59 @@ import asyncio
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.config import TOKEN_ENV, Settings, load_settings
 from bot.errors import BranchbotError
+from bot.log_redaction import add_secret, redacted_stdio
 
 __all__ = ["main"]
 
 log = logging.getLogger("branchbot")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="branchbot", description="支部助手 branchbot")
-    parser.add_argument(
-        "--config", type=Path, default=None,
+def _global_options(*, top: bool) -> argparse.ArgumentParser:
+    """Return a parent parser holding the options every (sub)command accepts."""
+    options = argparse.ArgumentParser(add_help=False)
+    # Only the top level has a default: a subcommand that is not given the
+    # option must not overwrite a value given before it with None.
+    options.add_argument(
+        "--config", type=Path, default=None if top else argparse.SUPPRESS,
         help="TOML settings file (default: ./config.toml if present)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling, or webhook if configured)")
-    commands.add_parser("demo", help="offline demo: local Bot API emulator, seeded county")
+    return options
 
-    db = commands.add_parser("db", help="database maintenance")
+
+def _parser() -> argparse.ArgumentParser:
+    common = [_global_options(top=False)]
+    parser = argparse.ArgumentParser(
+        prog="branchbot", description="支部助手 branchbot", parents=[_global_options(top=True)]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", parents=common, help="run the bot (long polling, or webhook if configured)"
+    )
+    commands.add_parser(
+        "demo", parents=common, help="offline demo: local Bot API emulator, seeded county"
+    )
+
+    db = commands.add_parser("db", parents=common, help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("migrate", help="apply pending migrations")
-    backup = db_commands.add_parser("backup", help="online backup to PATH")
+    db_commands.add_parser("migrate", parents=common, help="apply pending migrations")
+    backup = db_commands.add_parser("backup", parents=common, help="online backup to PATH")
     backup.add_argument("path", type=Path)
 
-    org = commands.add_parser("org", help="the organisation tree")
+    org = commands.add_parser("org", parents=common, help="the organisation tree")
     org_commands = org.add_subparsers(dest="org_command", required=True)
-    org_import = org_commands.add_parser("import", help="import units from TOML or CSV")
+    org_import = org_commands.add_parser(
+        "import", parents=common, help="import units from TOML or CSV"
+    )
     org_import.add_argument("file", type=Path)
-    org_commands.add_parser("check", help="check the tree against the structure rules")
-    org_commands.add_parser("show", help="print the tree")
+    org_commands.add_parser(
+        "check", parents=common, help="check the tree against the structure rules"
+    )
+    org_commands.add_parser("show", parents=common, help="print the tree")
     return parser
 
 
@@ -52,7 +79,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     path = args.config
     if path is None and Path("config.toml").exists():
         path = Path("config.toml")
-    return load_settings(path, environ=os.environ)
+    settings = load_settings(path, environ=os.environ)
+    add_secret(settings.telegram.token)
+    add_secret(settings.telegram.webhook_secret)
+    return settings
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -86,18 +116,28 @@ async def _dispatch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        return asyncio.run(_dispatch(args))
-    except BranchbotError as exc:
-        print(f"branchbot: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    # Known before the config is read, so even a config error cannot show it.
+    add_secret(os.environ.get(TOKEN_ENV))
+    # Everything written to stdout and stderr passes the redaction, including
+    # what bypasses logging: tracebacks and library exception texts (PTB puts
+    # the token in the text of its 401 error).
+    with redacted_stdio():
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # httpx logs every request URL, and the URL carries the bot token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        try:
+            return asyncio.run(_dispatch(args))
+        except BranchbotError as exc:
+            print(f"branchbot: {exc}", file=sys.stderr)
+            return getattr(exc, "exit_status", 2)
+        except KeyboardInterrupt:
+            return 130
+        except Exception:
+            # A bug: keep the traceback for the report (redacted on its way out).
+            traceback.print_exc()
+            return 1
 
 
 if __name__ == "__main__":

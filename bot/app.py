@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 from datetime import UTC
+from urllib.parse import urlsplit
 
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.errors import ConfigError
-from bot.log_redaction import install_token_redaction
+from bot.errors import BranchbotError, ConfigError
+from bot.log_redaction import add_secret, install_token_redaction
 from bot.services import SERVICES_KEY, Services
-from storage.db import open_database
-from storage.migrate import migrate
+from storage.health import open_checked_database
+from storage.lock import DatabaseLock
 
-__all__ = ["build_application", "run_bot"]
+__all__ = ["StartFailed", "build_application", "run_bot", "start_receiving"]
 
 log = logging.getLogger(__name__)
 # With max_retries=0 the limiter logs every 429 as an ERROR with a traceback;
@@ -96,10 +99,9 @@ class BranchbotApplication(Application):
         if SERVICES_KEY in self.bot_data:
             return
         settings, clock, database = self.bot_data["branchbot.boot"]
-        db = await open_database(database or settings.storage.database)
-        applied = await migrate(db)
-        if applied:
-            log.info("applied migrations %s", applied)
+        # Checked (quick_check) and closed again if anything fails, so a bad
+        # database ends the start with one line instead of a hung process.
+        db = await open_checked_database(database or settings.storage.database, migrated=True)
         services = Services(settings=settings, clock=clock, db=db)
         self.bot_data[SERVICES_KEY] = services
         await handlers.on_startup(self, services)
@@ -112,26 +114,77 @@ class BranchbotApplication(Application):
         await super().shutdown()
 
 
+class StartFailed(BranchbotError):
+    """The bot could not start; `exit_status` 1 tells a supervisor to try again later."""
+
+    exit_status = 1
+
+
+async def start_receiving(app: Application, settings: Settings, *, webhook_secret: str) -> None:
+    """Start taking updates: long polling, or PTB's webhook server if configured."""
+    telegram = settings.telegram
+    if telegram.mode != "webhook":
+        await app.updater.start_polling()
+        return
+    # Behind a reverse proxy: Telegram posts to the public https URL, the proxy
+    # forwards the same path here over plain http.  PTB registers the URL and
+    # the secret with setWebhook and answers 403 to any post whose
+    # X-Telegram-Bot-Api-Secret-Token header is missing or wrong.
+    await app.updater.start_webhook(
+        listen=telegram.webhook_listen,
+        port=telegram.webhook_port,
+        url_path=urlsplit(telegram.webhook_url or "").path.lstrip("/"),
+        webhook_url=telegram.webhook_url,
+        secret_token=webhook_secret,
+    )
+
+
 async def run_bot(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM: long polling, or a webhook if configured."""
+    """Run until SIGINT/SIGTERM: long polling, or a webhook if configured.
+
+    Every failed start raises a BranchbotError (one line, never the token);
+    nothing is left running, so the process exits and a supervisor sees it.
+    """
     logging.getLogger().setLevel(settings.general.log_level)
     install_token_redaction(settings.telegram.token)
+    # Made fresh at every start when not configured; setWebhook registers it.
+    webhook_secret = settings.telegram.webhook_secret or secrets.token_urlsafe(32)
+    add_secret(webhook_secret)
+    database = settings.storage.database
+    lock = DatabaseLock(database) if database != ":memory:" else None
+    if lock is not None:
+        # A second process would send every reminder again (issue: 107 of 300
+        # members got one twice); the kernel frees the lock if we die.
+        await asyncio.to_thread(lock.acquire)
+    try:
+        await _serve(settings, webhook_secret)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve(settings: Settings, webhook_secret: str) -> None:
+    """Start the Application, wait for a stop signal, stop it."""
     app = build_application(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with app:
-        await app.start()
-        if settings.telegram.mode == "webhook":
-            await app.updater.start_webhook(
-                listen=settings.telegram.webhook_listen,
-                port=settings.telegram.webhook_port,
-                webhook_url=settings.telegram.webhook_url,
-            )
-        else:
-            await app.updater.start_polling()
-        log.info("branchbot is running; press Ctrl-C to stop")
-        await stop.wait()
-        await app.updater.stop()
-        await app.stop()
+    try:
+        async with app:
+            await app.start()
+            await start_receiving(app, settings, webhook_secret=webhook_secret)
+            log.info("branchbot is running; press Ctrl-C to stop")
+            await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+    except InvalidToken:
+        # PTB's own message quotes the token; this one never does.
+        raise BranchbotError(
+            "the Bot API rejected the token (401 Unauthorized): it was revoked or mistyped; "
+            "get a new one from @BotFather, see docs/deploy.md#rotate"
+        ) from None
+    except NetworkError as exc:
+        raise StartFailed(
+            f"cannot reach the Bot API at {settings.telegram.api_base_url}: {exc}"
+        ) from None

@@ -7,14 +7,16 @@
     branchbot org show            the tree
 
 Each returns the process exit status.  The org commands migrate first, so
-they work on a fresh database.  Output is in `[general].default_language`;
-the strings are here rather than in the bot's catalogue because only admins
-at a terminal see them.
+they work on a fresh database.  Every command checks the database first
+(storage.health) and `db migrate` refuses while a bot runs on it.  Output
+is in `[general].default_language`; the strings are here rather than in
+the bot's catalogue because only admins at a terminal see them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -28,17 +30,20 @@ from bot.config import Settings
 from bot.domain.models import Unit
 from bot.domain.structure import StructureFinding
 from bot.domain.tree import render_tree
-from bot.errors import BranchbotError, OrgImportError
+from bot.errors import OrgImportError
 from bot.i18n import t
 from bot.org_file import parse_org_file
 from bot.org_report import load_structure_findings
-from storage.db import backup_database, open_database
+from storage.db import backup_database
+from storage.health import open_checked_database
+from storage.lock import DatabaseLock
 from storage.migrate import current_version, migrate
 from storage.repositories import units as units_repo
 
 __all__ = [
     "db_backup",
     "db_migrate",
+    "exclusive_use",
     "format_finding",
     "org_check",
     "org_import",
@@ -90,25 +95,31 @@ def format_finding(finding: StructureFinding, lang: str = "zh") -> str:
 
 @asynccontextmanager
 async def _database(settings: Settings, *, migrated: bool) -> AsyncIterator[aiosqlite.Connection]:
-    """Open the configured database (migrated first if asked) and close it afterwards."""
-    path = settings.storage.database
+    """Check and open the configured database (migrated first if asked); always close it."""
+    # The integrity check and closing on every failure live in storage.health,
+    # shared with `branchbot run`: an open connection's thread kept a failed
+    # command from ever exiting.
+    db = await open_checked_database(settings.storage.database, migrated=migrated)
     try:
-        db = await open_database(path)
-    except sqlite3.Error as exc:
-        raise BranchbotError(f"cannot open database {path}: {exc}") from None
-    try:
-        if migrated:
-            await migrate(db)
         yield db
     finally:
         await db.close()
 
 
+def exclusive_use(database: str) -> contextlib.AbstractContextManager[object]:
+    """Return the one-process lock for `database` (nothing to lock for :memory:)."""
+    if database == ":memory:":
+        return contextlib.nullcontext()
+    return DatabaseLock(database)
+
+
 async def db_migrate(settings: Settings) -> int:
     """Apply pending migrations and print which (or that none were due)."""
-    async with _database(settings, migrated=False) as db:
-        applied = await migrate(db)
-        version = await current_version(db)
+    # Changing the schema under a running bot would break it: refuse while one runs.
+    with exclusive_use(settings.storage.database):
+        async with _database(settings, migrated=False) as db:
+            applied = await migrate(db)
+            version = await current_version(db)
     if applied:
         print(_text(settings, "applied", versions=applied))
     else:

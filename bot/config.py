@@ -11,6 +11,7 @@ The token is masked in every repr so it cannot leak into logs.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import _MISSING, ConfigError
@@ -46,7 +48,11 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 LANGUAGES = ("zh", "en")
-_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+# fullmatch, not `$`: `$` also matches before a trailing newline, and a token
+# read with its newline made httpx fail later with the token in a traceback.
+_TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{10,}")
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +66,14 @@ class TelegramSettings:
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # None in webhook mode: a random one is made at each start (bot.app).
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         masked = "None" if self.token is None else "'***'"
         return (
             f"TelegramSettings(token={masked}, api_base_url={self.api_base_url!r}, "
-            f"mode={self.mode!r})"
+            f"mode={self.mode!r}, webhook_url={self.webhook_url!r})"
         )
 
 
@@ -226,11 +234,24 @@ class _Section:
             raise ConfigError(self._key(key), value, f"an integer from {low} to {high}")
         return value
 
-    def number(self, key: str, default: float, low: float) -> float:
+    def number(self, key: str, default: float, low: float, high: float = 100_000.0) -> float:
         value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            raise ConfigError(self._key(key), value, f"a number of at least {low}")
+        # TOML has nan and inf literals; either one later broke every tick.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not low <= value <= high
+        ):
+            raise ConfigError(self._key(key), value, f"a number from {low:g} to {high:g}")
         return float(value)
+
+    def url(self, key: str, default: str | None, schemes: tuple[str, ...]) -> Any:
+        value = self.string(key, default)
+        if value is not None and not _is_url(value, schemes):
+            form = "http(s)" if schemes == ("http", "https") else "/".join(schemes)
+            raise ConfigError(self._key(key), value, f"an absolute {form} URL")
+        return value
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self._get(key, default)
@@ -272,20 +293,43 @@ class _Section:
             raise ConfigError(self._key(unknown[0]), self._table[unknown[0]], "no such setting")
 
 
+def _is_url(value: str, schemes: tuple[str, ...]) -> bool:
+    """Tell whether `value` is an absolute URL with one of `schemes` and a host."""
+    if any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError on a port like ":x"
+    except ValueError:
+        return False
+    return parts.scheme in schemes and bool(parts.hostname)
+
+
 def _telegram(raw: Mapping[str, Any], environ: Mapping[str, str]) -> TelegramSettings:
     section = _Section(raw, "telegram")
-    token = section.string("token", None) or environ.get(TOKEN_ENV) or None
-    if token is not None and not _TOKEN_RE.match(token):
+    token = section._get("token", None) or environ.get(TOKEN_ENV) or None
+    if token is not None and not (isinstance(token, str) and _TOKEN_RE.fullmatch(token)):
         # Never echo the token itself, even a malformed one.
-        raise ConfigError("[telegram].token", "<hidden>", 'a bot token like "123456:ABC-DEF..."')
-    api_base_url = section.string("api_base_url", DEFAULT_API_BASE_URL)
-    if not re.match(r"^https?://", api_base_url):
-        raise ConfigError("[telegram].api_base_url", api_base_url, "an http(s) URL")
-    file_url = section.string("api_base_file_url", DEFAULT_API_BASE_FILE_URL)
+        raise ConfigError(
+            "[telegram].token", "<hidden>",
+            'a bot token like "123456:ABC-DEF..." with no spaces or line breaks',
+        )
+    # http is allowed for a self-hosted Bot API server on the same host.
+    api_base_url = section.url("api_base_url", DEFAULT_API_BASE_URL, ("http", "https"))
+    file_url = section.url("api_base_file_url", DEFAULT_API_BASE_FILE_URL, ("http", "https"))
     mode = section.choice("mode", "polling", ("polling", "webhook"))
-    webhook_url = section.string("webhook_url", None)
+    # Telegram posts updates only to https; a reverse proxy ends TLS in front of the bot.
+    webhook_url = section.url("webhook_url", None, ("https",))
     if mode == "webhook" and webhook_url is None:
         raise ConfigError("[telegram].webhook_url", _MISSING, "a public https URL in webhook mode")
+    webhook_secret = section._get("webhook_secret", None)
+    if webhook_secret is not None and not (
+        isinstance(webhook_secret, str) and _WEBHOOK_SECRET_RE.fullmatch(webhook_secret)
+    ):
+        # Like the token, never echoed.
+        raise ConfigError(
+            "[telegram].webhook_secret", "<hidden>", "1 to 256 characters from A-Z a-z 0-9 _ -"
+        )
     settings = TelegramSettings(
         token=token,
         api_base_url=api_base_url,
@@ -294,6 +338,7 @@ def _telegram(raw: Mapping[str, Any], environ: Mapping[str, str]) -> TelegramSet
         webhook_url=webhook_url,
         webhook_listen=section.string("webhook_listen", "127.0.0.1"),
         webhook_port=section.integer("webhook_port", 8443, 1, 65535),
+        webhook_secret=webhook_secret,
     )
     section.reject_unknown()
     return settings
@@ -377,12 +422,12 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
 
     d = _Section(raw, "delivery")
     delivery = DeliverySettings(
-        global_per_second=d.number("global_per_second", 30.0, 0.1),
-        per_chat_per_second=d.number("per_chat_per_second", 1.0, 0.01),
+        global_per_second=d.number("global_per_second", 30.0, 0.1, 1000.0),
+        per_chat_per_second=d.number("per_chat_per_second", 1.0, 0.01, 1000.0),
         per_group_per_minute=d.integer("per_group_per_minute", 20, 1, 1000),
         max_attempts=d.integer("max_attempts", 5, 1, 50),
         grace_hours=d.integer("grace_hours", 12, 0, 24 * 30),
-        tick_seconds=d.number("tick_seconds", 30.0, 0.05),
+        tick_seconds=d.number("tick_seconds", 30.0, 0.05, 24 * 3600.0),
         send_timeout_seconds=d.number("send_timeout_seconds", 5.0, 0.05),
         uncertain_retry_minutes=d.integer("uncertain_retry_minutes", 30, 1, 24 * 60),
     )

@@ -12,6 +12,7 @@ Example (from a shell)::
     curl localhost:8081/_emulator/users/1001/messages
     curl -XPOST localhost:8081/_emulator/inject -d '{"chat_id": 1001, "kind": "flood"}'
     curl -XPOST localhost:8081/_emulator/rate_limit -d '{"global_per_second": 30}'
+    curl -XPOST localhost:8081/_emulator/reject_token -d '{"token": "123:REVOKED"}'
     curl localhost:8081/_emulator/stats
 """
 
@@ -50,6 +51,7 @@ def install_control_api(app: web.Application, emulator: BotApiEmulator) -> None:
         ("POST", "/users/{user_id}/wait", api.wait),
         ("POST", "/inject", api.inject),
         ("POST", "/rate_limit", api.rate_limit),
+        ("POST", "/reject_token", api.reject_token),
         ("GET", "/stats", api.stats),
         ("POST", "/stats/reset", api.reset_stats),
         ("GET", "/commands", api.commands),
@@ -201,6 +203,12 @@ class _ControlApi:
             per_chat_per_second=body.get("per_chat_per_second"),
             retry_after=int(body.get("retry_after", 1)),
         )
+        return web.json_response({"ok": True})
+
+    async def reject_token(self, request: web.Request) -> web.StreamResponse:
+        """POST /reject_token {token}: 401 Unauthorized for every call with it."""
+        body = await _body(request)
+        self._emulator.reject_token(str(body["token"]))
         return web.json_response({"ok": True})
 
     async def stats(self, request: web.Request) -> web.StreamResponse:

@@ -50,12 +50,15 @@ class BotApiMethods:
 
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
+        # What setWebhook registered: {"url": ..., "secret_token": ...}, or None.
+        self.webhook: dict[str, Any] | None = None
         simple_true = self._return_true
         self._handlers: dict[str, Handler] = {
             "getme": self.get_me,
             "getupdates": self.get_updates,
             "deletewebhook": self.delete_webhook,
             "getwebhookinfo": self.get_webhook_info,
+            "setwebhook": self.set_webhook,
             "setmycommands": self.set_my_commands,
             "getmycommands": self.get_my_commands,
             "deletemycommands": self.delete_my_commands,
@@ -107,12 +110,28 @@ class BotApiMethods:
         """deleteWebhook: optionally drop pending updates."""
         if params.get("drop_pending_updates"):
             self._state.updates.clear()
+        self.webhook = None
+        return True
+
+    async def set_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        """setWebhook: register the https URL and secret_token the emulator posts updates with."""
+        url = str(params.get("url") or "")
+        if not url:
+            # Telegram treats an empty url as "remove the webhook".
+            self.webhook = None
+            return True
+        if not url.startswith("https://"):
+            raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        self.webhook = {"url": url, "secret_token": str(secret) if secret else None}
+        if params.get("drop_pending_updates"):
+            self._state.updates.clear()
         return True
 
     async def get_webhook_info(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        """getWebhookInfo: always "no webhook" with the pending update count."""
+        """getWebhookInfo: the registered URL ("" for none) and the pending update count."""
         return {
-            "url": "",
+            "url": self.webhook["url"] if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._state.updates),
         }
