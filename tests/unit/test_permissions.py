@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.domain.commands import check_invite_limits, parse_invite_args
 from bot.domain.models import Level, Unit
 from bot.domain.permissions import Actor, can_manage, managed_branches, top_led_units
+from bot.domain.study import can_check_in_for
+from bot.errors import InvalidInput
 
 C, G, B = Level.COMMITTEE, Level.GENERAL_BRANCH, Level.BRANCH
 
@@ -55,3 +60,47 @@ def test_top_led_units_drop_units_inside_another_led_unit() -> None:
     assert keys(top_led_units(leading(1, 2, 3), UNITS)) == ["xianshui"]
     # Admins lead nothing by the config alone.
     assert top_led_units(leading(admin=True), UNITS) == []
+
+
+# ---------------------------------------------------------------- buttons naming someone
+
+# (who presses, may they record a check-in for a member of citrus (3) paired with person 7)
+CHECKIN_ROWS = [
+    ("stranger", Actor(telegram_id=9, person_id=None, is_admin=False), False),
+    ("member of the branch",
+     Actor(telegram_id=9, person_id=5, is_admin=False, member_branch_ids=frozenset({3})), False),
+    ("secretary of another branch", leading(4), False),
+    ("secretary of another committee", leading(6), False),
+    ("the branch's secretary", leading(3), True),
+    ("the general-branch secretary", leading(2), True),
+    ("the paired helper", Actor(telegram_id=9, person_id=7, is_admin=False), True),
+    ("admin", leading(admin=True), True),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "actor", "allowed"), CHECKIN_ROWS, ids=[row[0] for row in CHECKIN_ROWS]
+)
+def test_who_may_check_in_for_a_member(who, actor, allowed) -> None:
+    assert can_check_in_for(actor, 3, 7, UNITS) is allowed
+    # A pairing with someone else gives nothing to a helper, and a branch nothing above it.
+    assert can_check_in_for(actor, 3, 8, UNITS) is (allowed and who != "the paired helper")
+
+
+@pytest.mark.parametrize(
+    ("days", "uses", "problem"),
+    [
+        (7, 50, None), (365, 100_000, None), (None, None, None),
+        (0, 50, "invite.bad_days"), (366, 50, "invite.bad_days"), (99999, 5, "invite.bad_days"),
+        (7, 0, "invite.bad_uses"), (7, 999_999_999, "invite.bad_uses"),
+    ],
+)
+def test_invite_limits_are_one_check_for_typed_and_pressed_values(days, uses, problem) -> None:
+    typed = [str(days), str(uses)] if days is not None else []
+    for check in (lambda: check_invite_limits(days, uses), lambda: parse_invite_args(typed)):
+        if problem is None:
+            check()
+        else:
+            with pytest.raises(InvalidInput) as raised:
+                check()
+            assert raised.value.key == problem
