@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -219,3 +220,41 @@ async def test_read_only_directory_ends_run_promptly(tmp_path, emulator):
     finally:
         folder.chmod(0o755)
     assert status == 2 and "Traceback" not in output
+
+
+# ----------------------------------------------------------------- webhook without a set secret
+
+
+async def test_webhook_run_makes_a_secret_and_refuses_posts_without_it(tmp_path, emulator):
+    """No [telegram].webhook_secret: `run` makes one, registers it, and PTB checks it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path, emulator, tmp_path / "bot.sqlite3")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[storage]",
+            'mode = "webhook"\nwebhook_url = "https://bot.example.org/hook"\n'
+            f"webhook_port = {port}\n[storage]",
+        ),
+        encoding="utf-8",
+    )
+    process = await spawn(tmp_path, "run", "--config", str(config))
+    try:
+        await wait_until_running(process)
+        registered = emulator.webhook
+        assert registered is not None and registered["url"] == "https://bot.example.org/hook"
+        assert len(registered["secret_token"]) >= 32
+        emulator.route_webhook(f"http://127.0.0.1:{port}/hook")
+        update = {"message": {
+            "message_id": 1, "date": 1772413200, "text": "/help",
+            "chat": {"id": 4001, "type": "private"},
+            "from": {"id": 4001, "is_bot": False, "first_name": "M"},
+        }}
+        assert await emulator.post_update(update, secret_token=None) == 403
+        assert await emulator.post_update(update) == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        status, output = await finish(process)
+    assert status == 0
+    assert registered["secret_token"] not in output  # the secret is masked like the token
