@@ -3,8 +3,11 @@ contact; blocking or unblocking the bot changes whether we can reach them."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -18,12 +21,20 @@ from storage.repositories import people
 
 __all__ = ["register"]
 
+log = logging.getLogger(__name__)
+
 
 async def ignore_group_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drop updates from group chats: the bot talks to each person privately only, so a
     command in a group must not post their data (or a branch's roster) there."""
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
+        if update.callback_query is not None:
+            # Every button press gets an answer, or the client's button spins.
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.info("could not answer a button pressed in a group", exc_info=True)
         raise ApplicationHandlerStop
 
 

@@ -75,3 +75,33 @@ def test_the_bots_own_buttons_decode(feature, data) -> None:
 
     shapes = {"study": study._SHAPES, "pl": pledges._SHAPES}[feature]
     assert decode(data, feature, shapes).args == data.split(":")[2:]
+
+
+async def test_a_button_pressed_in_a_group_is_answered_before_it_is_dropped(monkeypatch) -> None:
+    from telegram import CallbackQuery, Update
+    from telegram.ext import ApplicationHandlerStop
+
+    from handlers.contact import ignore_group_chats
+
+    answered = []
+
+    async def answer(self, *args, **kwargs):
+        answered.append(self.id)
+        return True
+
+    monkeypatch.setattr(CallbackQuery, "answer", answer)
+    chat = {"id": -100, "type": "group", "title": "人和村"}
+    update = Update.de_json(
+        {
+            "update_id": 1,
+            "callback_query": {
+                "id": "q1", "chat_instance": "1", "data": "study:done:1",
+                "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                "message": {"message_id": 1, "date": 0, "chat": chat},
+            },
+        },
+        None,
+    )
+    with pytest.raises(ApplicationHandlerStop):
+        await ignore_group_chats(update, None)
+    assert answered == ["q1"]
