@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -28,7 +34,7 @@ from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.free_text import echo
 from bot.domain.joining import InviteProblem, Step
-from bot.domain.models import Category, Member
+from bot.domain.models import Category, Member, Person
 from bot.domain.permissions import can_manage_branch
 from bot.domain.places import (
     Place,
@@ -42,7 +48,7 @@ from bot.domain.places import (
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
-from handlers.basics import set_leader_commands
+from handlers.basics import publish_menu
 from handlers.common import load_actor, load_units, reply, user_language
 from handlers.keyboards import (
     approval_keyboard,
@@ -208,6 +214,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     draft = await drafts.get_draft(services.db, user.id)
     text = update.effective_message.text or ""
+    if await _is_usable_code(services, text):
+        # A valid invite code starts (or restarts) registration whatever came
+        # before: no name or city is ever spelt like a live code.
+        await _begin_registration(update, context, text.strip())
+        return
     if draft is None:
         await _text_without_draft(update, context, text)
         return
@@ -238,11 +249,38 @@ async def _text_without_draft(
     user = update.effective_user
     person = await people.get_person_by_telegram(services.db, user.id)
     candidate = text.strip()
-    if person is None and candidate and " " not in candidate and len(candidate) <= 64:
+    if _looks_like_code(candidate) and await _is_unattached(services, person):
         await _begin_registration(update, context, candidate)
         return
     language = user_language(update, services, person.language if person else None)
     await reply(update, language, "errors.unexpected_text")
+
+
+async def _is_unattached(services: Services, person: Person | None) -> bool:
+    """Tell whether the user has no branch and no role, so one typed word may be a code.
+
+    Someone the bot knows only from an earlier attempt (e.g. a person row made
+    before this check existed) is told a wrong code is wrong, like a stranger.
+    """
+    if person is None:
+        return True
+    if await members.current_membership(services.db, person.id) is not None:
+        return False
+    return not await roles.led_unit_ids(services.db, person.id)
+
+
+def _looks_like_code(text: str) -> bool:
+    """Tell whether typed text could be an invite code: one short word."""
+    return bool(text) and " " not in text and len(text) <= 64
+
+
+async def _is_usable_code(services: Services, text: str) -> bool:
+    """Tell whether typed text is an invite code that may be used now."""
+    candidate = text.strip()
+    if not _looks_like_code(candidate):
+        return False
+    invite = await invites.get_invite(services.db, candidate)
+    return invite is not None and joining.invite_problem(invite, services.now_ts()) is None
 
 
 async def _answer_place_text(
@@ -501,6 +539,27 @@ async def _claim_secretary(update: Update, context: ContextTypes.DEFAULT_TYPE, c
     user = update.effective_user
     now = services.now_ts()
     language = user_language(update, services)
+    try:
+        claimed = await _claim_in_transaction(services, user, code, now)
+    except _UnknownClaim:
+        # Rolled back: a bogus code leaves no half profile behind.
+        await reply(update, language, "join.code_unknown")
+        return
+    unit = await units.get_unit(services.db, claimed[0])
+    await reply(
+        update, language, "appoint.claimed", unit=unit.name, role=t(language, f"role.{claimed[1]}")
+    )
+    await publish_menu(context.application, services, user.id)
+
+
+class _UnknownClaim(Exception):
+    """No unclaimed role has this code; raised to roll back the person row made for it."""
+
+
+async def _claim_in_transaction(
+    services: Services, user: User, code: str, now: int
+) -> tuple[int, str]:
+    """Claim the role behind `code` for the user; raise _UnknownClaim (and roll back) if none."""
     async with transaction(services.db):
         known = await people.get_person_by_telegram(services.db, user.id)
         person = await people.ensure_person(
@@ -518,23 +577,17 @@ async def _claim_secretary(update: Update, context: ContextTypes.DEFAULT_TYPE, c
         claimed = await roles.claim_role(
             services.db, code=code[len(SECRETARY_CLAIM_PREFIX) :], person_id=person.id, now=now
         )
-        if claimed is not None:
-            await audit.record(
-                services.db,
-                at=now,
-                actor=f"tg:{user.id}",
-                action="role.claim",
-                subject=f"unit:{claimed[0]}",
-                detail=claimed[1],
-            )
-    if claimed is None:
-        await reply(update, language, "join.code_unknown")
-        return
-    unit = await units.get_unit(services.db, claimed[0])
-    await reply(
-        update, language, "appoint.claimed", unit=unit.name, role=t(language, f"role.{claimed[1]}")
-    )
-    await set_leader_commands(context.application, user.id, language)
+        if claimed is None:
+            raise _UnknownClaim
+        await audit.record(
+            services.db,
+            at=now,
+            actor=f"tg:{user.id}",
+            action="role.claim",
+            subject=f"unit:{claimed[0]}",
+            detail=claimed[1],
+        )
+    return claimed
 
 
 # ---------------------------------------------------------------- wiring

@@ -278,8 +278,18 @@ async def _send_roster(
         return
     now = services.now_ts()
     language = actor.language
-    lines = [t(language, "members.title", branch=branch.name, count=len(rows))]
-    lines += [_roster_line(language, row, now) for row in rows]
+    # Only registered members are the roster; requests still awaiting review
+    # are listed apart and not counted.
+    registered = [row for row in rows if row.member.status == MemberStatus.ACTIVE]
+    waiting = [row for row in rows if row.member.status != MemberStatus.ACTIVE]
+    if registered:
+        lines = [t(language, "members.title", branch=branch.name, count=len(registered))]
+        lines += [_roster_line(language, row, now) for row in registered]
+    else:
+        lines = [t(language, "members.empty", branch=branch.name)]
+    if waiting:
+        lines += ["", t(language, "members.pending_title", count=len(waiting))]
+        lines += [_roster_line(language, row, now) for row in waiting]
     if any(_is_unreachable(row) for row in rows):
         lines += ["", t(language, "members.legend")]
     for part in split_message("\n".join(lines)):

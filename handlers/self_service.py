@@ -20,14 +20,12 @@ import logging
 from datetime import date
 
 from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -45,6 +43,7 @@ from bot.domain.outgoing import LEADER_KINDS
 from bot.domain.places import (
     Place,
     find_place,
+    is_place_in_zone,
     nearest_place,
     place_by_key,
     popular_places,
@@ -56,7 +55,7 @@ from bot.i18n import LANGUAGES, raw, t
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
-from handlers.basics import MEMBER_COMMANDS, set_leader_commands
+from handlers.basics import publish_menu
 from handlers.common import reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name, yes_no_keyboard
 from storage.db import transaction
@@ -203,24 +202,8 @@ async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await people.set_language(services.db, person.id, chosen)
     await query.answer()
     await query.edit_message_text(t(chosen, "language.set"))
-    await _publish_menu(context, user.id, person, chosen, is_admin=is_admin)
-
-
-async def _publish_menu(
-    context: ContextTypes.DEFAULT_TYPE, telegram_id: int, person: Person, language: str,
-    *, is_admin: bool,
-) -> None:
-    """Show the command menu in the new language in this user's chat."""
-    services = get_services(context)
-    if is_admin or await roles.led_unit_ids(services.db, person.id):
-        await set_leader_commands(context.application, telegram_id, language, admin=is_admin)
-        return
-    commands = [BotCommand(name, t(language, f"commands.{name}")) for name in MEMBER_COMMANDS]
-    try:
-        await context.bot.set_my_commands(commands, BotCommandScopeChat(telegram_id))
-    except BadRequest:
-        # The menu is a convenience; the language itself is stored already.
-        log.warning("could not set the command menu for a member", exc_info=True)
+    # The chat's menu follows the new language (and shows what the user's roles allow).
+    await publish_menu(context.application, services, user.id)
 
 
 # ---------------------------------------------------------------- /timezone
@@ -300,11 +283,17 @@ async def _apply(
     """Store the new zone (and a mobile member's place) and confirm with the local time."""
     services = get_services(context)
     db = services.db
+    place_cleared = False
     async with transaction(db):
         await people.set_timezone(db, person.id, timezone)
         membership = await members.current_membership(db, person.id)
-        if place is not None and membership is not None and membership.category == Category.MOBILE:
-            await members.set_place(db, membership.id, place)
+        if membership is not None and membership.category == Category.MOBILE:
+            if place is not None:
+                await members.set_place(db, membership.id, place)
+            elif membership.place and not is_place_in_zone(membership.place, timezone):
+                # A zone alone: the old city is no longer where the member is.
+                await members.set_place(db, membership.id, None)
+                place_cleared = True
         await awaiting.done(services, update.effective_user.id, PENDING_TIMEZONE)
     local_time = _local_now(services, timezone)
     text = (
@@ -312,6 +301,8 @@ async def _apply(
         if place is not None
         else t(language, "timezone.set_zone", timezone=timezone, local_time=local_time)
     )
+    if place_cleared:
+        text += "\n" + t(language, "timezone.place_cleared", place=membership.place)
     await update.effective_chat.send_message(text, reply_markup=ReplyKeyboardRemove())
 
 

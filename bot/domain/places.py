@@ -34,6 +34,7 @@ __all__ = [
     "Place",
     "all_places",
     "find_place",
+    "is_place_in_zone",
     "nearest_place",
     "normalize_place_name",
     "place_by_key",
@@ -135,6 +136,17 @@ def find_place(text: str) -> Place | None:
         first = unicodedata.normalize("NFKC", text).split(",", 1)[0]
         place = _find_exact(catalogue, first)
     return place
+
+
+def is_place_in_zone(place: str | None, zone_name: str) -> bool:
+    """Tell whether a stored place is a known place in this zone (so a zone alone keeps it).
+
+    A member who gives only a zone has not said where in it they are: a place
+    elsewhere is no longer true, and the city a zone is named after is only a
+    guess (Asia/Shanghai covers all of China).
+    """
+    found = find_place(place) if place else None
+    return found is not None and found.timezone == zone_name
 
 
 def suggest_places(text: str, limit: int = 5) -> list[Place]:

@@ -33,6 +33,7 @@ __all__ = [
     "followup_at",
     "is_allowed",
     "local_instant",
+    "moved_wall_time",
     "next_wall_time",
     "snooze_until",
     "wall_add",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _DAY = 24 * 3600
+_UTC_ZONE = ZoneInfo("UTC")  # a zone without DST, to read a wall-time rule
 Span = tuple[int, int]  # [start, end) in seconds after local midnight
 
 
@@ -133,6 +135,18 @@ def first_allowed(moment: datetime, tz: ZoneInfo, windows: Windows, *, elderly: 
             if candidate > moment:
                 return candidate
     raise AssertionError("unreachable: every day has an allowed span")
+
+
+def moved_wall_time(at: time, windows: Windows, *, elderly: bool) -> tuple[time, int]:
+    """Return where a message wanted at local `at` really goes: (local time, days later).
+
+    The same rule as every reminder (first_allowed), on a plain day without a
+    DST change, so what a secretary is promised is what members get.
+    """
+    reference = date(2001, 1, 1)
+    moved = first_allowed(local_instant(reference, at, _UTC_ZONE), _UTC_ZONE, windows,
+                          elderly=elderly)
+    return moved.time(), (moved.date() - reference).days
 
 
 def _days_from(day: date) -> Iterator[date]:

@@ -16,8 +16,9 @@ from telegram.ext import ContextTypes
 from bot.domain import study as rules
 from bot.domain.models import Level, Unit
 from bot.domain.permissions import Actor
+from bot.domain.schedule import Windows
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import raw, t
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS
@@ -41,7 +42,7 @@ from handlers.study.render import (
     cancel_row,
     due_example,
     label,
-    remind_hours,
+    remind_when,
 )
 from storage.repositories import pending_inputs, study
 from storage.repositories.pending_inputs import PendingInput
@@ -148,6 +149,11 @@ async def _remind_times(services: Services, branches: Sequence[Unit]) -> dict[in
     return times
 
 
+def _when(services: Services, language: str, remind: dict[int, str]) -> str:
+    """Return, as HTML, when members will really be reminded at the branches' hours."""
+    return raw(remind_when(language, remind, Windows.from_settings(services.settings.study)))
+
+
 async def _to_confirm(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -167,7 +173,8 @@ async def _to_confirm(
     await reply(
         update, actor.language, "study.confirm", title=data["title"], body=data["body"],
         due=data["due"], branches=branch_names(actor.language, branches),
-        at=remind_hours(remind), reply_markup=keyboard,
+        when=_when(services, actor.language, remind),
+        reply_markup=keyboard,
     )
 
 
@@ -272,5 +279,6 @@ async def button_publish(
     )
     await finish(
         update, actor.language, "study.published", count=len(branches),
-        branches=branch_names(actor.language, branches), at=remind_hours(remind),
+        branches=branch_names(actor.language, branches),
+        when=_when(services, actor.language, remind),
     )

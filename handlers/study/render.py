@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callback_data import pack
 from bot.domain import study as rules
 from bot.domain.models import Unit
+from bot.domain.schedule import Windows, moved_wall_time
 from bot.domain.study import Answer, NextKind, Reason
 from bot.i18n import raw, t
 from handlers.keyboards import button_grid
@@ -35,6 +36,7 @@ __all__ = [
     "reason_keyboard",
     "reason_text",
     "remind_hours",
+    "remind_when",
     "title_html",
     "title_label",
 ]
@@ -80,6 +82,42 @@ def branch_names(language: str, branches: Sequence[Unit]) -> str:
 def remind_hours(remind: Mapping[int, str]) -> str:
     """Return the distinct reminder hours of branch id → HH:MM, as "19:30 / 20:00"."""
     return " / ".join(sorted(set(remind.values())))
+
+
+def remind_when(language: str, remind: Mapping[int, str], windows: Windows) -> str:
+    """Return when members are really reminded: each branch hour moved out of quiet hours.
+
+    A promise of "21:18" is wrong when 21:18 is in quiet hours; the same rule
+    that moves every reminder (schedule.moved_wall_time) says when it comes.
+    """
+    sentences = []
+    for at_text in sorted(set(remind.values())):
+        at = time.fromisoformat(at_text)
+        regular = moved_wall_time(at, windows, elderly=False)
+        elderly = moved_wall_time(at, windows, elderly=True)
+        hhmm = rules.format_hhmm
+        if regular == elderly == (at, 0):
+            sentences.append(t(language, "study.when_on_time", at=at_text))
+            continue
+        elderly_at = _moved_at(language, elderly)
+        if regular == (at, 0):
+            sentences.append(t(
+                language, "study.when_elderly_later", at=at_text, elderly_at=elderly_at,
+                start=hhmm(windows.elderly_start), end=hhmm(windows.elderly_end),
+            ))
+        else:
+            sentences.append(t(
+                language, "study.when_quiet", at=at_text, moved_at=_moved_at(language, regular),
+                elderly_at=elderly_at, quiet_start=hhmm(windows.quiet_start),
+                quiet_end=hhmm(windows.quiet_end),
+            ))
+    return "\n".join(sentences)
+
+
+def _moved_at(language: str, moved: tuple[time, int]) -> str:
+    at, days_later = moved
+    key = "study.when_next_day" if days_later else "study.when_same_day"
+    return t(language, key, at=rules.format_hhmm(at))
 
 
 def reason_text(language: str, reason: str | None) -> str:

@@ -15,6 +15,7 @@ from bot.domain import study as rules
 from bot.domain.localtime import local_date
 from bot.domain.models import Unit
 from bot.domain.permissions import Actor, managed_branch_ids
+from bot.domain.schedule import Windows
 from bot.domain.tree import walk
 from bot.errors import InvalidInput
 from bot.i18n import t
@@ -26,7 +27,7 @@ from handlers.study.lookups import branch_zone
 from handlers.study.messaging import refuse, replace_buttons
 from handlers.study.planner import cancel_scheduled
 from handlers.study.recording import audit_action
-from handlers.study.render import button, label
+from handlers.study.render import button, label, remind_when
 from storage.repositories import study
 
 __all__ = ["button_study_day", "cmd_studyday"]
@@ -152,4 +153,8 @@ async def _set_study_day(
         services, actor, "day", at=now_ts, subject=",".join(f"unit:{b.id}" for b in branches),
         detail=day if isinstance(day, str) else {"weekday": day.weekday, "at": str(day.at)},
     )
+    if not isinstance(day, str):
+        # Say when reminders really come: the hour may fall in quiet hours.
+        windows = Windows.from_settings(services.settings.study)
+        lines.append(remind_when(actor.language, {0: rules.format_hhmm(day.at)}, windows))
     await update.effective_chat.send_message("\n".join(lines))

@@ -30,16 +30,22 @@ async def test_stranger_start_in_english(harness):
 
 
 async def test_help_by_role(harness):
-    member_help = harness.user(5003, "zh")
-    await member_help.send_command("help")
-    text = (await member_help.wait_for_message()).plain
-    assert "/me" in text and "/invite" not in text and "/appoint" not in text
+    stranger = harness.user(5003, "zh")
+    await stranger.send_command("help")
+    text = (await stranger.wait_for_message()).plain
+    # Someone not yet registered learns how to register, and no member command.
+    assert "邀请码" in text and "/language" in text
+    for command in ("/leave", "/forget", "/mypledges", "/invite", "/appoint"):
+        assert command not in text, command
 
+    # The admin is not a member: no member commands (issue 10).
     admin = harness.user(ADMIN_ID, "en")
     await admin.send_command("help")
     text = (await admin.wait_for_message()).plain
-    assert "Member commands" in text
-    assert "/invite" in text and "/appoint" in text
+    assert "Member commands" not in text
+    for command in ("/leave", "/forget", "/timezone", "/away", "/mypledges"):
+        assert command not in text, command
+    assert "/invite" in text and "/appoint" in text and "/checkin" in text
 
 
 async def test_admin_start_greets_with_menu(harness):

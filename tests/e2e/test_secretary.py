@@ -59,7 +59,7 @@ async def test_invite_gives_a_deep_link_and_expiry_in_the_secretarys_zone(h):
     # The link works: a member opening it is welcomed to the branch.
     member = h.user(4001, "zh")
     await member.send_command("start", code)
-    assert CITRUS in (await member.wait_for_message(lambda m: "欢迎加入" in m.plain)).plain
+    assert CITRUS in (await member.wait_for_message(lambda m: "的支部助手登记！" in m.plain)).plain
 
 
 async def test_invite_with_days_and_uses_in_english(h):
@@ -141,7 +141,7 @@ async def test_invites_list_and_revoke_by_button(h):
 
     await secretary.press(f"🚫 作废 {first}", listing)
     done = await secretary.wait_for_message(lambda m: "已作废" in m.plain)
-    assert done.plain == f"🚫 邀请码 {first}（{CITRUS}）已作废，不能再用来加入。"
+    assert done.plain == f"🚫 邀请码 {first}（{CITRUS}）已作废，不能再用来登记。"
     assert listing.button_texts == [f"🚫 作废 {second}"]
 
     member = h.user(4010, "zh")
@@ -201,10 +201,13 @@ async def test_members_roster_with_place_contact_and_unreachable_mark(h):
     secretary = _secretary(h, "renhe-mobile")
     text = await _answer(secretary, "members")
     lines = text.split("\n")
-    assert lines[0] == f"{MOBILE} 党员名单（3 人）"
-    assert "王芳 — 流动党员（在外务工） · 正式 · 今天联系过 · 在马德里 · 外出至 2026-03-15" in lines
-    assert "⚠️ 李强 — 流动党员（在外务工） · 正式 · 3 天前联系 · 在深圳" in lines
-    assert "刘洋 — 普通党员 · 待审批 · 3 天前联系" in lines
+    # Only registered members are counted; the pending request is listed apart.
+    assert lines[0] == f"{MOBILE} 党员名单（2 人）"
+    assert "王芳 — 流动党员（外出务工经商） · 已登记 · 今天联系过 · 在马德里 · 外出至 2026-03-15" in lines
+    assert "⚠️ 李强 — 流动党员（外出务工经商） · 已登记 · 3 天前联系 · 在深圳" in lines
+    pending_at = next(i for i, line in enumerate(lines) if line.startswith("待审核的登记申请（1 人"))
+    assert "刘洋 — 普通党员 · 待审批 · 3 天前联系" in lines[pending_at:]
+    assert not any("刘洋" in line for line in lines[:pending_at])
     assert lines[-1].startswith("⚠️ 表示消息发不到")
 
 
@@ -213,12 +216,12 @@ async def test_members_in_english_escapes_names(h):
     await admitted(h, "renhe-citrus", 4023, "Tom <b>&amp; Jerry", language="en")
     text = await _answer(secretary, "members")
     assert f"{CITRUS}: members (1)" in text
-    assert "Tom <b>&amp; Jerry — Regular member · active · in contact today" in text
+    assert "Tom <b>&amp; Jerry — Regular member · registered · in contact today" in text
 
 
 async def test_members_of_an_empty_branch(h):
     text = await _answer(_secretary(h, "renhe-pigs"), "members")
-    assert text == f"{PIGS}还没有党员。发送 /invite 生成邀请链接。"
+    assert text == f"{PIGS}还没有党员在支部助手登记。发送 /invite 生成邀请链接。"
 
 
 async def test_a_long_roster_is_split_between_lines(h):
@@ -256,7 +259,7 @@ async def test_members_refusals_and_the_general_branch_picker(h):
     picker = await general.wait_for_message()
     await general.press(PIGS, picker)
     roster = await general.wait_for_message(lambda m: "党员名单" in m.plain)
-    assert "赵六 — 普通党员 · 正式" in roster.plain
+    assert "赵六 — 普通党员 · 已登记" in roster.plain
 
     admin = h.user(ADMIN_ID, "zh")
     assert "赵六" in await _answer(admin, "members", "renhe-pigs")
@@ -270,18 +273,18 @@ async def test_pending_lists_requests_and_approval_works_once(h):
     original = await secretary.wait_for_message(lambda m: "张伟" in m.plain and m.button_texts)
 
     await secretary.send_command("pending")
-    await secretary.wait_for_message(lambda m: "待审批的加入申请：1 份" in m.plain)
+    await secretary.wait_for_message(lambda m: "待审批的登记申请：1 份" in m.plain)
     request = await secretary.wait_for_message(lambda m: "张伟" in m.plain)
     assert f"支部：{CITRUS}" in request.plain and request.button_texts == ["✅ 同意", "❌ 拒绝"]
     await secretary.press("✅ 同意", request)
-    await member.wait_for_message(lambda m: "正式加入" in m.plain)
+    await member.wait_for_message(lambda m: "的支部助手登记！" in m.plain)
     await secretary.wait_for_message(lambda m: m is request and "已同意" in request.plain)
 
     # The first request's buttons are now stale: deciding again changes nothing.
     await secretary.press("✅ 同意", original)
     answer = await secretary.wait_for_callback_answer()
-    assert answer.text == "这个申请已经处理过了（正式）。" and answer.show_alert
-    assert await _answer(secretary, "pending") == "没有待审批的加入申请。"
+    assert answer.text == "这个申请已经处理过了（已登记）。" and answer.show_alert
+    assert await _answer(secretary, "pending") == "没有待审批的登记申请。"
 
 
 async def test_pending_for_a_general_branch_secretary_covers_every_branch(h):
@@ -297,7 +300,7 @@ async def test_pending_for_a_general_branch_secretary_covers_every_branch(h):
     assert [m.plain.split("\n")[1] for m in requests] == [
         "Name: 张伟", "Name: Li Na", "Name: Zhao Lei",
     ]
-    assert requests[2].plain.endswith("Category: Mobile member (working away)\n"
+    assert requests[2].plain.endswith("Category: Mobile member (working or in business away from home)\n"
                                       "Place: Madrid (Europe/Madrid)")
     assert "Place:" not in requests[0].plain
     # Reject through /pending behaves as from the original request.
@@ -321,40 +324,40 @@ async def test_remove_by_buttons_tells_the_member(h):
     secretary = _secretary(h, "renhe-citrus")
     await secretary.send_command("remove")
     picker = await secretary.wait_for_message()
-    assert picker.plain == f"要把{CITRUS}的哪位党员移出？"
+    assert picker.plain == f"要把谁从{CITRUS}的支部助手名单中移出？（不影响组织关系）"
     assert picker.button_texts == ["张伟", "李娜"]
     await secretary.press("张伟", picker)
     confirm = await secretary.wait_for_message(lambda m: "确定把" in m.plain)
-    assert confirm.plain.startswith(f"确定把张伟移出{CITRUS}吗？")
-    await secretary.press("✅ 确定移出", confirm)
+    assert confirm.plain.startswith(f"确定把张伟从{CITRUS}的支部助手名单中移出吗？")
+    await secretary.press("✅ 确定移出名单", confirm)
     await secretary.wait_for_message(lambda m: m is confirm and confirm.edits > 0)
-    assert confirm.plain == f"已把张伟移出{CITRUS}。"
+    assert confirm.plain == f"已把张伟移出{CITRUS}的支部助手名单（不影响组织关系）。"
     told = await member.wait_for_message(lambda m: "移出" in m.plain)
-    assert told.plain.startswith(f"您已被移出{CITRUS}")
+    assert told.plain.startswith(f"书记已把您移出{CITRUS}的支部助手名单")
 
     person = await people.get_person_by_telegram(h.services.db, member.id)
     assert await members.current_membership(h.services.db, person.id) is None
     assert any(e.action == "member.remove" for e in await audit.recent(h.services.db))
-    assert "您还不是任何支部的党员" in await _answer(member, "away", "3")
+    assert "您还没有在任何支部的支部助手登记" in await _answer(member, "away", "3")
 
     # The old picker's button for him is stale now.
     await secretary.press("张伟", picker)
     answer = await secretary.wait_for_callback_answer()
-    assert answer.text == "这位党员已经不在支部里了（已移出）。"
+    assert answer.text == "这位党员已经不在支部助手名单里了（已移出名单）。"
 
 
 async def test_remove_by_name_confirm_once(h):
     secretary = _secretary(h, "renhe-pigs", "en")
     await admitted(h, "renhe-pigs", 4042, "Wang Lei", language="en")
     await secretary.send_command("remove", "wang  lei")
-    first = await secretary.wait_for_message(lambda m: "Remove Wang Lei" in m.plain)
+    first = await secretary.wait_for_message(lambda m: "Take Wang Lei off" in m.plain)
     await secretary.send_command("remove", "Wang Lei")
-    second = await secretary.wait_for_message(lambda m: "Remove Wang Lei" in m.plain)
-    await secretary.press("✅ Yes, remove", second)
-    await secretary.wait_for_message(lambda m: m is second and "has been removed" in second.plain)
-    await secretary.press("✅ Yes, remove", first)
+    second = await secretary.wait_for_message(lambda m: "Take Wang Lei off" in m.plain)
+    await secretary.press("✅ Yes, take off the list", second)
+    await secretary.wait_for_message(lambda m: m is second and "is off the Branch Assistant list" in second.plain)
+    await secretary.press("✅ Yes, take off the list", first)
     answer = await secretary.wait_for_callback_answer()
-    assert answer.text == "This member is no longer in the branch (removed)."
+    assert answer.text == "This person is no longer on the Branch Assistant list (taken off the list)."
     removals = [e for e in await audit.recent(h.services.db) if e.action == "member.remove"]
     assert len(removals) == 1
 
@@ -377,7 +380,7 @@ async def test_remove_refusals(h):
     # Another branch's member is simply not among the pigs secretary's members.
     assert "没有找到名叫“张伟”的党员" in await _answer(pigs, "remove", "张伟")
     assert await _answer(pigs, "remove", "renhe-citrus") == NOT_YOURS_ZH
-    assert await _answer(pigs, "remove") == f"{PIGS}没有可以移出的党员。"
+    assert await _answer(pigs, "remove") == f"{PIGS}的名单里没有可以移出的人。"
 
 
 async def test_remove_by_a_general_branch_secretary_and_ambiguous_names(h):
@@ -391,9 +394,9 @@ async def test_remove_by_a_general_branch_secretary_and_ambiguous_names(h):
     await general.press(f"张伟（{PIGS}）", choice)
     confirm = await general.wait_for_message(lambda m: "确定把" in m.plain)
     assert PIGS in confirm.plain
-    await general.press("✅ 确定移出", confirm)
+    await general.press("✅ 确定移出名单", confirm)
     await general.wait_for_message(lambda m: m is confirm and "已把张伟移出" in confirm.plain)
-    await h.user(4046).wait_for_message(lambda m: "您已被移出" in m.plain)
+    await h.user(4046).wait_for_message(lambda m: "书记已把您移出" in m.plain)
     still = await people.get_person_by_telegram(h.services.db, 4045)
     assert (await members.current_membership(h.services.db, still.id)).status == "active"
 
@@ -441,9 +444,9 @@ async def test_admin_may_remove_in_any_branch(h):
     admin = h.user(ADMIN_ID, "zh")
     await admin.send_command("remove", "赵奶奶")
     confirm = await admin.wait_for_message(lambda m: "确定把" in m.plain)
-    await admin.press("✅ 确定移出", confirm)
+    await admin.press("✅ 确定移出名单", confirm)
     await admin.wait_for_message(lambda m: m is confirm and "已把赵奶奶移出" in confirm.plain)
-    await member.wait_for_message(lambda m: f"您已被移出{SUNSET}" in m.plain)
+    await member.wait_for_message(lambda m: f"书记已把您移出{SUNSET}" in m.plain)
 
 
 async def test_member_who_blocks_the_bot_is_shown_unreachable_until_unblocking(h):
