@@ -153,6 +153,9 @@ class PledgeSettings:
     # the next year on: a year that is nearly over leaves nothing to pledge.
     late_join_month: int = 11
     late_join_day: int = 1
+    # 评诺: this many days after rating opens the secretary rates a pledge the
+    # member has not rated themselves (the year's record must not wait on it).
+    secretary_rates_after_days: int = 14
 
     @property
     def late_join_cutoff(self) -> tuple[int, int]:
@@ -441,6 +444,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         max_followups=p.integer("max_followups", 2, 0, 10),
         late_join_month=p.integer("late_join_month", 11, 1, 12),
         late_join_day=p.integer("late_join_day", 1, 1, 28),
+        secretary_rates_after_days=p.integer("secretary_rates_after_days", 14, 0, 60),
     )
     p.reject_unknown()
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callback_data import pack
 from bot.domain.digest import (
+    GAP_ORDER,
     BranchDigest,
     MemberFacts,
     Period,
@@ -46,6 +48,7 @@ __all__ = [
     "render_rollup",
     "render_summary",
     "rollup_buttons",
+    "study_day_title",
     "summary_buttons",
 ]
 
@@ -53,7 +56,7 @@ FEATURE = "dg"
 # The summary names at most this many people per section; the button lists everyone.
 NAMES_SHOWN = 8
 # Detail sections, in button order.
-SECTIONS = ("miss", "behalf", "mob", "unr", "pend", "items")
+SECTIONS = ("miss", "year", "behalf", "mob", "unr", "pend", "items")
 # A roll-up offers a button per branch up to this many (Telegram allows 100 per keyboard).
 ROLLUP_BUTTONS = 60
 
@@ -81,11 +84,31 @@ def _names(language: str, people: Sequence[MemberFacts], suffixes: Sequence[str]
     return text
 
 
+def _offline_names(language: str, people: Sequence[MemberFacts]) -> str:
+    """Return "name（由 X 代为登记）" for up to NAMES_SHOWN members, then how many more."""
+    shown = [
+        t(language, "offline.digest_name", name=raw(_name(language, member)),
+          who=member.registered_by or t(language, "digest.anonymous"))
+        for member in people[:NAMES_SHOWN]
+    ]
+    text = t(language, "digest.separator").join(shown)
+    if len(people) > NAMES_SHOWN:
+        text += t(language, "digest.and_more", count=len(people) - NAMES_SHOWN)
+    return text
+
+
 def _title(language: str, item: StudyItem) -> str:
     """Return the item's title, or the catalogue's name of a study day's occurrence."""
     if item.title:
         return item.title
-    return t(language, "digest.weekly_title", day=item.due_date[5:])
+    return study_day_title(language, item.due_date)
+
+
+def study_day_title(language: str, due_date: str) -> str:
+    """Name a weekly study day's occurrence by its day, e.g. "3月6日（周五）学习日"."""
+    day = date.fromisoformat(due_date)
+    return t(language, "digest.weekly_title", month=day.month, day=day.day,
+             weekday=t(language, f"study.weekday.{day.isoweekday()}"))
 
 
 def _percent(rate: float | None) -> str:
@@ -118,11 +141,16 @@ def render_summary(language: str, digest: BranchDigest) -> str:
                        month=digest.late_pledges[0][1], names=raw(_names(language, people))))
     else:
         lines.append(t(language, "digest.no_late_pledges"))
+    lines += _year_lines(language, digest)
     lines += _mobile_lines(language, digest)
     if digest.unreachable:
         people = [u.member for u in digest.unreachable]
         lines.append(t(language, "digest.unreachable", count=len(people),
                        names=raw(_names(language, people))))
+    if digest.offline:
+        # Members without Telegram: not unreachable; someone records for them.
+        lines.append(t(language, "offline.digest", count=len(digest.offline),
+                       names=raw(_offline_names(language, digest.offline))))
     if digest.pending:
         lines.append(t(language, "digest.pending", count=len(digest.pending)))
     lines += _upcoming_lines(language, digest)
@@ -150,6 +178,17 @@ def _study_lines(language: str, digest: BranchDigest) -> list[str]:
     return lines
 
 
+def _year_lines(language: str, digest: BranchDigest) -> list[str]:
+    """Return a line per thing the year still asks, naming who has not done it."""
+    lines = []
+    for gap in GAP_ORDER:
+        people = digest.missing(gap)
+        if people:
+            lines.append(t(language, f"digest.year_{gap}", count=len(people),
+                           names=raw(_names(language, people))))
+    return lines
+
+
 def _mobile_lines(language: str, digest: BranchDigest) -> list[str]:
     if not digest.mobile_count:
         return []
@@ -164,7 +203,9 @@ def _mobile_lines(language: str, digest: BranchDigest) -> list[str]:
                        names=raw(_names(language, [m.member for m in silent], suffixes))))
     if lost:
         suffixes = [t(language, "digest.days", days=m.days) for m in lost]
+        # "已满 N 天" with the smallest N is true of everyone listed.
         lines.append(t(language, "digest.mobile_lost", count=len(lost),
+                       days=min(m.days for m in lost),
                        names=raw(_names(language, [m.member for m in lost], suffixes))))
     return lines
 
@@ -180,6 +221,9 @@ def _upcoming_lines(language: str, digest: BranchDigest) -> list[str]:
 
 
 def _upcoming(language: str, upcoming: Upcoming) -> str:
+    if upcoming.item is not None and not upcoming.item.title:
+        # A study day is named by its day already; its due date would say it twice.
+        return t(language, "digest.next_study_day", title=_title(language, upcoming.item))
     title = _title(language, upcoming.item) if upcoming.item is not None else ""
     return t(language, f"digest.next_{upcoming.kind}", title=title,
              day=upcoming.due_date[5:], count=upcoming.count)
@@ -196,6 +240,7 @@ def summary_buttons(language: str, digest: BranchDigest) -> list[Button]:
     """Return the detail buttons of the sections that have something to show, then export."""
     counts = {
         "miss": len(digest.study.missed_members),
+        "year": len(digest.year_gaps),
         "behalf": len(digest.study.on_behalf),
         "mob": len(digest.mobile),
         "unr": len(digest.unreachable),
@@ -234,6 +279,13 @@ def _detail_lines(language: str, digest: BranchDigest, section: str) -> list[str
               count=len(m.items))
             for m in digest.study.missed_members
         ]
+    if section == "year":
+        return [
+            t(language, "digest.line_year", name=raw(_name(language, g.member)),
+              gaps=t(language, "digest.separator").join(
+                  t(language, f"digest.gap_{gap}") for gap in g.gaps))
+            for g in digest.year_gaps
+        ]
     if section == "behalf":
         return [
             t(language, "digest.line_behalf", name=raw(_name(language, o.member)),
@@ -265,7 +317,8 @@ def _detail_lines(language: str, digest: BranchDigest, section: str) -> list[str
         ] + [t(language, "digest.pending_hint")]
     if section == "items":
         return [
-            t(language, "digest.line_item", title=_title(language, c.item), day=c.item.due_date[5:],
+            t(language, "digest.line_item" if c.item.title else "digest.line_study_day",
+              title=_title(language, c.item), day=c.item.due_date[5:],
               expected=c.expected, studied=c.studied, excused=c.excused, missed=c.missed)
             for c in digest.study.items
         ]
@@ -291,6 +344,7 @@ def render_rollup(
             language, "digest.rollup_line", rank=rank, branch=line.branch_name,
             members=line.members, rate=_percent(line.study_rate), late=line.late_pledges,
             silent=line.silent, lost=line.lost, unreachable=line.unreachable,
+            gaps=line.year_gaps,
             health="—" if line.health is None else f"{line.health:.0f}",
         ))
     text += ["", t(language, "digest.rollup_score")]

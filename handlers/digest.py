@@ -39,6 +39,7 @@ from bot.digest_render import (
     render_rollup,
     render_summary,
     rollup_buttons,
+    study_day_title,
     summary_buttons,
 )
 from bot.domain.digest import (
@@ -318,7 +319,7 @@ async def _send_ledger(update: Update, services: Services, actor: Actor, branch_
     now = services.now_ts()
     data = await repo.load_ledger(
         services.db, branch, now=now, settings=services.settings,
-        weekly_title=lambda day: t("zh", "digest.weekly_title", day=day[5:]),
+        weekly_title=lambda day: study_day_title("zh", day),
     )
     content = await build_ledger(data)
     day = format_local(now, zone(branch.timezone), with_time=False)

@@ -10,8 +10,11 @@ Periods.  The scheduled digest covers the ISO week (Monday 00:00 to Monday
 ISO week so far (Monday 00:00 to now).  Study items count by their due date (a
 local day, the last day to answer): the days of the period that are over, so
 on demand an item due today is not counted yet (members still have today).
-"Next week" is the 7 days from the first day not counted: the new week for a
-scheduled digest, today and the 6 days after on demand.
+"Next week" runs from the first day not counted through the 7th day after
+the day the digest is read (today + 7 included): an item set "due in 7 days"
+(the 7天后 button) shows in the digest read that day.  For a scheduled digest
+read on Monday that is the new week and the Monday after; on demand, today
+and the 7 days after.
 
 Study.  Each item due in the period is expected of every member who was active
 before its due date ended.  A member's answer makes it studied or excused; no answer
@@ -24,6 +27,14 @@ last contact of any kind (a whereabouts answer included), else since the
 approval; past the first warn mark a member is "silent" (the highest mark
 passed is kept), past `lost_days` "lost" (失联).
 
+The year's asks.  Beyond the week, the digest lists every member the year
+still waits for (`BranchWeek.year_gaps`, decided by bot.domain.pledges.pledge_gaps
+and `is_unconfirmed`): pledges not submitted or not yet reviewed, a 评诺 rating
+not given (the member's own, or one the secretary may give now), a mobile
+member who has not confirmed their whereabouts FOLLOWUP_DAYS after being
+asked (not repeated for one already silent past a mark).  Late monthly reports
+are the late-report line.  "一切正常" is said only of members with none of these.
+
 Unreachable.  A member the delivery marked unreachable (blocked the bot, chat
 not found) or with no Telegram chat at all.  Members join through the bot, so
 "never started" cannot happen to a member who joined; a member whose chat is
@@ -34,7 +45,8 @@ Roll-up score (health, 0–100, lower is weaker):
     health = 100 × (½ · study_rate + ½ · (1 − attention_share))
 
 attention_share is the share of members with a late pledge report, a silent
-or lost mobile member's silence, or no way to reach them.  A week without
+or lost mobile member's silence, something the year still asks (above), or
+no way to reach them.  A week without
 study items uses the attention term alone; a branch without members has no
 score and is listed last.  Ties: lower study rate, then more missed, then tree
 order.
@@ -44,16 +56,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.config import WhereaboutsSettings
 from bot.domain.away import is_away
 from bot.domain.localtime import days_since, local_date
-from bot.domain.whereabouts import Level, passed_mark, silence_level, silence_start
+from bot.domain.pledges import FOLLOWUP_DAYS, Hours
+from bot.domain.whereabouts import Level, next_ask, passed_mark, silence_level, silence_start
 
 __all__ = [
+    "GAP_ORDER",
     "STUDY_WEIGHT",
     "Answer",
     "Attention",
@@ -73,10 +87,12 @@ __all__ = [
     "StudySection",
     "Unreachable",
     "Upcoming",
+    "YearGap",
     "build_digest",
     "chart_weeks",
     "current_week",
     "digest_due",
+    "is_unconfirmed",
     "iso_week_code",
     "mobile_status",
     "parse_week_code",
@@ -92,6 +108,8 @@ __all__ = [
 # The share of the health score that study completion carries (the rest is attention).
 STUDY_WEIGHT = 0.5
 WEEK = timedelta(days=7)
+# The "next week" window ends after day 7 (today + 7 is in it).
+NEXT_WINDOW = WEEK + timedelta(days=1)
 
 
 # ---------------------------------------------------------------- periods
@@ -119,8 +137,8 @@ class Period:
 
     @property
     def next_end(self) -> int:
-        """Return the end of the "next week" window that follows the period."""
-        return self.end + int(WEEK.total_seconds())
+        """Return the end of the "next week" window that follows the period (day 7 included)."""
+        return self.end + int(NEXT_WINDOW.total_seconds())
 
 
 def iso_week_code(iso_year: int, iso_week: int) -> str:
@@ -168,11 +186,18 @@ def current_week(now: int, tz: ZoneInfo) -> Period:
     return week_period(year, week, tz, now=now)
 
 
-def period_days(period: Period, tz: ZoneInfo) -> tuple[date, date, date]:
-    """Return (first day counted, first day not counted, end of the "next week") in `tz`."""
+def period_days(
+    period: Period, tz: ZoneInfo, now: int | None = None
+) -> tuple[date, date, date]:
+    """Return (first day counted, first day not counted, end of the "next week") in `tz`.
+
+    The "next week" ends after the 7th day from today (`now`; else from the
+    first day not counted), so day 7 is in it.
+    """
     first = local_date(period.start, tz)
     stop = local_date(period.end, tz)
-    return first, stop, stop + WEEK
+    today = stop if now is None else max(stop, local_date(now, tz))
+    return first, stop, today + NEXT_WINDOW
 
 
 def chart_weeks(period: Period, tz: ZoneInfo, count: int = 12) -> list[tuple[str, date, date]]:
@@ -244,6 +269,10 @@ class MemberFacts:
     last_contact_at: int | None = None
     place: str | None = None
     away_until: str | None = None
+    # Registered by a secretary without Telegram: others record for them, so they
+    # are neither unreachable nor silent (see handlers.offline_members).
+    offline: bool = False
+    registered_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +333,22 @@ class BranchWeek:
     mobile_contacts: tuple[tuple[int, int], ...] = ()  # (member_id, last whereabouts answer)
     pending: tuple[Pending, ...] = ()
     upcoming: tuple[Upcoming, ...] = ()
+    # (member_id, what the year still asks): "no_pledges", "unapproved",
+    # "no_self_rating", "no_secretary_rating" (bot.domain.pledges.Gap), "unconfirmed".
+    year_gaps: tuple[tuple[int, str], ...] = ()
+
+
+def is_unconfirmed(
+    base: int, now: int, *, interval_days: int, tz: ZoneInfo, hours: Hours
+) -> bool:
+    """Tell whether a mobile member left the latest whereabouts ask unanswered past its grace.
+
+    `base` is their last whereabouts answer (else their approval), as the
+    whereabouts planner counts its asks.
+    """
+    moment = datetime.fromtimestamp(now, UTC)
+    ask = next_ask(base=base, now=moment, interval_days=interval_days, tz=tz, hours=hours)
+    return ask is not None and moment >= ask.due_at + timedelta(days=FOLLOWUP_DAYS)
 
 
 # ---------------------------------------------------------------- the digest
@@ -375,6 +420,18 @@ class Unreachable:
 
 
 @dataclass(frozen=True, slots=True)
+class YearGap:
+    """A member the year still waits for, with each thing missing (in GAP_ORDER)."""
+
+    member: MemberFacts
+    gaps: tuple[str, ...]
+
+
+# The year's asks in the order of the year (and of the digest's lines).
+GAP_ORDER = ("no_pledges", "unapproved", "no_self_rating", "no_secretary_rating", "unconfirmed")
+
+
+@dataclass(frozen=True, slots=True)
 class Attention:
     """A member the secretary should look at, with every reason ("missed", "late_pledge"…)."""
 
@@ -401,6 +458,12 @@ class BranchDigest:
     pending: tuple[Pending, ...]
     upcoming: tuple[Upcoming, ...]
     attention: tuple[Attention, ...] = field(default=())
+    year_gaps: tuple[YearGap, ...] = field(default=())
+    offline: tuple[MemberFacts, ...] = field(default=())  # no Telegram: others record for them
+
+    def missing(self, gap: str) -> tuple[MemberFacts, ...]:
+        """Return the members (by name) the year waits for on `gap`."""
+        return tuple(g.member for g in self.year_gaps if gap in g.gaps)
 
     @property
     def silent(self) -> tuple[MobileStatus, ...]:
@@ -476,7 +539,8 @@ def _mobile(week: BranchWeek, rules: WhereaboutsSettings) -> list[MobileStatus]:
     answered = dict(week.mobile_contacts)
     found: list[MobileStatus] = []
     for member in week.members:
-        if member.category != "mobile":
+        # A member without Telegram cannot answer the bot: their silence says nothing.
+        if member.category != "mobile" or member.offline:
             continue
         # bot.domain.whereabouts' rule: the last contact of any kind, else the approval.
         contacts = [ts for ts in (member.last_contact_at, answered.get(member.member_id)) if ts]
@@ -499,11 +563,29 @@ def _reason(member: MemberFacts) -> str:
     return "other"
 
 
+def _year_gaps(week: BranchWeek, mobile: Sequence[MobileStatus]) -> tuple[YearGap, ...]:
+    by_id = {m.member_id: m for m in week.members}
+    # A member already silent past a mark has the stronger line; "unconfirmed" adds nothing.
+    silent = {status.member.member_id for status in mobile}
+    found: dict[int, set[str]] = {}
+    for member_id, gap in week.year_gaps:
+        if member_id not in by_id or gap not in GAP_ORDER:
+            continue
+        if gap == "unconfirmed" and member_id in silent:
+            continue
+        found.setdefault(member_id, set()).add(gap)
+    return tuple(
+        YearGap(by_id[mid], tuple(g for g in GAP_ORDER if g in gaps))
+        for mid, gaps in sorted(found.items(), key=lambda pair: _name_key(by_id[pair[0]]))
+    )
+
+
 def _attention(
     study: StudySection,
     late: Sequence[tuple[MemberFacts, str]],
     mobile: Sequence[MobileStatus],
     unreachable: Sequence[Unreachable],
+    year: Sequence[YearGap] = (),
 ) -> tuple[Attention, ...]:
     reasons: dict[int, list[str]] = {}
     members: dict[int, MemberFacts] = {}
@@ -520,6 +602,9 @@ def _attention(
         add(status.member, str(status.state))
     for item in unreachable:
         add(item.member, "unreachable")
+    for gap in year:
+        for reason in gap.gaps:
+            add(gap.member, reason)
     ordered = sorted(members.values(), key=lambda m: (-len(reasons[m.member_id]), _name_key(m)))
     return tuple(Attention(m, tuple(reasons[m.member_id])) for m in ordered)
 
@@ -535,10 +620,11 @@ def build_digest(week: BranchWeek, rules: WhereaboutsSettings) -> BranchDigest:
         )
     )
     mobile = _mobile(week, rules)
+    year = _year_gaps(week, mobile)
     unreachable = tuple(
         Unreachable(m, _reason(m))
         for m in sorted(week.members, key=_name_key)
-        if not m.has_chat or not m.reachable
+        if not m.offline and (not m.has_chat or not m.reachable)
     )
     return BranchDigest(
         branch_id=week.branch_id,
@@ -555,7 +641,9 @@ def build_digest(week: BranchWeek, rules: WhereaboutsSettings) -> BranchDigest:
         unreachable=unreachable,
         pending=tuple(sorted(week.pending, key=lambda p: (p.requested_at, p.member_id))),
         upcoming=tuple(sorted(week.upcoming, key=lambda u: (u.due_date, u.kind))),
-        attention=_attention(study, late, mobile, unreachable),
+        attention=_attention(study, late, mobile, unreachable, year),
+        year_gaps=year,
+        offline=tuple(m for m in sorted(week.members, key=_name_key) if m.offline),
     )
 
 
@@ -578,6 +666,7 @@ class RollupLine:
     unreachable: int
     pending: int
     health: float | None
+    year_gaps: int = 0  # members the year still waits for (pledges, ratings, whereabouts)
 
 
 def _health(digest: BranchDigest) -> float | None:
@@ -586,6 +675,7 @@ def _health(digest: BranchDigest) -> float | None:
     flagged = {m.member.member_id for m in digest.mobile}
     flagged |= {u.member.member_id for u in digest.unreachable}
     flagged |= {member.member_id for member, _ in digest.late_pledges}
+    flagged |= {gap.member.member_id for gap in digest.year_gaps}
     attention_term = 1 - len(flagged) / digest.member_count
     rate = digest.study.rate
     if rate is None:
@@ -608,6 +698,7 @@ def rollup_line(digest: BranchDigest) -> RollupLine:
         unreachable=len(digest.unreachable),
         pending=len(digest.pending),
         health=_health(digest),
+        year_gaps=len(digest.year_gaps),
     )
 
 

@@ -9,7 +9,8 @@
 The cycle, in the member's own zone: from start_month/start_day the member is
 asked for 2–5 pledges (a member approved later is asked on approval); on
 report_day each month they report progress per approved pledge; on
-EVALUATION_DAY of December they rate each pledge, then the secretary does.
+EVALUATION_DAY of December they rate each pledge, then the secretary does
+(from `secretary_rates_after_days` later, without waiting for the member).
 Every ask goes out at ASK_TIME local, moved into the hours the member may be
 messaged (daytime for the elderly).
 """
@@ -45,6 +46,7 @@ __all__ = [
     "ON_TIME",
     "PROGRESS",
     "RATINGS",
+    "Gap",
     "Hours",
     "MonthState",
     "ParsedPledge",
@@ -61,6 +63,7 @@ __all__ = [
     "latest_followup",
     "latest_report",
     "local_year",
+    "may_secretary_rate",
     "member_hours",
     "month_key",
     "month_of",
@@ -72,8 +75,10 @@ __all__ = [
     "parse_pledge",
     "parse_year",
     "pledge_ask_moment",
+    "pledge_gaps",
     "pledges_expected_for_year",
     "report_moment",
+    "secretary_rating_moment",
     "send_time",
 ]
 
@@ -495,6 +500,82 @@ def evaluation_moment(year: int, tz: ZoneInfo, hours: Hours) -> datetime:
 def is_evaluation_open(year: int, now: datetime, tz: ZoneInfo, hours: Hours) -> bool:
     """Tell whether the year's pledges may be rated now (from the evaluation day on)."""
     return now >= evaluation_moment(year, tz, hours)
+
+
+def secretary_rating_moment(
+    year: int, tz: ZoneInfo, hours: Hours, settings: PledgeSettings
+) -> datetime:
+    """Return from when the secretary rates the year's pledges without the member's own rating."""
+    return evaluation_moment(year, tz, hours) + timedelta(days=settings.secretary_rates_after_days)
+
+
+def may_secretary_rate(
+    pledge: Pledge, now: datetime, tz: ZoneInfo, hours: Hours, settings: PledgeSettings
+) -> bool:
+    """Tell whether the secretary may rate the pledge now: once the member has, or from the set day.
+
+    The member rates first; but the year's record must not wait on a member
+    who never does, so from `secretary_rating_moment` the secretary rates anyway.
+    """
+    if not is_evaluation_open(pledge.year, now, tz, hours):
+        return False
+    return pledge.self_rating is not None or now >= secretary_rating_moment(
+        pledge.year, tz, hours, settings
+    )
+
+
+class Gap(StrEnum):
+    """Something the pledge year asks about a member that is not done yet."""
+
+    NO_PLEDGES = "no_pledges"  # asked for the year's pledges, none submitted
+    UNAPPROVED = "unapproved"  # submitted, awaiting the branch's review
+    NO_SELF_RATING = "no_self_rating"  # 评诺 open, the member has not rated
+    NO_SECRETARY_RATING = "no_secretary_rating"  # the secretary may rate and has not
+
+
+def pledge_gaps(
+    pledges: Sequence[Pledge],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    hours: Hours,
+    settings: PledgeSettings,
+    approved_at: int | None,
+) -> tuple[Gap, ...]:
+    """Return what the pledge cycle still waits for from (or about) one member now.
+
+    `pledges`: the member's pledges of this year and last (local), any status.
+    Pledges count as missing FOLLOWUP_DAYS after the member was asked (as a
+    monthly report turns late), and only if the member was asked at all (see
+    `pledge_ask_moment`: a late joiner is not).  Ratings are looked at while
+    the year's 评诺 asks are planned (EVALUATION_ASK_DAYS from its opening):
+    the member's own from FOLLOWUP_DAYS after it opens, the secretary's as
+    soon as `may_secretary_rate`.  Monthly reports are the digest's late-report
+    line (`month_state`), not a gap here.
+    """
+    grace = timedelta(days=FOLLOWUP_DAYS)
+    gaps: list[Gap] = []
+    year = local_year(now, tz)
+    asked = pledge_ask_moment(year, settings, tz, hours, approved_at)
+    if asked is not None and now >= asked + grace:
+        this_year = [p for p in pledges if p.year == year]
+        if not any(p.status in ("submitted", "approved") for p in this_year):
+            gaps.append(Gap.NO_PLEDGES)
+        elif any(p.status == "submitted" for p in this_year):
+            gaps.append(Gap.UNAPPROVED)
+    for rated_year in (year - 1, year):
+        opens = evaluation_moment(rated_year, tz, hours)
+        if not opens <= now < opens + timedelta(days=EVALUATION_ASK_DAYS):
+            continue
+        approved = [p for p in pledges if p.year == rated_year and p.status == "approved"]
+        if now >= opens + grace and any(p.self_rating is None for p in approved):
+            gaps.append(Gap.NO_SELF_RATING)
+        if any(
+            p.secretary_rating is None and may_secretary_rate(p, now, tz, hours, settings)
+            for p in approved
+        ):
+            gaps.append(Gap.NO_SECRETARY_RATING)
+    return tuple(dict.fromkeys(gaps))
 
 
 def evaluation_ask_moment(year: int, now: datetime, tz: ZoneInfo, hours: Hours) -> datetime | None:

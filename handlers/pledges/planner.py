@@ -1,4 +1,9 @@
-"""What the pledge cycle sends on its own: the yearly ask, monthly asks, follow-ups, 评诺 asks."""
+"""What the pledge cycle sends on its own: the yearly ask, monthly asks, follow-ups, 评诺 asks.
+
+评诺 asks go to the member from the evaluation day; to the branch's leaders
+when the member rates (handlers.pledges.ratings), or, for a pledge the member
+never rated, from [pledges].secretary_rates_after_days later (here).
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,10 @@ from handlers.pledges.render import (
     progress_keyboard,
     rating_keyboard,
     report_ask,
+    secretary_rate_ask,
     start_keyboard,
 )
-from storage.repositories import outbox
+from storage.repositories import outbox, roles, units
 from storage.repositories import pledges as repo
 
 __all__ = ["plan_pledges"]
@@ -74,12 +80,15 @@ async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessag
         for report in await repo.reports_for(services.db, ids, month):
             reported.add((report.pledge_id, month))
     candidates: list[_Candidate] = []
+    leaders: dict[int, tuple[str, list[tuple[int, int, str | None]]]] = {}
     for member, tz, hours, month in contexts:
         mine = by_member.get(member.member_id, [])
         language = member.language or services.settings.general.default_language
         candidates += _pledge_ask(services, now, member, language, tz, hours, started)
         candidates += _month_asks(services, now, member, language, tz, hours, month, mine, reported)
         candidates += _evaluation_asks(now, member, language, tz, hours, mine)
+        if any(_secretary_rates_now(services, now, tz, hours, p) for p in mine):
+            candidates += await _secretary_asks(services, now, member, tz, hours, mine, leaders)
     known = await outbox.known_keys(services.db, (c.key for c in candidates))
     fresh = [c for c in candidates if c.key not in known]
     summaries: _Reports = {}
@@ -241,6 +250,77 @@ def _evaluation_asks(
                     evaluation_ask(language, pledge, number, reports.get(pledge.id, [])),
                     rules.send_time(opens, now, tz, hours),
                     rating_keyboard(language, "self", pledge.id),
+                )
+
+            found.append(_Candidate(key, build, summary_of=pledge.id))
+    return found
+
+
+def _secretary_rates_now(
+    services: Services, now: datetime, tz: ZoneInfo, hours: rules.Hours, pledge: Pledge
+) -> bool:
+    """Tell whether the secretary is to be asked about a pledge its member never rated."""
+    if pledge.self_rating is not None or pledge.secretary_rating is not None:
+        return False  # rated by the member: the secretary was asked then
+    if rules.evaluation_ask_moment(pledge.year, now, tz, hours) is None:
+        return False
+    return rules.may_secretary_rate(pledge, now, tz, hours, services.settings.pledges)
+
+
+async def _secretary_asks(
+    services: Services,
+    now: datetime,
+    member: repo.ActiveMember,
+    tz: ZoneInfo,
+    hours: rules.Hours,
+    approved: Sequence[Pledge],
+    leaders: dict[int, tuple[str, list[tuple[int, int, str | None]]]],
+) -> list[_Candidate]:
+    """Ask the branch's leaders to rate each pledge the member left unrated past the set day."""
+    if member.branch_id not in leaders:
+        branch = await units.get_unit(services.db, member.branch_id)
+        leaders[member.branch_id] = (
+            branch.name if branch else "",
+            await roles.nearest_leaders(services.db, member.branch_id),
+        )
+    branch_name, found_leaders = leaders[member.branch_id]
+    default = services.settings.general.default_language
+    found: list[_Candidate] = []
+    for pledge in approved:
+        if not _secretary_rates_now(services, now, tz, hours, pledge):
+            continue
+        this_year = [p for p in approved if p.year == pledge.year]
+        number = number_of(this_year, pledge.id)
+        moment = rules.secretary_rating_moment(pledge.year, tz, hours, services.settings.pledges)
+        due_at = int(rules.send_time(moment, now, tz, hours).timestamp())
+        for person_id, telegram_id, leader_language in found_leaders:
+            if person_id == member.person_id:
+                continue  # nobody rates their own pledge
+            key = occurrence_key("pledge.secrate", member.member_id, f"p{pledge.id}", person_id)
+            language = leader_language or default
+
+            def build(
+                reports: _Reports,
+                pledge: Pledge = pledge,
+                key: str = key,
+                number: int = number,
+                language: str = language,
+                telegram_id: int = telegram_id,
+                person_id: int = person_id,
+                due_at: int = due_at,
+            ) -> OutgoingMessage:
+                text = secretary_rate_ask(
+                    language, member.name or "", branch_name, pledge, number,
+                    reports.get(pledge.id, []), None,
+                ) + "\n" + t(language, "pledges.secretary_rate_unrated")
+                return OutgoingMessage(
+                    dedupe_key=key,
+                    kind="pledge.secrate",
+                    person_id=person_id,
+                    chat_id=telegram_id,
+                    text=text,
+                    due_at=due_at,
+                    reply_markup=rating_keyboard(language, "sec", pledge.id).to_dict(),
                 )
 
             found.append(_Candidate(key, build, summary_of=pledge.id))

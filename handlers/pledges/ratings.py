@@ -1,4 +1,9 @@
-"""评诺: from 28 December the member rates each pledge, then the secretary rates and comments."""
+"""评诺: from 28 December the member rates each pledge, then the secretary rates and comments.
+
+The secretary rates after the member's own rating, or without it from
+[pledges].secretary_rates_after_days after rating opens (the planner then
+asks the secretary about each pledge still unrated).
+"""
 
 from __future__ import annotations
 
@@ -107,8 +112,16 @@ async def button_secretary_rating(
         branch.timezone or services.settings.general.default_timezone,
     )
     hours = rules.member_hours(member.category, services.settings.study)
-    if not rules.is_evaluation_open(pledge.year, services.clock.now(), member_tz, hours):
+    now = services.clock.now()
+    if not rules.is_evaluation_open(pledge.year, now, member_tz, hours):
         await stale(update, actor.language, "pledges.rating_not_open")
+        return
+    if not rules.may_secretary_rate(pledge, now, member_tz, hours, services.settings.pledges):
+        opens = rules.secretary_rating_moment(
+            pledge.year, member_tz, hours, services.settings.pledges
+        ).astimezone(member_tz)
+        await stale(update, actor.language, "pledges.rate_waits_self",
+                    month=opens.month, day=opens.day)
         return
     await repo.set_secretary_rating(
         services.db, pledge.id, rating, by=actor.person_id, now=services.now_ts()

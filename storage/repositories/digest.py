@@ -37,14 +37,17 @@ from bot.domain.digest import (
     Period,
     StudyItem,
     Upcoming,
+    is_unconfirmed,
     period_days,
 )
 from bot.domain.localtime import days_since, zone
 from bot.domain.pledges import (
     MonthState,
+    Pledge,
     member_hours,
     month_state,
     open_month,
+    pledge_gaps,
     report_moment,
 )
 from bot.domain.schedule import due_end
@@ -284,6 +287,44 @@ async def _late_pledges(
     return late, years
 
 
+async def _pledge_gaps(
+    db: aiosqlite.Connection,
+    branch: BranchContext,
+    members: Sequence[MemberFacts],
+    zones: dict[int, str | None],
+    now: int,
+    settings: Settings,
+) -> list[tuple[int, str]]:
+    """Return (member, gap) for what the pledge year still waits for (pledge_gaps' rule)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    year = moment.astimezone(zone(branch.timezone)).year
+    # A day either side of the branch's year: members' own zones may already be in the next.
+    async with db.execute(
+        "SELECT pl.id, pl.member_id, pl.year, pl.status, pl.decided_at, pl.self_rating,"
+        " pl.secretary_rating FROM members m CROSS JOIN pledges pl ON pl.member_id = m.id"
+        " WHERE m.branch_id = ? AND m.status = 'active' AND pl.year BETWEEN ? AND ?"
+        " AND pl.status IN ('submitted', 'approved')",
+        (branch.id, year - 2, year + 1),
+    ) as cur:
+        by_member: dict[int, list[Pledge]] = {}
+        for row in await cur.fetchall():
+            by_member.setdefault(row["member_id"], []).append(Pledge(
+                id=row["id"], member_id=row["member_id"], year=row["year"], text="",
+                target=None, unit=None, status=row["status"], decided_at=row["decided_at"],
+                self_rating=row["self_rating"], secretary_rating=row["secretary_rating"],
+            ))
+    gaps: list[tuple[int, str]] = []
+    for member in members:
+        tz = zone(zones.get(member.member_id) or branch.timezone)
+        found = pledge_gaps(
+            by_member.get(member.member_id, ()), now=moment, tz=tz,
+            hours=member_hours(member.category, settings.study), settings=settings.pledges,
+            approved_at=member.joined_at,
+        )
+        gaps += [(member.member_id, str(gap)) for gap in found]
+    return gaps
+
+
 def _report_day_between(first: date, stop: date, report_day: int) -> date | None:
     """Return the pledge report day that falls in [first, stop), if any."""
     day = first
@@ -333,7 +374,7 @@ async def load_branch_week(
 ) -> BranchWeek:
     """Read everything the branch's digest for `period` needs (a handful of branch queries)."""
     tz = zone(branch.timezone)
-    first, stop, next_stop = period_days(period, tz)
+    first, stop, next_stop = period_days(period, tz, now)
     members, pending, zones = await load_members(db, branch.id)
     study = await load_study_history(db, branch, first, next_stop)
     items = tuple(item for item in study.items if item.due_date < stop.isoformat())
@@ -362,6 +403,17 @@ async def load_branch_week(
     )
     if asks:
         upcoming.append(Upcoming("whereabouts", stop.isoformat(), count=asks))
+    year_gaps = await _pledge_gaps(db, branch, members, zones, now, settings)
+    year_gaps += [
+        # Only a member the ask can reach was asked; the unreachable have their own line.
+        (m.member_id, "unconfirmed") for m in members
+        if m.category == "mobile" and m.has_chat and m.reachable and is_unconfirmed(
+            contacts.get(m.member_id, (m.joined_at, None))[0], now,
+            interval_days=settings.whereabouts.interval_days,
+            tz=zone(zones.get(m.member_id) or branch.timezone),
+            hours=member_hours(m.category, settings.study),
+        )
+    ]
     return BranchWeek(
         branch_id=branch.id,
         branch_key=branch.key,
@@ -376,6 +428,7 @@ async def load_branch_week(
         mobile_contacts=tuple((mid, at) for mid, (at, _place) in contacts.items()),
         pending=tuple(pending),
         upcoming=tuple(upcoming),
+        year_gaps=tuple(year_gaps),
     )
 
 

@@ -97,6 +97,9 @@ async def seed_week(h: BotHarness) -> dict[str, int]:
                                       parsed=ParsedPledge("带动5户群众改造果园", 5, "户"), now=feb1)
     await pledges.submit_pledges(db, member_id=ids["孙丽"], year=2026, now=feb1)
     await pledges.decide_pledge(db, pledge.id, approve=True, by=None, now=feb1)
+    # 张伟 and 赵磊 pledged and reported February: the year asks nothing more of them.
+    for name in ("张伟", "赵磊"):
+        await _pledged(h, ids[name], reported=(202602,))
 
     a = await _item(h, "renhe-citrus", "学习党章第一章", "2026-03-04")
     b = await _item(h, "renhe-citrus", "学习<准则>&条例", "2026-03-06")
@@ -123,6 +126,22 @@ async def seed_week(h: BotHarness) -> dict[str, int]:
     return ids
 
 
+async def _pledged(
+    h: BotHarness, member_id: int, *, year: int = 2026, reported: tuple[int, ...] = (),
+    approved_at: int | None = None,
+) -> int:
+    """Store an approved pledge of `year` (reported for the given months); return its id."""
+    db = h.services.db
+    at = approved_at or _ts(datetime(year, 2, 1, 2, tzinfo=UTC))
+    pledge = await pledges.add_pledge(db, member_id=member_id, year=year,
+                                      parsed=ParsedPledge("带头学习党章", None, None), now=at)
+    await pledges.submit_pledges(db, member_id=member_id, year=year, now=at)
+    await pledges.decide_pledge(db, pledge.id, approve=True, by=None, now=at)
+    for month in reported:
+        await pledges.save_report_status(db, pledge.id, month, "ongoing", now=at)
+    return pledge.id
+
+
 def _digests(user: EmulatedUser) -> list[SentMessage]:
     return [m for m in user.messages if "周报" in m.plain]
 
@@ -146,11 +165,13 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
     assert "党员 6 人，其中流动党员 1 人" in text
     assert "📚 学习：2 项，应学 12 人次 · ✅ 已学 5 · 🙋 请假 3 · ❌ 未学 4（完成率 56%）" in text
     assert "未学习（3 人）：王芳（2 项）、周杰、李强" in text
-    assert "代为签到：1 条" in text
+    assert "代为登记：1 条" in text
     assert "践诺汇报逾期（2026-02，1 人）：孙丽" in text
+    # Asked on 15 January, three never submitted pledges: named, not counted as fine.
+    assert "📝 未提交今年承诺（3 人）：周杰、李强、王芳" in text
     assert "超过 90 天未联系（1 人）：王芳（100 天）" in text
     assert "消息发不到（1 人）：周杰" in text
-    assert "待审批的加入申请：1 份" in text
+    assert "待审批的登记申请：1 份" in text
     assert "学习：学习新党章（03-12 截止）" in text
     assert "以上 4 人需要关注；其余 2 人一切正常。" in text
     for name in ("张伟", "赵磊", "陈静"):  # fine, or only a count: never named in the summary
@@ -163,9 +184,12 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
     await secretary.press("❌ 未学名单（3）", digest)
     missed = await secretary.wait_for_message(lambda m: "未学习名单" in m.plain)
     assert "• 王芳：学习党章第一章、学习<准则>&条例" in missed.plain
-    await secretary.press("✍️ 代签记录（1）", digest)
-    behalf = await secretary.wait_for_message(lambda m: "代为签到" in m.plain)
-    assert "• 李强：学习党章第一章（由 陈秀兰 代录）" in behalf.plain
+    await secretary.press("📋 年度事项（3）", digest)
+    year = await secretary.wait_for_message(lambda m: "年度事项还没完成" in m.plain)
+    assert "• 李强：未提交承诺" in year.plain and "张伟" not in year.plain
+    await secretary.press("✍️ 代为登记（1）", digest)
+    behalf = await secretary.wait_for_message(lambda m: "代为登记 ·" in m.plain)
+    assert "• 李强：学习党章第一章（由 陈秀兰 代为登记）" in behalf.plain
 
     # Sent once: further ticks through the week, and a restart, add nothing.
     count = len(_digests(secretary))
@@ -185,10 +209,12 @@ async def test_general_branch_rollup_ranks_weakest_first(h):
     await h.tick()
     rollup = await leader.wait_for_message(lambda m: "汇总周报" in m.plain)
     lines = [line for line in rollup.plain.splitlines() if line[:2] in ("1.", "2.", "3.")]
-    assert [line.split("：")[0] for line in lines] == [f"1. {CITRUS}", f"2. {MOBILE}",
+    # Every member of the mobile branch owes pledges and a whereabouts answer: weakest.
+    assert [line.split("：")[0] for line in lines] == [f"1. {MOBILE}", f"2. {CITRUS}",
                                                       f"3. {PIGS}"]
-    assert "学习 56%" in lines[0] and "学习 50%" in lines[1] and "学习 100%" in lines[2]
-    assert rollup.button_texts == [CITRUS, MOBILE, PIGS]
+    assert "学习 50%" in lines[0] and "学习 56%" in lines[1] and "学习 100%" in lines[2]
+    assert "年度事项未完成 2" in lines[0] and "年度事项未完成 3" in lines[1]
+    assert rollup.button_texts == [MOBILE, CITRUS, PIGS]
     chart = await leader.wait_for_message(lambda m: m.kind == "photo")
     assert chart.file_bytes.startswith(PNG)
     # Any branch's digest opens from its button.
@@ -246,10 +272,14 @@ async def test_export_sends_a_workbook_with_the_branch_ledger(h):
     behalf = next(row for row in study_rows if row[0] == "学习党章第一章" and row[2] == "李强")
     assert (behalf[3], behalf[6]) == ("已学习", "陈秀兰")
     outcomes = [row[3] for row in study_rows if row[0] == "学习党章第一章"]
-    expected = ["已学习", "已学习", "请假", "外出（免学）", "未学习", "未学习"]
+    expected = ["已学习", "已学习", "请假", "外出请假", "未学习", "未学习"]
     assert sorted(outcomes) == sorted(expected)
     pledge_rows = list(book["承诺践诺"].iter_rows(min_row=2, values_only=True))
-    assert [(r[0], r[2], r[4]) for r in pledge_rows] == [("孙丽", "带动5户群众改造果园", "已公开")]
+    assert [(r[0], r[2], r[4]) for r in pledge_rows] == [
+        ("孙丽", "带动5户群众改造果园", "已公开"),
+        ("张伟", "带头学习党章", "已公开"),
+        ("赵磊", "带头学习党章", "已公开"),
+    ]
     mobile_rows = list(book["流动党员"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[4], r[5]) for r in mobile_rows] == [("王芳", 100, "预警")]
     # A general-branch secretary picks the branch from buttons, and gets it.
@@ -281,3 +311,55 @@ async def test_committee_members_get_the_digest_when_configured(tmp_path):
         english = await committee.wait_for_message(lambda m: "digest 2026-W10" in m.plain)
         assert "Missed (3)" in english.plain
         await secretary.wait_for_message(lambda m: "周报" in m.plain)
+
+
+YEAR_END = datetime(2026, 12, 31, 6, tzinfo=UTC)  # Thursday 31 December, 14:00 in Beijing
+
+
+async def test_year_end_digest_names_who_never_pledged_or_rated_and_the_secretary_rates_anyway(
+    tmp_path,
+):
+    async with BotHarness.started(tmp_path, start=YEAR_END) as h:
+        db = h.services.db
+        ids: dict[str, int] = {}
+        for offset, name in enumerate(("张伟", "王芳", "李强")):
+            ids[name], _ = await _member(h, "renhe-citrus", 3000 + offset, name,
+                                         approved_days_ago=300)
+        # Approved on 29 November: not asked for 2026's pledges, so not missing them.
+        await _member(h, "renhe-citrus", 3003, "赵磊", approved_days_ago=32)
+        unrated = await _pledged(h, ids["王芳"], reported=(202612,))
+        rated = await _pledged(h, ids["李强"], reported=(202612,))
+        now = _ts(h.clock.now())
+        await pledges.set_self_rating(db, rated, "good", now - DAY)
+        await pledges.set_secretary_rating(db, rated, "good", by=None, now=now - DAY)
+        secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+
+        await secretary.send_command("digest")
+        digest = await secretary.wait_for_message(lambda m: "周报" in m.plain)
+        text = digest.plain
+        assert "📝 未提交今年承诺（1 人）：张伟" in text
+        assert "⭐ 评诺还没自评（1 人）：王芳" in text
+        assert "以上 2 人需要关注；其余 2 人一切正常。" in text
+        assert "赵磊" not in text and "李强" not in text
+        assert "一切正常。" in text and "✅ 4 名党员一切正常" not in text
+
+        # Before 11 January (28 December + 14 days) the secretary waits for 王芳's rating…
+        h.clock.set(datetime(2027, 1, 5, 2, tzinfo=UTC))
+        await secretary.press_data(f"pl:sec:{unrated}:good", digest)
+        refusal = await secretary.wait_for_callback_answer()
+        assert "1月11日起" in (refusal.text or "") and refusal.show_alert
+        assert (await pledges.get_pledge(db, unrated)).secretary_rating is None
+
+        # …and from 11 January, 10:00 the bot asks the secretary to rate it anyway.
+        h.clock.set(datetime(2027, 1, 11, 1, 30, tzinfo=UTC))
+        await h.tick()
+        assert not any("由书记直接评价" in m.plain for m in secretary.messages)
+        await h.advance(hours=1)
+        ask = await secretary.wait_for_message(lambda m: "由书记直接评价" in m.plain)
+        assert "王芳" in ask.plain and len(ask.button_texts) == 4
+        await secretary.press(f"pl:sec:{unrated}:good", ask)
+        await secretary.wait_for_message(lambda m: "可以再写一句评语" in m.plain)
+        assert (await pledges.get_pledge(db, unrated)).secretary_rating == "good"
+        # Asked once: later ticks do not ask again.
+        await h.advance(hours=2)
+        assert sum("2026 年承诺第 1 条" in m.plain for m in secretary.messages) == 1

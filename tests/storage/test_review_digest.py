@@ -107,3 +107,62 @@ async def test_scheduled_digest_waits_until_the_week_is_over_where_the_branch_is
     text = "\n".join(m.text for m in later if m.kind == "digest")
     assert "2026-W07" in text
     assert "已学 1" in text and "未学习" not in text
+
+
+async def test_the_week_lists_what_the_year_still_asks_of_each_member(
+    db: aiosqlite.Connection,
+) -> None:
+    # Monday 4 January 2027, 08:00 in Beijing: 2026's 评诺 opened on 28 December.
+    branch_id = await _branch(db)
+    joined = _ts(2025, 6, 1)
+    never = await _member(db, branch_id, 1, joined)  # never submitted 2026's pledges
+    unrated = await _member(db, branch_id, 2, joined)  # approved, never rated them
+    rated = await _member(db, branch_id, 3, joined)  # rated; the secretary has too
+    late_joiner = await _member(db, branch_id, 4, _ts(2026, 11, 29))  # not asked for 2026
+    await _approved(db, unrated, 2026, _ts(2026, 1, 20))
+    done = await _approved(db, rated, 2026, _ts(2026, 1, 20))
+    await pledges_repo.set_self_rating(db, done, "good", _ts(2026, 12, 28, 5))
+    await pledges_repo.set_secretary_rating(db, done, "good", by=None, now=_ts(2026, 12, 29))
+    now = _ts(2027, 1, 4, 0)
+    branch = await repo.branch_context(db, branch_id, default_timezone="Asia/Shanghai")
+    assert branch is not None
+    week = await repo.load_branch_week(
+        db, branch, previous_week(now, zone(branch.timezone)), now=now, settings=SETTINGS
+    )
+    gaps = sorted(week.year_gaps)
+    assert (never, "no_pledges") not in gaps  # 2027's ask is still to come (15 January)
+    assert (unrated, "no_self_rating") in gaps
+    assert all(member_id not in (rated, late_joiner) for member_id, _ in gaps)
+    # A week into December 2026 the member who never pledged is listed; the late joiner not.
+    december = _ts(2026, 12, 7, 0)
+    week = await repo.load_branch_week(
+        db, branch, previous_week(december, zone(branch.timezone)), now=december,
+        settings=SETTINGS,
+    )
+    assert sorted(week.year_gaps) == [(never, "no_pledges")]
+
+
+async def test_next_week_includes_an_item_due_in_exactly_seven_days(
+    db: aiosqlite.Connection,
+) -> None:
+    # On demand on Thursday 5 March: the 7天后 button sets 12 March; it is "next week".
+    from bot.domain.digest import current_week
+    from bot.domain.study import due_presets
+    from storage.repositories import study
+
+    branch_id = await _branch(db)
+    await _member(db, branch_id, 1, _ts(2026, 1, 5))
+    now = _ts(2026, 3, 5, 6)
+    tz = zone("Asia/Shanghai")
+    seventh = dict(due_presets(datetime.fromtimestamp(now, UTC).astimezone(tz).date()))
+    due = seventh["study.due_7"].isoformat()
+    assert due == "2026-03-12"
+    await study.create_items(
+        db, branch_ids=[branch_id], title="七天后", body="正文", due_date=due,
+        remind_at={branch_id: "19:30"}, created_by=None, now=now,
+    )
+    branch = await repo.branch_context(db, branch_id, default_timezone="Asia/Shanghai")
+    assert branch is not None
+    week = await repo.load_branch_week(db, branch, current_week(now, tz), now=now,
+                                       settings=SETTINGS)
+    assert [(u.kind, u.due_date) for u in week.upcoming] == [("study", "2026-03-12")]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import WhereaboutsSettings
+from bot.config import PledgeSettings, StudySettings, WhereaboutsSettings
 from bot.domain.digest import (
     Answer,
     BranchWeek,
@@ -21,6 +21,7 @@ from bot.domain.digest import (
     chart_weeks,
     current_week,
     digest_due,
+    is_unconfirmed,
     mobile_status,
     parse_week_code,
     period_days,
@@ -31,10 +32,19 @@ from bot.domain.digest import (
     week_period,
     weekly_rates,
 )
+from bot.domain.pledges import (
+    Pledge,
+    may_secretary_rate,
+    member_hours,
+    pledge_gaps,
+    secretary_rating_moment,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = WhereaboutsSettings()
 DAY = 86400
+TD_DAY = timedelta(days=1)
+HOURS = member_hours("regular", StudySettings())
 
 
 def ts(year: int, month: int, day: int, hour: int = 0, tz: ZoneInfo = SHANGHAI) -> int:
@@ -81,13 +91,21 @@ def test_current_week_runs_from_monday_to_now() -> None:
     assert period.partial and period.start == ts(2026, 3, 2) and period.end == now
     assert period.code == "2026W10p"
     first, stop, next_stop = period_days(period, SHANGHAI)
-    # Items due today are not counted yet: members still have today.
-    assert (first, stop, next_stop) == (date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 11))
+    # Items due today are not counted yet: members still have today.  "Next week"
+    # takes in day 7 (11 March), the 7天后 button's due date, and stops before the 12th.
+    assert (first, stop, next_stop) == (date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 12))
 
 
 def test_whole_week_days_and_the_next_week() -> None:
     first, stop, next_stop = period_days(WEEK9, SHANGHAI)
-    assert (first, stop, next_stop) == (date(2026, 2, 23), date(2026, 3, 2), date(2026, 3, 9))
+    # Read on Monday 2 March: the new week and day 7, Monday 9 March, are "next week".
+    assert (first, stop, next_stop) == (date(2026, 2, 23), date(2026, 3, 2), date(2026, 3, 10))
+
+
+def test_next_week_counts_from_the_day_the_digest_is_read() -> None:
+    # A digest of week 9 read on Wednesday 4 March: day 7 from then is 11 March.
+    _, stop, next_stop = period_days(WEEK9, SHANGHAI, ts(2026, 3, 4, 9))
+    assert (stop, next_stop) == (date(2026, 3, 2), date(2026, 3, 12))
 
 
 def test_iso_week_across_the_year_end() -> None:
@@ -259,5 +277,108 @@ def test_rollup_ranks_weakest_first_then_ties_then_empty_last() -> None:
 
 def test_period_dataclass_next_window() -> None:
     period = Period(0, 7 * DAY, 2026, 1)
-    assert period.next_end == 14 * DAY
+    assert period.next_end == 15 * DAY  # day 7 of the next week included
     assert datetime.fromtimestamp(WEEK9.start, UTC) == datetime(2026, 2, 22, 16, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- what the year asks
+
+
+def _pledge(pid: int, year: int, status: str = "approved", **kwargs) -> Pledge:
+    return Pledge(id=pid, member_id=1, year=year, text="带动5户", target=None, unit=None,
+                  status=status, decided_at=ts(year, 1, 20), **kwargs)
+
+
+PLEDGE_SETTINGS = PledgeSettings()
+
+
+def _gaps(pledges, when: int, approved_at: int | None = None,
+          settings: PledgeSettings = PLEDGE_SETTINGS) -> tuple[str, ...]:
+    moment = datetime.fromtimestamp(when, UTC)
+    return tuple(str(g) for g in pledge_gaps(
+        pledges, now=moment, tz=SHANGHAI, hours=HOURS, settings=settings,
+        approved_at=approved_at if approved_at is not None else ts(2025, 6, 1),
+    ))
+
+
+def test_a_member_who_never_submitted_pledges_is_missing_them_once_asked() -> None:
+    # Asked on 15 January; a member's pledges are missing from 18 January (3 days' grace).
+    assert _gaps([], ts(2026, 1, 16, 12)) == ()
+    assert _gaps([], ts(2026, 3, 2, 8)) == ("no_pledges",)
+    # Drafts and returned pledges are not submitted; submitted ones await the branch.
+    assert _gaps([_pledge(1, 2026, "draft")], ts(2026, 3, 2, 8)) == ("no_pledges",)
+    assert _gaps([_pledge(1, 2026, "submitted")], ts(2026, 3, 2, 8)) == ("unapproved",)
+    assert _gaps([_pledge(1, 2026), _pledge(2, 2026)], ts(2026, 3, 2, 8)) == ()
+
+
+def test_a_late_joiner_is_not_missing_pledges_for_a_year_nearly_over() -> None:
+    # Approved on 29 November: not asked for 2026's pledges, so not missing them.
+    assert _gaps([], ts(2026, 12, 7, 8), approved_at=ts(2026, 11, 29, 10)) == ()
+    assert _gaps([], ts(2026, 10, 7, 8), approved_at=ts(2026, 10, 1, 10)) == ("no_pledges",)
+
+
+def test_ratings_not_given_are_missing_while_the_evaluation_runs() -> None:
+    pledges = [_pledge(1, 2026), _pledge(2, 2026, self_rating="good")]
+    # 28 December opens 评诺; the member's own rating is missing after 3 days, the
+    # secretary's as soon as the member has rated.
+    assert _gaps(pledges, ts(2026, 12, 27, 12)) == ()
+    assert _gaps(pledges, ts(2026, 12, 29, 12)) == ("no_secretary_rating",)
+    assert _gaps(pledges, ts(2027, 1, 4, 8)) == ("no_self_rating", "no_secretary_rating")
+    # The secretary owes only the self-rated pledge until 11 January, then both.
+    rated = [_pledge(1, 2026, self_rating="good", secretary_rating="fair")]
+    assert _gaps(rated, ts(2027, 1, 4, 8)) == ()
+    unrated = [_pledge(1, 2026)]
+    assert _gaps(unrated, ts(2027, 1, 4, 8)) == ("no_self_rating",)
+    assert _gaps(unrated, ts(2027, 1, 12, 8)) == ("no_self_rating", "no_secretary_rating")
+
+
+def test_the_secretary_rates_without_the_members_rating_only_from_the_set_day() -> None:
+    settings = PledgeSettings(secretary_rates_after_days=14)
+    unrated = _pledge(1, 2026)
+    opens = datetime(2026, 12, 28, 2, tzinfo=UTC)  # 10:00 in Beijing
+    assert secretary_rating_moment(2026, SHANGHAI, HOURS, settings) == opens + 14 * TD_DAY
+    before = datetime(2027, 1, 11, 1, 59, tzinfo=UTC)
+    after = datetime(2027, 1, 11, 2, 0, tzinfo=UTC)
+    assert not may_secretary_rate(unrated, before, SHANGHAI, HOURS, settings)
+    assert may_secretary_rate(unrated, after, SHANGHAI, HOURS, settings)
+    # Once the member has rated, the secretary need not wait; before 评诺 opens nobody rates.
+    self_rated = _pledge(2, 2026, self_rating="fair")
+    assert may_secretary_rate(self_rated, opens, SHANGHAI, HOURS, settings)
+    assert not may_secretary_rate(self_rated, opens - TD_DAY, SHANGHAI, HOURS, settings)
+    # 0 days: the secretary may rate from the day rating opens.
+    now_settings = PledgeSettings(secretary_rates_after_days=0)
+    assert may_secretary_rate(unrated, opens, SHANGHAI, HOURS, now_settings)
+
+
+def test_a_mobile_member_is_unconfirmed_three_days_after_an_unanswered_ask() -> None:
+    answered = ts(2026, 1, 30, 12)  # asked again 30 days later, 1 March at 10:00
+    kwargs = {"interval_days": 30, "tz": SHANGHAI, "hours": HOURS}
+    assert not is_unconfirmed(answered, ts(2026, 3, 2, 8), **kwargs)
+    assert is_unconfirmed(answered, ts(2026, 3, 4, 12), **kwargs)
+
+
+def test_members_the_year_waits_for_are_named_and_not_counted_as_fine() -> None:
+    people = (member(1, "张伟"), member(2, "王芳", category="mobile"), member(3, "李强"),
+              member(4, "赵磊"))
+    facts = week(members=people, year_gaps=(
+        (1, "no_pledges"), (3, "no_self_rating"), (3, "no_secretary_rating"),
+        (2, "unconfirmed"), (9, "no_pledges"),  # 9: not an active member, ignored
+    ))
+    digest = build_digest(facts, RULES)
+    assert [(g.member.name, g.gaps) for g in digest.year_gaps] == [
+        ("张伟", ("no_pledges",)),
+        ("李强", ("no_self_rating", "no_secretary_rating")),
+        ("王芳", ("unconfirmed",)),
+    ]
+    assert {a.member.name for a in digest.attention} == {"张伟", "李强", "王芳"}
+    assert [m.name for m in digest.missing("no_pledges")] == ["张伟"]
+    line = rollup_line(digest)
+    assert line.year_gaps == 3
+    assert line.health == 25.0  # 3 of 4 members need attention, no study this week
+
+
+def test_a_silent_mobile_member_is_not_also_listed_as_unconfirmed() -> None:
+    quiet = member(2, "王芳", category="mobile", joined_at=NOW - 120 * DAY,
+                   last_contact_at=NOW - 100 * DAY)
+    digest = build_digest(week(members=(quiet,), year_gaps=((2, "unconfirmed"),)), RULES)
+    assert digest.silent and digest.year_gaps == ()
