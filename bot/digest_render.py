@@ -233,6 +233,9 @@ def _rest_line(language: str, digest: BranchDigest) -> str:
     rest = digest.member_count - len(digest.attention)
     if not digest.attention:
         return t(language, "digest.all_fine", count=digest.member_count)
+    if rest == 0:
+        # "the other 0 are fine" would still say 一切正常 of nobody.
+        return t(language, "digest.none_fine", named=len(digest.attention))
     return t(language, "digest.rest_fine", named=len(digest.attention), count=rest)
 
 

@@ -382,3 +382,20 @@ def test_a_silent_mobile_member_is_not_also_listed_as_unconfirmed() -> None:
                    last_contact_at=NOW - 100 * DAY)
     digest = build_digest(week(members=(quiet,), year_gaps=((2, "unconfirmed"),)), RULES)
     assert digest.silent and digest.year_gaps == ()
+
+
+def test_next_week_names_a_weekly_study_day_by_its_day_not_its_due_date_twice() -> None:
+    from bot.digest_render import render_detail, render_summary
+    from bot.domain.digest import Upcoming
+
+    friday = item(5, "2026-03-06", title=None)  # a weekly study day's occurrence
+    digest = build_digest(week(
+        members=(member(1, "张伟"),), upcoming=(Upcoming("study", "2026-03-06", item=friday),),
+        year_gaps=((1, "no_pledges"),),
+    ), RULES)
+    text = render_summary("zh", digest)
+    assert "📅 下周：3月6日（周五）学习日" in text
+    assert "03-06" not in text.split("📅 下周：")[1]
+    assert "📝 未提交今年承诺（1 人）：张伟" in text and "一切正常" not in text
+    assert "study day, Friday 6/3" in render_summary("en", digest)
+    assert "• 张伟：未提交承诺" in render_detail("zh", digest, "year")[0]
