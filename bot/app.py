@@ -163,28 +163,63 @@ async def run_bot(settings: Settings) -> None:
             lock.release()
 
 
+_TOKEN_REJECTED = (
+    "the Bot API rejected the token (401 Unauthorized): it was revoked or mistyped; "
+    "get a new one from @BotFather, see docs/deploy.md#rotate"
+)
+
+
+class _TokenRejectedWatch(logging.Handler):
+    """Notice any logged InvalidToken (Telegram answered 401) and ask the bot to stop.
+
+    A token revoked while the bot runs makes PTB's polling loop log the
+    InvalidToken and end, leaving a process that looks alive and does nothing.
+    Watching the log is the one public place where every 401 shows up.
+    """
+
+    def __init__(self, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._stop = stop
+        self._loop = loop
+        self.rejected = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            self.rejected = True
+            # Records may come from worker threads.
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+
 async def _serve(settings: Settings, webhook_secret: str) -> None:
-    """Start the Application, wait for a stop signal, stop it."""
+    """Start the Application, wait for a stop signal (or a rejected token), stop it."""
     app = build_application(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watch = _TokenRejectedWatch(stop, loop)
+    logging.getLogger().addHandler(watch)
     try:
         async with app:
             await app.start()
             await start_receiving(app, settings, webhook_secret=webhook_secret)
             log.info("branchbot is running; press Ctrl-C to stop")
             await stop.wait()
-            await app.updater.stop()
-            await app.stop()
+            try:
+                # Re-raises what ended polling (InvalidToken after a 401).
+                await app.updater.stop()
+            finally:
+                # Shutting down a running Application raises and hides the cause.
+                await app.stop()
     except InvalidToken:
         # PTB's own message quotes the token; this one never does.
-        raise BranchbotError(
-            "the Bot API rejected the token (401 Unauthorized): it was revoked or mistyped; "
-            "get a new one from @BotFather, see docs/deploy.md#rotate"
-        ) from None
+        raise BranchbotError(_TOKEN_REJECTED) from None
     except NetworkError as exc:
         raise StartFailed(
             f"cannot reach the Bot API at {settings.telegram.api_base_url}: {exc}"
         ) from None
+    finally:
+        logging.getLogger().removeHandler(watch)
+    if watch.rejected:
+        # Exit non-zero so a supervisor shows the failure instead of a silent bot.
+        raise BranchbotError(_TOKEN_REJECTED)

@@ -258,3 +258,17 @@ async def test_webhook_run_makes_a_secret_and_refuses_posts_without_it(tmp_path,
         status, output = await finish(process)
     assert status == 0
     assert registered["secret_token"] not in output  # the secret is masked like the token
+
+
+async def test_token_revoked_while_running_ends_the_process(tmp_path, emulator):
+    """PTB's polling gives up on a 401 silently; the process must not linger, looking alive."""
+    config = write_config(tmp_path, emulator, tmp_path / "bot.sqlite3")
+    process = await spawn(tmp_path, "run", "--config", str(config))
+    await wait_until_running(process)
+    emulator.reject_token(TOKEN)
+    # Ends the long poll in progress, so the next getUpdates meets the 401 at once.
+    await emulator.add_user(4001, first_name="M").send_text("hello")
+    status, output = await finish(process)
+    assert status == 2
+    assert "rejected the token" in output.strip().splitlines()[-1]
+    assert SECRET_PART not in output
