@@ -58,20 +58,19 @@ from handlers.awaiting import AwaitedInputHandler
 from handlers.basics import publish_menu
 from handlers.common import reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name, yes_no_keyboard
+from handlers.privacy import who_sees_text
 from storage.db import transaction
 from storage.repositories import (
     audit,
     drafts,
+    erasure,
     members,
     outbox,
-    pending_inputs,
     people,
-    pledges,
     roles,
-    study,
     units,
-    whereabouts,
 )
+from storage.repositories.erasure import Erasure
 from storage.repositories.pending_inputs import PendingInput
 
 __all__ = ["PENDING_TIMEZONE", "register"]
@@ -164,7 +163,7 @@ async def show_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if led:
         all_units = await units.list_units(services.db)
         lines += [t(language, "me.leads", units=u.name) for u in all_units if u.id in led]
-    lines += ["", t(language, "me.footer")]
+    lines += ["", who_sees_text(language), "", t(language, "me.footer")]
     await update.effective_chat.send_message("\n".join(lines))
 
 
@@ -541,27 +540,25 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     db = services.db
     now = services.now_ts()
+    # Texts that stay (a digest still to be sent) name "(deleted)" instead;
+    # whose language they are in is not known, so the branch default is used.
+    erased = Erasure(
+        person_id=person.id, telegram_id=user_id, name=person.name, now=now,
+        placeholder=t(services.settings.general.default_language, "forget.erased_name"),
+    )
     async with transaction(db):
         membership = await members.current_membership(db, person.id)
         if membership is not None:
             await members.end_membership(db, membership.id, MemberStatus.LEFT, now)
-        await drafts.delete_draft(db, user_id)
-        await pending_inputs.clear_pending(db, user_id)
-        await roles.remove_person_roles(db, person.id)
-        await people.forget_person(db, person.id, now)
-        # Queued messages hold the chat id: none may reach the forgotten person.
-        await outbox.cancel_for_person(db, person.id)
-        # Free text the member wrote elsewhere goes too; the records stay, anonymous.
-        await pledges.forget_notes(db, person.id)
-        await whereabouts.forget_places(db, person.id)
-        await study.forget_notes(db, person.id)
-        # Earlier audit rows named the chat id; they now name only the anonymous person.
-        await audit.rename_actor(db, f"tg:{user_id}", f"person:{person.id}")
+        # Every table, in one place (storage.repositories.erasure says what goes
+        # and what stays, matching forget.confirm).
+        await erasure.erase_person(db, erased)
         await audit.record(
             db, at=now, actor=f"person:{person.id}", action="person.forget",
             subject=f"person:{person.id}",
             detail=f"member:{membership.id}" if membership is not None else None,
         )
+    await erasure.scrub_files(db)
     await query.edit_message_text(t(language, "forget.done"))
     if membership is not None:
         await _tell_leaders(

@@ -415,6 +415,9 @@ async def test_forget_erases_free_text_kept_by_other_features(h):
     assert await study.set_note(db, item.id, membership.id, "在马德里工地加班")
     pledge = await pledges.add_pledge(db, member_id=membership.id, year=2026,
                                       parsed=ParsedPledge("介绍家乡脐橙"), now=now)
+    # Approved: a record that stays (a pledge never approved is deleted outright).
+    await pledges.submit_pledges(db, member_id=membership.id, year=2026, now=now)
+    assert await pledges.decide_pledge(db, pledge.id, approve=True, by=None, now=now)
     await pledges.save_report_status(db, pledge.id, 202603, "ongoing", now=now)
     await pledges.save_report_note(db, pledge.id, 202603, "联系了两家超市")
     await whereabouts.record_answer(db, member_id=membership.id, kind="moved",
