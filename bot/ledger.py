@@ -62,6 +62,8 @@ class RosterRow:
     last_contact_at: int | None
     reachable: bool
     away_until: str | None
+    offline: bool = False  # registered without Telegram: the contact column says by whom
+    registered_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,13 @@ def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]]) -
     return sheet
 
 
+def _contact(row: RosterRow, yes: str, no: str) -> str:
+    """Return the roster's contact cell: can the bot reach them, or who registered them."""
+    if row.offline:
+        return _z("offline.ledger_contact", who=row.registered_by or _z("digest.anonymous"))
+    return yes if row.reachable else no
+
+
 def build_ledger_sync(data: LedgerData) -> bytes:
     """Build the workbook and return the .xlsx bytes (blocking: see build_ledger)."""
     w = _Writer(data.timezone)
@@ -197,7 +206,7 @@ def build_ledger_sync(data: LedgerData) -> bytes:
     _sheet(book, _z("ledger.sheet_roster"), headers("roster"), [
         [w.name(r.name), w.label("category", r.category), w.label("status", r.status),
          w.when(r.joined_at), r.place or "", r.timezone or "", r.language or "",
-         w.when(r.last_contact_at), yes if r.reachable else no, r.away_until or ""]
+         w.when(r.last_contact_at), _contact(r, yes, no), r.away_until or ""]
         for r in data.roster
     ])
     _sheet(book, _z("ledger.sheet_study"), headers("study"), [

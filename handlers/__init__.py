@@ -18,6 +18,7 @@ from handlers import (
     contact,
     digest,
     errors,
+    offline_members,
     onboarding,
     org,
     pledges,
@@ -36,6 +37,7 @@ def register_all(app: Application) -> None:
     errors.register(app)
     # Order matters: /start with a code (joining, secretary invites) must be
     # tried before the plain /start greeting in basics.
+    offline_members.register(app)  # members without Telegram; /start claim_… before onboarding's
     onboarding.register(app)
     basics.register(app)
     self_service.register(app)

@@ -346,7 +346,8 @@ async def show_mobile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 actor.language,
                 "whereabouts.list_line",
                 icon=t(actor.language, f"whereabouts.icon_{level.value}"),
-                name=row.name or "—",
+                name=(row.name or "—")
+                + ("" if row.telegram_id else t(actor.language, "offline.mobile_marker")),
                 branch=branch_names.get(row.branch_id, ""),
                 place=row.place or "—",
                 timezone=row.timezone or services.settings.general.default_timezone,
@@ -407,7 +408,9 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
             if start is None
             else rules.passed_mark(rules.silence_days(start, now), settings.whereabouts)
         )
-        if start is None or mark is None:
+        # No warning about a member without Telegram (registered by the secretary):
+        # they cannot answer the bot, so "N days without a reply" says nothing.
+        if start is None or mark is None or row.telegram_id is None:
             continue
         if row.branch_id not in leaders:
             leaders[row.branch_id] = await _leaders(services, row.branch_id)

@@ -251,7 +251,10 @@ async def button_pair_elderly(
     """Show the branch's other members as possible helpers."""
     services = get_services(context)
     roster = await members.list_branch_members(services.db, member.branch_id, ("active",))
-    helpers = [row for row in roster if row.member.id != member.id][: MAX_BUTTONS - 1]
+    # A helper needs Telegram: a member registered without it cannot check anyone in.
+    helpers = [
+        row for row in roster if row.member.id != member.id and row.telegram_id is not None
+    ][: MAX_BUTTONS - 1]
     elderly = next(row for row in roster if row.member.id == member.id)
     await update.callback_query.answer()
     if not helpers:
