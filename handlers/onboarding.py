@@ -58,6 +58,7 @@ from handlers.keyboards import (
     place_name,
     yes_no_keyboard,
 )
+from handlers.privacy import who_sees_text
 from storage.db import transaction
 from storage.repositories import audit, drafts, invites, members, people, roles, units
 from storage.repositories.drafts import Draft
@@ -138,6 +139,8 @@ def _consent_params(language: str, draft: Draft) -> dict[str, str]:
         "name": draft.name or "",
         "category": t(language, f"category.{draft.category}"),
         "place_line": raw(place_line),
+        # The same who-sees-what block as /me, read off bot.domain.visibility.
+        "who": raw(who_sees_text(language)),
     }
 
 

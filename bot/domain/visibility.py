@@ -1,0 +1,52 @@
+"""Who sees which of a member's data: the table the consent text and /me state.
+
+    WHO_SEES["place"]        # ("self", "branch_leaders", "higher_leaders", "admins")
+    sees("branch_members", "pledges_approved")   # True: approved pledges are public
+
+It is read off the permission rules, not a promise beside them: every leader
+command (/members, /mobile, /pledges, /digest, /export, /studies, /checkin)
+asks bot.domain.permissions.can_manage_branch, which is true for a secretary
+or committee member of the branch or of any unit above it, and for admins;
+approved pledges are shown by /pledges to every member of the branch; a
+帮学人 (paired by /pair) may check in for the elderly member they help
+(bot.domain.study.can_check_in_for).  tests/unit/test_visibility.py ties each
+row to those functions; docs/threat-model-roles.md is the same table in prose.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DATA", "ROLES", "WHO_SEES", "sees"]
+
+# Who can be a viewer, in the order the catalogue names them.
+ROLES = (
+    "self",
+    "branch_leaders",  # the branch's secretary and committee members (支委委员)
+    "higher_leaders",  # secretaries and committee members of the 党总支 / 党委 above
+    "admins",  # the Telegram ids in [general].admins
+    "branch_members",  # every active member of the same branch
+    "helper",  # the 帮学人 paired with an elderly member
+)
+
+_LEADERS = ("self", "branch_leaders", "higher_leaders", "admins")
+
+# Each kind of data a member has, and who sees it.
+WHO_SEES: dict[str, tuple[str, ...]] = {
+    # Name and category: on every roster, digest and ledger; a helper sees the name.
+    "name": (*_LEADERS, "helper"),
+    "place": _LEADERS,  # place and time zone (/members, /mobile, the ledger)
+    # Study answers and excuse reasons (digest details, the ledger); a helper
+    # sees the items the member has not answered, to check in for them.
+    "study": (*_LEADERS, "helper"),
+    "pledges_approved": (*_LEADERS, "branch_members"),  # public (公开) once approved
+    "pledges_other": _LEADERS,  # drafts, monthly reports (践诺), ratings (评诺)
+    "whereabouts": _LEADERS,  # a mobile member's answers and days without contact
+    # Who may enter a record for the member (代为登记), named on the record.
+    "acts_for": ("branch_leaders", "higher_leaders", "admins", "helper"),
+}
+
+DATA = tuple(WHO_SEES)
+
+
+def sees(role: str, data: str) -> bool:
+    """Tell whether someone in `role` sees (or, for "acts_for", may enter) this data."""
+    return role in WHO_SEES[data]
