@@ -290,7 +290,8 @@ async def test_second_press_and_other_branch_secretary_change_nothing(h):
     await outsider.wait_for_message(lambda m: bool(m.button_texts))
     await outsider.press("❌ 拒绝")
     refusal = await outsider.wait_for_callback_answer()
-    assert "不归您管理" in refusal.text
+    # The same refusal as for a request that does not exist (see test_permissions).
+    assert "不归您操作" in refusal.text
 
     await secretary.press("✅ 同意", request)
     await member.wait_for_message(lambda m: "正式加入" in m.plain)
