@@ -5,19 +5,26 @@
 
 One bar group per week for a single branch; one line per branch for a
 roll-up.  matplotlib runs on the headless Agg backend, in a worker thread, so
-the event loop never waits for it.  Labels: a CJK font is used when one is
-installed (checked once); otherwise the caller passes ASCII labels (unit keys)
-and the caption carries the Chinese names, so nothing renders as empty boxes.
+the event loop never waits for it.  Weeks are labelled by their Monday ("3/30").
+
+Labels: the Noto Sans CJK SC font that the `mplfonts` dependency ships is used,
+so Chinese shows on a fresh machine; failing that, an installed CJK font
+(checked once); failing both, the caller passes ASCII labels (unit keys) and
+the caption carries the Chinese names, so nothing renders as empty boxes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
+from pathlib import Path
 
 import matplotlib
 
@@ -31,10 +38,12 @@ __all__ = [
     "MAX_LINES",
     "WEEKS",
     "ChartData",
+    "bundled_cjk_font",
     "cjk_font",
     "render_chart",
     "render_chart_sync",
     "series_from_counts",
+    "week_label",
 ]
 
 WEEKS = 12
@@ -52,6 +61,9 @@ CJK_FONTS = (
     "PingFang SC",
     "AR PL UMing CN",
 )
+# The font shipped by the `mplfonts` dependency (SIL Open Font License).
+_BUNDLED = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+_WEEK_CODE = re.compile(r"^(\d{4})W(\d{2})$")
 # A roll-up draws at most this many branches (the weakest come first); more is unreadable.
 MAX_LINES = 10
 # Figures are independent, but rc_context and the font cache are process-wide.
@@ -72,11 +84,26 @@ class ChartData:
                                  f"{len(self.weeks)} weeks")
 
 
+def bundled_cjk_font() -> Path | None:
+    """Return the path of the CJK font a dependency ships, or None if it is not installed."""
+    # find_spec locates the package without importing it (its CLI pulls in more).
+    spec = importlib.util.find_spec(_BUNDLED[0])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / _BUNDLED[1]
+    return path if path.is_file() else None
+
+
 @cache
 def cjk_font() -> str | None:
-    """Return the name of an installed font with Chinese glyphs, or None."""
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    """Return the name of a font with Chinese glyphs (the shipped one first), or None."""
+    with _LOCK:
+        path = bundled_cjk_font()
+        if path is not None:
+            font_manager.fontManager.addfont(str(path))
+            return font_manager.FontProperties(fname=str(path)).get_name()
+        installed = {entry.name for entry in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in installed), None)
 
 
 def render_chart_sync(
@@ -104,7 +131,7 @@ def render_chart_sync(
                 axes.plot(positions, [float("nan") if p is None else p for p in points],
                           marker="o", label=label)
             axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        axes.set_xticks(positions, [_short(week) for week in data.weeks], fontsize=8)
+        axes.set_xticks(positions, [week_label(week) for week in data.weeks], fontsize=8)
         axes.set_ylim(0, 105)
         axes.set_ylabel(y_label)
         axes.set_title(title)
@@ -115,9 +142,13 @@ def render_chart_sync(
         return buffer.getvalue()
 
 
-def _short(week: str) -> str:
-    """Return "W09" from "2026W09" (the year is in the title)."""
-    return week[4:] if len(week) > 4 and week[4] == "W" else week
+def week_label(week: str) -> str:
+    """Return a week's Monday as "3/30" from its ISO code "2026W14" (other labels unchanged)."""
+    match = _WEEK_CODE.match(week)
+    if match is None:
+        return week
+    monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    return f"{monday.month}/{monday.day}"
 
 
 async def render_chart(
