@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
+from bot.callback_data import parse_id
 from bot.domain import joining
 from bot.domain.free_text import echo
 from bot.domain.models import Unit
@@ -94,6 +95,10 @@ async def appoint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     role = "committee" if "committee" in args[1:] else "secretary"
     telegram_ids = [arg for arg in args[1:] if arg.isdigit()]
+    if any(parse_id(arg) is None for arg in telegram_ids):
+        # '²' passes isdigit() but not int(); a huge number overflows SQLite.
+        await reply(update, actor.language, "org.appoint_usage")
+        return
     now = services.now_ts()
     role_name = t(actor.language, f"role.{role}")
     if telegram_ids:

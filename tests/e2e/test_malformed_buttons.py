@@ -125,3 +125,10 @@ async def test_pick_within_bounds_still_makes_the_invite(h):
     (made,) = await invites.list_invites(db, [branch.id])
     assert made.max_uses == 100000
     assert made.expires_at - made.created_at == 365 * 86400
+
+
+@pytest.mark.parametrize("telegram_id", ["²", "99999999999999999999999"])
+async def test_appoint_with_an_id_no_chat_can_have_gets_the_usage(h, telegram_id):
+    admin = h.user(ADMIN_ID, "zh")
+    await admin.send_command("appoint", f"renhe-pigs {telegram_id}")
+    assert (await admin.wait_for_message()).plain == t("zh", "org.appoint_usage")
