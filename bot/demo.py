@@ -79,30 +79,30 @@ async def play_joining(script: DemoScript) -> None:
     zhao = script.person(920003, "赵磊")
     li = script.person(920004, "李大爷")
 
-    script.heading("普通党员加入脐橙种植党支部")
+    script.heading("普通党员在脐橙种植党支部的支部助手登记")
     await _join(script, citrus_secretary, zhang, "张伟", "普通党员")
 
-    script.heading("流动党员加入流动党员党支部（输入城市：深圳）")
+    script.heading("流动党员在流动党员党支部的支部助手登记（输入城市：深圳）")
     await _join(
         script,
         mobile_secretary,
         wang,
         "王芳",
-        "流动党员（在外务工）",
+        "流动党员（外出务工经商）",
         place=lambda: script.says(wang, "深圳"),
     )
 
-    script.heading("流动党员在马德里，发送位置加入")
+    script.heading("流动党员在马德里，发送位置登记")
     await _join(
         script,
         mobile_secretary,
         zhao,
         "赵磊",
-        "流动党员（在外务工）",
+        "流动党员（外出务工经商）",
         place=lambda: script.shares_location(zhao, 40.4168, -3.7038, "马德里"),
     )
 
-    script.heading("老龄党员加入夕阳红党支部（只需输入姓名，其余点按钮）")
+    script.heading("老龄党员在夕阳红党支部的支部助手登记（只需输入姓名，其余点按钮）")
     await _join(script, sunset_secretary, li, "李德福", "老龄党员")
 
     script.heading("书记查看支部名单")

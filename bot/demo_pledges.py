@@ -40,20 +40,20 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     wang = script.person(WANG, "王芳")
     zhao = script.person(ZHAO, "赵磊")
 
-    script.heading("承诺：新党员入支部当天上午10点，收到提出年度承诺的邀请")
+    script.heading("承诺：党员登记当天上午10点，收到提出年度承诺的邀请")
     await _at(script, app, clock, datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
     await script.taps(zhang, "✍️ 写一条承诺")
     await script.says(zhang, "带动5户群众改造果园")
     await script.says(zhang, "每月参加一次支部组织生活 | 12 次")
-    await script.taps(zhang, "📤 提交审批")
+    await script.taps(zhang, "📤 提交支部审核")
 
-    script.heading("书记审批：一条通过，一条退回并写明意见")
+    script.heading("支部审核：一条通过，一条退回并写明意见")
     await script.taps(secretary, "✅ 通过第1条")
     await script.taps(secretary, "↩️ 退回第2条")
     await script.says(secretary, "请写明是参加主题党日还是支部大会")
     await script.taps(zhang, "✏️ 改第2条")
     await script.says(zhang, "每月参加支部主题党日 | 10 次")
-    await script.taps(zhang, "📤 提交审批")
+    await script.taps(zhang, "📤 提交支部审核")
     await script.taps(secretary, "✅ 通过第2条")
 
     script.heading("践诺：3月25日上午10点（北京时间），逐条汇报本月进展")
@@ -66,7 +66,7 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     await script.taps(zhang, "⏭ 跳过")
     await script.says(secretary, "/pledges")
 
-    script.heading("流动党员：入支部30天后，在当地上午10点问一句“还在吗？”")
+    script.heading("流动党员：登记30天后，在当地上午10点问一句“还在吗？”")
     await _at(script, app, clock, datetime(2026, 4, 2, 2, 0, tzinfo=UTC))
     await script.taps(wang, "✅ 是，还在")
 

@@ -29,10 +29,10 @@ BRANCH_SECRETARIES = {
 }
 GENERAL_BRANCH_SECRETARY = 910002  # 人和村党总支部, above citrus, pigs and mobile
 CATEGORY_BUTTON = {
-    "zh": {"regular": "普通党员", "mobile": "流动党员（在外务工）", "elderly": "老龄党员"},
+    "zh": {"regular": "普通党员", "mobile": "流动党员（外出务工经商）", "elderly": "老龄党员"},
     "en": {
         "regular": "Regular member",
-        "mobile": "Mobile member (working away)",
+        "mobile": "Mobile member (working or in business away from home)",
         "elderly": "Elderly member",
     },
 }
@@ -103,4 +103,4 @@ async def join(
             await member.share_location(*location)
     await member.wait_for_message(lambda m: CONSENT_BUTTON[language] in m.button_texts)
     await member.press(CONSENT_BUTTON[language])
-    await member.wait_for_message(lambda m: "审批" in m.plain or "review" in m.plain)
+    await member.wait_for_message(lambda m: "等待" in m.plain and "审核" in m.plain or "review" in m.plain)

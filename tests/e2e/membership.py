@@ -58,6 +58,6 @@ async def admitted(
     await secretary.press(next(b for b in APPROVE_BUTTON.values() if b in request.button_texts),
                           request)
     await member.wait_for_message(
-        lambda m: "正式加入" in m.plain or "You are now a member" in m.plain
+        lambda m: "的支部助手登记！" in m.plain or "You are now registered" in m.plain
     )
     return member

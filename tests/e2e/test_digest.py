@@ -281,7 +281,7 @@ async def test_export_sends_a_workbook_with_the_branch_ledger(h):
         ("赵磊", "带头学习党章", "已公开"),
     ]
     mobile_rows = list(book["流动党员"].iter_rows(min_row=2, values_only=True))
-    assert [(r[0], r[4], r[5]) for r in mobile_rows] == [("王芳", 100, "预警")]
+    assert [(r[0], r[4], r[5]) for r in mobile_rows] == [("王芳", 100, "久未回复")]
     # A general-branch secretary picks the branch from buttons, and gets it.
     general = h.user(GENERAL_BRANCH_SECRETARY, "zh")
     await general.send_command("export")

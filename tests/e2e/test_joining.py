@@ -44,10 +44,10 @@ async def test_regular_member_joins_and_is_approved_in_chinese(h):
     await join(h, member, code, "张伟", "regular")
 
     request = await secretary.wait_for_message(lambda m: "张伟" in m.plain)
-    assert "加入申请" in request.plain and CITRUS in request.plain and "普通党员" in request.plain
+    assert "登记申请" in request.plain and CITRUS in request.plain and "普通党员" in request.plain
     assert request.button_texts == ["✅ 同意", "❌ 拒绝"]
     await secretary.press("✅ 同意", request)
-    welcome = await member.wait_for_message(lambda m: "正式加入" in m.plain)
+    welcome = await member.wait_for_message(lambda m: "的支部助手登记！" in m.plain)
     assert CITRUS in welcome.plain
     await secretary.wait_for_message(lambda m: "已同意" in m.plain)
     assert request.button_texts == []  # the buttons are gone once decided
@@ -62,7 +62,7 @@ async def test_regular_member_joins_in_english(h):
     member = h.user(2002, "en")
     code = await invite_by_command(secretary)
     await member.send_command("start", code)
-    welcome = await member.wait_for_message(lambda m: "Welcome to" in m.plain)
+    welcome = await member.wait_for_message(lambda m: "register you in Branch Assistant" in m.plain)
     assert "生猪养殖党支部" in welcome.plain
     await member.wait_for_message(lambda m: "real name" in m.plain)
     await member.send_text("Zhang Wei")
@@ -74,7 +74,7 @@ async def test_regular_member_joins_in_english(h):
     await member.press(CONSENT_BUTTON["en"])
     await member.wait_for_message(lambda m: "will review your request" in m.plain)
     await _approve(secretary, "Zhang Wei")
-    done = await member.wait_for_message(lambda m: "You are now a member" in m.plain)
+    done = await member.wait_for_message(lambda m: "You are now registered" in m.plain)
     assert "生猪养殖党支部" in done.plain
 
 
@@ -117,7 +117,7 @@ async def test_mobile_member_by_shared_location(h):
 async def test_unknown_city_asks_again_with_suggestions_and_keeps_answers(h):
     member = h.user(2006, "zh")
     await begin_registration(member, await invite_in_db(h, "renhe-mobile"), "陈静")
-    await member.press("流动党员（在外务工）")
+    await member.press("流动党员（外出务工经商）")
     await member.wait_for_message(lambda m: "常见地点" in m.plain)
     await member.send_text("火星基地")
     again = await member.wait_for_message(lambda m: "没有找到" in m.plain)
@@ -231,7 +231,7 @@ async def test_markup_in_a_name_is_shown_literally_everywhere(h):
     await join(h, member, code, name, "regular")
     consent = next(m for m in member.messages if "是否同意" in m.plain)
     assert f"姓名：{name}" in consent.plain
-    request = await secretary.wait_for_message(lambda m: "加入申请" in m.plain)
+    request = await secretary.wait_for_message(lambda m: "登记申请" in m.plain)
     assert name in request.plain
     assert "&lt;b&gt;" in request.text  # escaped in the HTML the bot sent
 
@@ -274,7 +274,7 @@ async def test_member_of_one_branch_cannot_join_another(h):
     assert CITRUS in reply.plain
     same = await invite_in_db(h, "renhe-citrus")
     await member.send_command("start", same)
-    assert "无需重复加入" in (await member.wait_for_message()).plain
+    assert "无需重复登记" in (await member.wait_for_message()).plain
 
 
 async def test_second_press_and_other_branch_secretary_change_nothing(h):
@@ -294,7 +294,7 @@ async def test_second_press_and_other_branch_secretary_change_nothing(h):
     assert "不归您操作" in refusal.text
 
     await secretary.press("✅ 同意", request)
-    await member.wait_for_message(lambda m: "正式加入" in m.plain)
+    await member.wait_for_message(lambda m: "的支部助手登记！" in m.plain)
     assert request.button_texts == []
 
     # A stale copy of the buttons pressed again is answered, not applied.
@@ -302,7 +302,7 @@ async def test_second_press_and_other_branch_secretary_change_nothing(h):
     await secretary.wait_for_message(lambda m: m.plain == "copy")
     await secretary.press("❌ 拒绝")
     again = await secretary.wait_for_callback_answer()
-    assert "已经处理过了" in again.text and "正式" in again.text
+    assert "已经处理过了" in again.text and "已登记" in again.text
     _, membership = await stored(h, member.id)
     assert membership.status == "active"
 
@@ -325,7 +325,7 @@ async def test_registration_survives_a_restart(h):
 
     await h.restart()
 
-    await member.press("流动党员（在外务工）", category_question)
+    await member.press("流动党员（外出务工经商）", category_question)
     await member.wait_for_message(lambda m: "常见地点" in m.plain)
     await h.restart()
     await member.send_text("迪拜")

@@ -60,7 +60,7 @@ async def test_admin_appoints_a_secretary_by_one_time_link(h):
     claimed = await newcomer.wait_for_message(lambda m: "生猪养殖党支部" in m.plain)
     assert "书记" in claimed.plain
     await newcomer.send_command("members", "renhe-pigs")
-    assert "生猪养殖党支部还没有党员" in (await newcomer.wait_for_message()).plain
+    assert "生猪养殖党支部还没有党员在支部助手登记" in (await newcomer.wait_for_message()).plain
     # The previous secretary no longer leads the branch.
     old = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
     await old.send_command("members", "renhe-pigs")
@@ -77,10 +77,10 @@ async def test_admin_appoints_by_telegram_id_and_refuses_unknown_units(h):
     await admin.send_command("appoint", "nowhere 3303")
     assert 'no unit with key "nowhere"' in (await admin.wait_for_message()).plain
     await admin.send_command("appoint", "renhe-mobile 3303")
-    assert "3303 is now secretary of" in (await admin.wait_for_message()).plain
+    assert "Recorded 3303 as secretary of" in (await admin.wait_for_message()).plain
     appointed = h.user(3303, "zh")
     await appointed.send_command("members", "renhe-mobile")
-    assert "人和村流动党员党支部还没有党员" in (await appointed.wait_for_message()).plain
+    assert "人和村流动党员党支部还没有党员在支部助手登记" in (await appointed.wait_for_message()).plain
 
 
 @pytest.mark.parametrize("command", ["digest", "export", "members", "invite"])

@@ -124,7 +124,7 @@ async def test_a_whole_pledge_year(harness: BotHarness) -> None:
     assert "201 字" in reply.plain and "200" in reply.plain
     review = await say(zhang, "带动5户群众改造果园", "已记下第 1 条")
     assert "1. 带动5户群众改造果园（目标：5 户）" in review.plain
-    await tap(zhang, "📤 提交审批", "至少要 2 条")
+    await tap(zhang, "📤 提交支部审核", "至少要 2 条")
     await say(zhang, "每月参加组织生活 | 很多", "不是数字目标")
     review = await say(zhang, "每月参加一次组织生活", "已记下第 2 条")
     assert "2. 每月参加一次组织生活" in review.plain
@@ -133,10 +133,10 @@ async def test_a_whole_pledge_year(harness: BotHarness) -> None:
 
     # The draft lives in the database: a restart loses nothing.
     await h.restart()
-    submitted = await tap(zhang, "📤 提交审批", "已提交 2026 年承诺")
+    submitted = await tap(zhang, "📤 提交支部审核", "已提交 2026 年承诺")
     assert submitted.button_texts == []
     approval = await secretary.wait_for_message(
-        lambda m: "张伟" in m.plain and "请逐条审批" in m.plain
+        lambda m: "张伟" in m.plain and "请逐条审核" in m.plain
     )
     assert approval.button_texts == [
         "✅ 通过第1条",
@@ -160,11 +160,11 @@ async def test_a_whole_pledge_year(harness: BotHarness) -> None:
     await tap(zhang, "✏️ 改第2条", "请发送第 2 条的新内容")
     fixed = await say(zhang, "每月参加一次支部组织生活 | 12 次", "第 2 条已修改")
     assert "2. 每月参加一次支部组织生活（目标：12 次）" in fixed.plain
-    await tap(zhang, "📤 提交审批", "已提交")
-    second = await secretary.wait_for_message(lambda m: "请逐条审批" in m.plain)
+    await tap(zhang, "📤 提交支部审核", "已提交")
+    second = await secretary.wait_for_message(lambda m: "请逐条审核" in m.plain)
     assert second.button_texts == ["✅ 通过第2条", "↩️ 退回第2条"]
     await secretary.press("✅ 通过第2条", second)
-    done = await zhang.wait_for_message(lambda m: "已全部通过审批" in m.plain)
+    done = await zhang.wait_for_message(lambda m: "已全部通过支部审核" in m.plain)
     assert "带动5户群众改造果园" in done.plain
 
     # Approved pledges are public in the branch: another member sees them (in English).
@@ -257,35 +257,35 @@ async def test_a_whole_pledge_year(harness: BotHarness) -> None:
     await h.tick()
     rate_one = find(zhang, "2026 年评诺", "第 1 条")
     rate_two = find(zhang, "2026 年评诺", "第 2 条")
-    assert rate_one.button_texts == ["好", "较好", "一般", "差"]
+    assert rate_one.button_texts == ["全部兑现", "基本兑现", "部分兑现", "未兑现"]
     assert "共汇报 12 个月" in rate_one.plain and "✅ 已完成，5/5 户" in rate_one.plain
 
-    await zhang.press("好", rate_one)
+    await zhang.press("全部兑现", rate_one)
     mine = await zhang.wait_for_message(lambda m: m.message_id == rate_one.message_id)
-    assert "自评：好 ✓" in mine.plain and mine.button_texts == []
+    assert "自评：全部兑现 ✓" in mine.plain and mine.button_texts == []
     ask_secretary = await secretary.wait_for_message(
-        lambda m: "本人自评：好" in m.plain and "第 1 条" in m.plain
+        lambda m: "本人自评：全部兑现" in m.plain and "第 1 条" in m.plain
     )
-    assert ask_secretary.button_texts == ["好", "较好", "一般", "差"]
+    assert ask_secretary.button_texts == ["全部兑现", "基本兑现", "部分兑现", "未兑现"]
 
     # Someone who does not lead the branch cannot rate, even holding the button.
     outsider = h.user(OTHER_SECRETARY, "zh")
-    await outsider.press("差", ask_secretary)
+    await outsider.press("未兑现", ask_secretary)
     refused = await outsider.wait_for_callback_answer()
     assert "只有本支部书记" in (refused.text or "") and refused.show_alert
     assert (await pledge_repo.get_pledge(h.services.db, one.id)).secretary_rating is None
 
-    await tap(secretary, "较好", "可以再写一句评语")
-    assert "书记评价：较好 ✓" in secretary.message(ask_secretary.message_id).plain
+    await tap(secretary, "基本兑现", "可以再写一句评语")
+    assert "书记评价：基本兑现 ✓" in secretary.message(ask_secretary.message_id).plain
     await say(secretary, "带动效果明显，明年继续", "评语已保存")
     await zhang.wait_for_message(lambda m: "评语：带动效果明显" in m.plain)
-    assert count(zhang, "书记评价了您 2026 年的第 1 条承诺", "较好") == 1
+    assert count(zhang, "书记评价了您 2026 年的第 1 条承诺", "基本兑现") == 1
 
-    await zhang.press("较好", rate_two)
+    await zhang.press("基本兑现", rate_two)
     ask_two = await secretary.wait_for_message(
-        lambda m: "本人自评：较好" in m.plain and "第 2 条" in m.plain
+        lambda m: "本人自评：基本兑现" in m.plain and "第 2 条" in m.plain
     )
-    await secretary.press("好", ask_two)
+    await secretary.press("全部兑现", ask_two)
     await secretary.wait_for_message(lambda m: "可以再写一句评语" in m.plain)
     await secretary.press("⏭ 跳过")
     await secretary.wait_for_callback_answer()
@@ -295,8 +295,8 @@ async def test_a_whole_pledge_year(harness: BotHarness) -> None:
     await zhang.send_command("mypledges", "2026")
     result = await zhang.wait_for_message(lambda m: "我的 2026 年承诺" in m.plain)
     assert "1. 带动5户群众改造果园（目标：5 户） ✅ 已通过" in result.plain
-    assert "评诺：自评 好 · 书记 较好（带动效果明显，明年继续）" in result.plain
-    assert "评诺：自评 较好 · 书记 好" in result.plain
+    assert "评诺：自评 全部兑现 · 书记 基本兑现（带动效果明显，明年继续）" in result.plain
+    assert "评诺：自评 基本兑现 · 书记 全部兑现" in result.plain
     assert "共汇报 12 个月" in result.plain
     await zhang.send_command("mypledges", "明年")
     await zhang.wait_for_message(lambda m: "用法：/mypledges" in m.plain)
@@ -330,7 +330,7 @@ async def test_elderly_member_pledges_and_reports_by_buttons_only(tmp_path) -> N
         await elder.press("Pair up with 2 households in difficulty and help them", menu)
         again = await elder.wait_for_callback_answer()
         assert "already among your pledges" in (again.text or "")
-        await tap(elder, "📤 Submit for approval", "were submitted")
+        await tap(elder, "📤 Submit for branch review", "were submitted")
 
         approval = await secretary.wait_for_message(lambda m: "Old Zhou" in m.plain)
         await secretary.press("✅ 全部通过", approval)
@@ -360,10 +360,10 @@ async def test_submitting_more_than_five_is_refused_and_nothing_is_lost(tmp_path
         await tap(member, "✍️ Write a pledge", "Please send pledge no. 1")
         for number in range(1, 7):
             await say(member, f"Pledge number {number}", f"Pledge no. {number} noted")
-        await tap(member, "📤 Submit for approval", "at most 5 can be submitted")
+        await tap(member, "📤 Submit for branch review", "at most 5 can be submitted")
         review = await tap(member, "🗑 Delete 6", lambda m: "Pledge number 6" not in m.plain)
         assert "5. Pledge number 5" in review.plain
-        await tap(member, "📤 Submit for approval", "were submitted")
+        await tap(member, "📤 Submit for branch review", "were submitted")
         [*pledges] = await pledge_repo.member_pledges(
             h.services.db,
             (

@@ -40,7 +40,7 @@ async def test_queued_member_messages_are_dropped(h, how):
     person, _ = await stored(h, member.id)
     await _queue(h, person.id, member.id, "study.reminder", "📖 学习提醒 QUEUED")
     if how == "leave":
-        await _confirm(member, "leave", "✅ 确定退出")
+        await _confirm(member, "leave", "✅ 确定不再使用")
     elif how == "forget":
         await _confirm(member, "forget", "🗑 确定删除")
     else:
@@ -62,7 +62,7 @@ async def test_a_secretary_who_leaves_as_member_keeps_their_digest(h):
     person, _ = await stored(h, secretary.id)
     await _queue(h, person.id, secretary.id, "digest", "📋 周报 QUEUED")
     await _queue(h, person.id, secretary.id, "study.reminder", "📖 学习提醒 QUEUED")
-    await _confirm(secretary, "leave", "✅ 确定退出")
+    await _confirm(secretary, "leave", "✅ 确定不再使用")
     await h.advance(hours=2)
     assert any("周报 QUEUED" in text for text in secretary.texts)
     assert not any("学习提醒 QUEUED" in text for text in secretary.texts)

@@ -29,9 +29,9 @@ async def test_me_shows_everything_stored_in_chinese(h):
     await member.send_command("me")
     text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
     for expected in (
-        "姓名：王芳", f"支部：{MOBILE}", "类别：流动党员（在外务工）", "状态：正式",
+        "姓名：王芳", f"支部：{MOBILE}", "类别：流动党员（外出务工经商）", "状态：已登记",
         "所在地：深圳", "时区：Asia/Shanghai（当地时间 09:00）", "语言：中文", "外出：无",
-        "最近联系：2026-03-02 09:00", "入支部日期：2026-03-02", "/forget",
+        "最近联系：2026-03-02 09:00", "登记日期：2026-03-02", "/forget",
     ):
         assert expected in text, (expected, text)
 
@@ -41,9 +41,9 @@ async def test_me_in_english_in_the_members_zone(h):
     await member.send_command("me")
     text = (await member.wait_for_message(lambda m: "About me" in m.plain)).plain
     for expected in (
-        "Name: Zhao Lei", f"Branch: {MOBILE}", "Category: Mobile member", "Status: active",
+        "Name: Zhao Lei", f"Branch: {MOBILE}", "Category: Mobile member", "Status: registered",
         "Place: Madrid", "Time zone: Europe/Madrid (local time 02:00)", "Language: English",
-        "Last contact: 2026-03-02 02:00", "Joined: 2026-03-02",
+        "Last contact: 2026-03-02 02:00", "Registered: 2026-03-02",
     ):
         assert expected in text, (expected, text)
 
@@ -59,12 +59,12 @@ async def test_me_for_a_pending_member_shows_the_request(h):
     member = await requested(h, "renhe-citrus", 3004, "刘洋")
     await member.send_command("me")
     text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
-    assert "状态：待审批" in text and "申请日期：2026-03-02" in text
+    assert "状态：待审批" in text and "申请登记日期：2026-03-02" in text
 
 
 async def test_me_for_a_stranger_says_not_a_member(h):
-    for user_id, language, expected in ((3005, "zh", "您还不是任何支部的党员"),
-                                        (3006, "en", "You are not a member")):
+    for user_id, language, expected in ((3005, "zh", "您还没有在任何支部的支部助手登记"),
+                                        (3006, "en", "You are not registered with any branch")):
         stranger = h.user(user_id, language)
         await stranger.send_command("me")
         assert expected in (await stranger.wait_for_message()).plain
@@ -74,7 +74,7 @@ async def test_me_for_a_secretary_lists_what_they_lead(h):
     secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
     await secretary.send_command("me")
     text = (await secretary.wait_for_message(lambda m: "我的信息" in m.plain)).plain
-    assert "姓名：陈秀兰" in text and "支部：未加入" in text and f"负责：{CITRUS}" in text
+    assert "姓名：陈秀兰" in text and "支部：未登记" in text and f"负责：{CITRUS}" in text
 
 
 # ---------------------------------------------------------------- /language
@@ -103,7 +103,7 @@ async def test_language_switch_is_stored_and_confirmed_in_the_new_language(h):
 async def test_language_for_a_stranger_is_refused(h):
     stranger = h.user(3011, "en")
     await stranger.send_command("language")
-    assert "You are not a member" in (await stranger.wait_for_message()).plain
+    assert "You are not registered with any branch" in (await stranger.wait_for_message()).plain
 
 
 # ---------------------------------------------------------------- /timezone
@@ -215,7 +215,7 @@ async def test_an_old_question_lapses(h):
 async def test_timezone_for_a_stranger_is_refused(h):
     stranger = h.user(3028, "zh")
     await stranger.send_command("timezone", "Europe/Madrid")
-    assert "您还不是任何支部的党员" in (await stranger.wait_for_message()).plain
+    assert "您还没有在任何支部的支部助手登记" in (await stranger.wait_for_message()).plain
 
 
 # ---------------------------------------------------------------- /away
@@ -288,10 +288,10 @@ async def test_away_date_is_the_members_local_date(h):
 async def test_away_is_for_active_members_only(h):
     pending = await requested(h, "renhe-citrus", 3035, "刘洋")
     await pending.send_command("away", "30")
-    assert "您还不是任何支部的党员" in (await pending.wait_for_message()).plain
+    assert "您还没有在任何支部的支部助手登记" in (await pending.wait_for_message()).plain
     stranger = h.user(3036, "en")
     await stranger.send_command("away", "30")
-    assert "You are not a member" in (await stranger.wait_for_message()).plain
+    assert "You are not registered with any branch" in (await stranger.wait_for_message()).plain
 
 
 # ---------------------------------------------------------------- /leave
@@ -300,35 +300,35 @@ async def test_leave_confirmed_tells_the_secretary(h):
     member = await admitted(h, "renhe-citrus", 3040, "张伟")
     secretary = h.user(BRANCH_SECRETARIES["renhe-citrus"])
     await member.send_command("leave")
-    confirm = await member.wait_for_message(lambda m: "确定要退出" in m.plain)
-    assert CITRUS in confirm.plain and confirm.button_texts == ["✅ 确定退出", "❌ 不退出"]
-    await member.press("✅ 确定退出", confirm)
+    confirm = await member.wait_for_message(lambda m: "不再使用支部助手吗" in m.plain)
+    assert CITRUS in confirm.plain and confirm.button_texts == ["✅ 确定不再使用", "❌ 继续使用"]
+    await member.press("✅ 确定不再使用", confirm)
     done = await member.wait_for_message(lambda m: m is confirm and confirm.edits > 0)
-    assert f"您已退出{CITRUS}" in done.plain and done.button_texts == []
-    told = await secretary.wait_for_message(lambda m: "已退出" in m.plain)
-    assert told.plain == f"ℹ️ 张伟已退出{CITRUS}。"
+    assert f"您已不再在{CITRUS}使用支部助手，不影响组织关系" in done.plain and done.button_texts == []
+    told = await secretary.wait_for_message(lambda m: "不再在" in m.plain)
+    assert told.plain == f"ℹ️ 张伟不再在{CITRUS}使用支部助手（不影响组织关系）。"
 
     assert (await stored(h, member.id)).membership is None
     assert any(e.action == "member.leave" for e in await audit.recent(h.services.db))
     await member.send_command("away", "3")
-    assert "您还不是任何支部的党员" in (await member.wait_for_message()).plain
+    assert "您还没有在任何支部的支部助手登记" in (await member.wait_for_message()).plain
 
 
 async def test_leave_declined_and_a_second_confirmation_is_stale(h):
     member = await admitted(h, "renhe-pigs", 3041, "Wang Lei", language="en")
     await member.send_command("leave")
-    first = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
-    await member.press("❌ No, stay", first)
-    await member.wait_for_message(lambda m: m is first and "still a member" in first.plain)
+    first = await member.wait_for_message(lambda m: "Stop using Branch Assistant for" in m.plain)
+    await member.press("❌ Keep using it", first)
+    await member.wait_for_message(lambda m: m is first and "keep using Branch Assistant" in first.plain)
     assert (await stored(h, member.id)).membership.status == "active"
 
     await member.send_command("leave")
-    second = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
+    second = await member.wait_for_message(lambda m: "Stop using Branch Assistant for" in m.plain)
     await member.send_command("leave")
-    third = await member.wait_for_message(lambda m: "really want to leave" in m.plain)
-    await member.press("✅ Yes, leave", third)
-    await member.wait_for_message(lambda m: m is third and "You have left" in third.plain)
-    await member.press("✅ Yes, leave", second)
+    third = await member.wait_for_message(lambda m: "Stop using Branch Assistant for" in m.plain)
+    await member.press("✅ Yes, stop using it", third)
+    await member.wait_for_message(lambda m: m is third and "no longer use" in third.plain)
+    await member.press("✅ Yes, stop using it", second)
     answer = await member.wait_for_callback_answer()
     assert answer.text == "This button is out of date; please use the latest message."
     leaves = [e for e in await audit.recent(h.services.db) if e.action == "member.leave"]
@@ -338,7 +338,7 @@ async def test_leave_declined_and_a_second_confirmation_is_stale(h):
 async def test_leave_for_a_stranger_is_refused(h):
     stranger = h.user(3042, "zh")
     await stranger.send_command("leave")
-    assert "您还不是任何支部的党员" in (await stranger.wait_for_message()).plain
+    assert "您还没有在任何支部的支部助手登记" in (await stranger.wait_for_message()).plain
 
 
 # ---------------------------------------------------------------- /forget
@@ -369,7 +369,7 @@ async def test_forget_erases_personal_data_and_keeps_records_anonymous(h):
     assert not any(e.actor == f"tg:{member.id}" for e in entries)
 
     await member.send_command("me")
-    assert "您还不是任何支部的党员" in (await member.wait_for_message()).plain
+    assert "您还没有在任何支部的支部助手登记" in (await member.wait_for_message()).plain
 
 
 async def test_forget_declined_in_english_and_stale_after(h):
@@ -395,7 +395,7 @@ async def test_forget_declined_in_english_and_stale_after(h):
 async def test_forget_for_a_stranger_is_refused(h):
     stranger = h.user(3052, "en")
     await stranger.send_command("forget")
-    assert "You are not a member" in (await stranger.wait_for_message()).plain
+    assert "You are not registered with any branch" in (await stranger.wait_for_message()).plain
 
 
 async def test_forget_erases_free_text_kept_by_other_features(h):

@@ -34,7 +34,7 @@ def warnings(secretary: EmulatedUser, name: str) -> list[str]:
     return [
         text
         for text in secretary.texts
-        if name in text and text.startswith(("⚠️ 失联预警", "🔴 失联"))
+        if name in text and text.startswith(("⚠️ 久未回复提醒", "🔴 长期未回复"))
     ]
 
 
@@ -61,14 +61,14 @@ async def join_through_invite(h: BotHarness, member: EmulatedUser, secretary: Em
     await member.send_command("start", "mobile-2026")
     await member.wait_for_message(lambda m: "请输入您的真实姓名" in m.plain)
     await say(member, "王芳", "请选择您的情况")
-    await tap(member, "流动党员（在外务工）", "常见地点")
+    await tap(member, "流动党员（外出务工经商）", "常见地点")
     await say(member, "深圳", "是否同意")
     await tap(member, "✅ 同意", "请等待")
     request = await secretary.wait_for_message(
-        lambda m: "王芳" in m.plain and "加入申请" in m.plain
+        lambda m: "王芳" in m.plain and "登记申请" in m.plain
     )
     await secretary.press("✅ 同意", request)
-    await member.wait_for_message(lambda m: "正式加入" in m.plain)
+    await member.wait_for_message(lambda m: "的支部助手登记！" in m.plain)
 
 
 async def add_silent_member(h: BotHarness) -> None:
@@ -155,9 +155,9 @@ async def test_moving_abroad_and_lost_contact_warnings(tmp_path) -> None:
         await walk(h, daily + timedelta(days=200))
         sent = warnings(secretary, "Sam Lee")
         assert len(sent) == 3
-        assert "已经 90 天没有联系" in sent[0] and "失联预警" in sent[0]
-        assert "已经 150 天没有联系" in sent[1]
-        assert "已满 180 天没有任何联系" in sent[2] and "失联线" in sent[2]
+        assert "已满 90 天未回复支部助手，请核实" in sent[0] and "久未回复提醒" in sent[0]
+        assert "已满 150 天未回复支部助手" in sent[1]
+        assert "已满 180 天未回复支部助手，请核实" in sent[2] and "按规定启动查找程序" in sent[2]
         assert "最后联系：2026-03-02" in sent[0]
         await secretary.send_command("mobile")
         view = await secretary.wait_for_message(lambda m: "Sam Lee" in m.plain)
@@ -171,7 +171,7 @@ async def test_moving_abroad_and_lost_contact_warnings(tmp_path) -> None:
         assert len(warnings(secretary, "Sam Lee")) == 3
         await h.advance(days=1)
         sent = warnings(secretary, "Sam Lee")
-        assert len(sent) == 4 and "已经 90 天没有联系" in sent[3]
+        assert len(sent) == 4 and "已满 90 天未回复支部助手" in sent[3]
         assert f"最后联系：{contact.astimezone(SHANGHAI).date().isoformat()}" in sent[3]
         await walk(h, contact + timedelta(days=100))
         assert len(warnings(secretary, "Sam Lee")) == 4

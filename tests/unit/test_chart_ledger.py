@@ -109,14 +109,14 @@ def test_ledger_has_the_four_sheets_with_chinese_headers_and_rows() -> None:
     assert headers("roster")[:3] == ["姓名", "类别", "状态"]
     assert roster.max_row == 3
     first = [c.value for c in roster[2]]
-    assert first[:3] == ["王芳", "流动党员（在外务工）", "正式"]
+    assert first[:3] == ["王芳", "流动党员（外出务工经商）", "已登记"]
     # 01:00 UTC on 1 March is 00:30 on 2 March in Beijing: dates are the branch's.
     assert first[3] == datetime(2026, 1, 5, 10, 0) and first[7] == datetime(2026, 3, 2, 0, 30)
     assert roster["A3"].value == "（已删除个人信息）" and roster["I3"].value == "不能"
 
     study = book["学习记录"]
     assert [c.value for c in study[1]] == ["学习内容", "截止日期", "姓名", "结果", "签到时间",
-                                           "说明", "代录人"]
+                                           "说明", "代为登记人"]
     assert study["B2"].value.date() == date(2026, 2, 26)
     assert [study["D2"].value, study["G2"].value, study["D3"].value] == [
         "已学习", "刘海涛", "未学习"]
@@ -127,11 +127,11 @@ def test_ledger_has_the_four_sheets_with_chinese_headers_and_rows() -> None:
         "自评", "书记评价", "书记意见"]
     row = [c.value for c in pledges[2]]
     assert row[:5] == ["王芳", 2026, "带动5户群众改造果园", "5 户", "已公开"]
-    assert row[5:8] == ["进行中", "已完成", None] and row[-3:] == ["好", "较好", "继续努力"]
+    assert row[5:8] == ["进行中", "已完成", None] and row[-3:] == ["全部兑现", "基本兑现", "继续努力"]
 
     mobile = book["流动党员"]
     assert mobile.max_row == 3
-    assert [mobile["F2"].value, mobile["F3"].value, mobile["E3"].value] == ["正常", "失联", 200]
+    assert [mobile["F2"].value, mobile["F3"].value, mobile["E3"].value] == ["正常", "长期未回复，请核实", 200]
     assert mobile["G2"].value == "2026-02-01 深圳；2026-01-01 东莞"
 
 

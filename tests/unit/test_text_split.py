@@ -31,7 +31,7 @@ def test_parts_are_filled_greedily() -> None:
 
 
 def test_roster_over_4096_characters_is_split_at_line_ends() -> None:
-    rows = [f"• <b>党员{i:03d}</b> — 流动党员 · 正式 · 3 天前联系" for i in range(200)]
+    rows = [f"• <b>党员{i:03d}</b> — 流动党员 · 已登记 · 3 天前联系" for i in range(200)]
     parts = split_message("\n".join(rows))
     assert len(parts) >= 2
     for part in parts:
