@@ -4,6 +4,7 @@ contact; blocking or unblocking the bot changes whether we can reach them."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
@@ -17,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot.services import get_services
+from storage.db import is_busy
 from storage.repositories import people
 
 __all__ = ["register"]
@@ -45,7 +47,14 @@ async def record_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if user is None or update.my_chat_member is not None:
         return
     services = get_services(context)
-    await people.touch_contact(services.db, user.id, services.now_ts())
+    try:
+        await people.touch_contact(services.db, user.id, services.now_ts())
+    except sqlite3.OperationalError as exc:
+        # Still locked after storage's long wait: the stamp is bookkeeping, the
+        # next update writes it again, and the user's own action must go on.
+        if not is_busy(exc):
+            raise
+        log.warning("could not stamp contact (database busy); the user's update goes on")
 
 
 async def record_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

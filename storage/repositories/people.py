@@ -83,8 +83,23 @@ async def set_timezone(db: aiosqlite.Connection, person_id: int, timezone: str) 
     await db.execute("UPDATE people SET timezone = ? WHERE id = ?", (timezone, person_id))
 
 
+CONTACT_STAMP_SECONDS = 60  # a person's contact is re-stamped at most this often
+
+
 async def touch_contact(db: aiosqlite.Connection, telegram_id: int, now: int) -> None:
     """Record that the person just wrote to or pressed something in the bot."""
+    # Every update of every user comes here: read first and skip the write when
+    # the stamp is fresh, so a burst of presses does not queue for the write
+    # lock behind a fan-out (silence is measured in days, not seconds).
+    async with db.execute(
+        "SELECT last_contact_at, is_reachable FROM people WHERE telegram_id = ?", (telegram_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return
+    last, reachable = row[0], row[1]
+    if reachable and last is not None and 0 <= now - last < CONTACT_STAMP_SECONDS:
+        return
     await db.execute(
         "UPDATE people SET last_contact_at = ?, is_reachable = 1, unreachable_reason = NULL"
         " WHERE telegram_id = ?",
