@@ -42,7 +42,7 @@ from telegram.ext import (
 
 from bot.callback_data import pack, pattern, unpack
 from bot.domain import joining
-from bot.domain.free_text import clean_text
+from bot.domain.free_text import clean_text, echo
 from bot.domain.localtime import format_local, zone
 from bot.domain.models import Category, Person, Unit
 from bot.domain.permissions import Actor, can_manage_branch, is_leader
@@ -78,7 +78,7 @@ PICK_LIMIT = 24
 
 WORDS = ScopeText(
     unknown="secretary.unknown_branch",
-    echo=lambda key: {"unit_key": key[:40]},
+    echo=lambda key: {"unit_key": echo(key)},
     refused="errors.not_your_branch",
     no_branches="secretary.no_branches",
     too_many="secretary.too_many_branches",
@@ -215,7 +215,7 @@ async def typed_answer(
         place = find_place(text)
         if place is None:
             suggestions = suggest_places(text) or popular_places()
-            await reply(update, actor.language, "join.place_unknown", place=clean_text(text)[:40],
+            await reply(update, actor.language, "join.place_unknown", place=echo(text),
                         reply_markup=_places(actor.language, pending.started_at, suggestions))
             return
         data.update(p=place_name(place, actor.language), z=place.timezone, s="note")
