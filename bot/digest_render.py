@@ -33,7 +33,8 @@ from bot.domain.digest import (
     StudyItem,
     Upcoming,
 )
-from bot.domain.localtime import format_local, zone
+from bot.domain.humane import day_label, iso_day_label, moment_label, week_label
+from bot.domain.localtime import local_date, zone
 from bot.domain.text import split_message
 from bot.i18n import raw, t
 
@@ -115,15 +116,17 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{round(rate * 100)}%"
 
 
-def _day(timestamp: int, timezone: str) -> str:
-    return format_local(timestamp, zone(timezone), with_time=False)[5:]
+def _week(language: str, period: Period, timezone: str) -> str:
+    """Return the period's days as people write them, "3月2日—3月8日", never "2026-W10"."""
+    tz = zone(timezone)
+    return week_label(language, local_date(period.start, tz),
+                      local_date(max(period.start, period.end - 1), tz))
 
 
 def _period_text(language: str, period: Period, timezone: str) -> str:
-    first = _day(period.start, timezone)
-    last = _day(max(period.start, period.end - 1), timezone)
+    first = day_label(language, local_date(period.start, zone(timezone)))
     key = "digest.period_so_far" if period.partial else "digest.period"
-    return t(language, key, week=period.label, first=first, last=last)
+    return t(language, key, week=_week(language, period, timezone), first=first)
 
 
 def render_summary(language: str, digest: BranchDigest) -> str:
@@ -226,7 +229,7 @@ def _upcoming(language: str, upcoming: Upcoming) -> str:
         return t(language, "digest.next_study_day", title=_title(language, upcoming.item))
     title = _title(language, upcoming.item) if upcoming.item is not None else ""
     return t(language, f"digest.next_{upcoming.kind}", title=title,
-             day=upcoming.due_date[5:], count=upcoming.count)
+             day=iso_day_label(language, upcoming.due_date), count=upcoming.count)
 
 
 def _rest_line(language: str, digest: BranchDigest) -> str:
@@ -266,7 +269,7 @@ def render_detail(language: str, digest: BranchDigest, section: str) -> list[str
     if section not in SECTIONS:
         raise ValueError(f"unknown digest section {section!r}")
     title = t(language, f"digest.detail_{section}", branch=digest.branch_name,
-              week=digest.period.label)
+              week=_week(language, digest.period, digest.timezone))
     lines = [title, *_detail_lines(language, digest, section)]
     if len(lines) == 1:
         lines.append(t(language, "digest.detail_empty"))
@@ -315,13 +318,13 @@ def _detail_lines(language: str, digest: BranchDigest, section: str) -> list[str
             t(language, "digest.line_pending",
               name=p.name or t(language, "digest.anonymous"),
               category=t(language, f"category.{p.category}"),
-              at=format_local(p.requested_at, zone(tz)))
+              at=moment_label(language, p.requested_at, zone(tz)))
             for p in digest.pending
         ] + [t(language, "digest.pending_hint")]
     if section == "items":
         return [
             t(language, "digest.line_item" if c.item.title else "digest.line_study_day",
-              title=_title(language, c.item), day=c.item.due_date[5:],
+              title=_title(language, c.item), day=iso_day_label(language, c.item.due_date),
               expected=c.expected, studied=c.studied, excused=c.excused, missed=c.missed)
             for c in digest.study.items
         ]

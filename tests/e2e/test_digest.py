@@ -161,7 +161,7 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
             assert _digests(secretary) == [], f"digest came early, at {h.clock.now()}"
     digest = await secretary.wait_for_message(lambda m: "周报" in m.plain)
     text = digest.plain
-    assert f"{CITRUS} · 周报 2026-W10（03-02 至 03-08）" in text
+    assert f"{CITRUS} · 周报 3月2日—3月8日" in text
     assert "党员 6 人，其中流动党员 1 人" in text
     assert "📚 学习：2 项，应学 12 人次 · ✅ 已学 5 · 🙋 请假 3 · ❌ 未学 4（完成率 56%）" in text
     assert "未学习（3 人）：王芳（2 项）、周杰、李强" in text
@@ -172,7 +172,7 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
     assert "超过 90 天未联系（1 人）：王芳（100 天）" in text
     assert "消息发不到（1 人）：周杰" in text
     assert "待审批的登记申请：1 份" in text
-    assert "学习：学习新党章（03-12 截止）" in text
+    assert "学习：学习新党章（3月12日（周四）截止）" in text
     assert "以上 4 人需要关注；其余 2 人一切正常。" in text
     for name in ("张伟", "赵磊", "陈静"):  # fine, or only a count: never named in the summary
         assert name not in text
@@ -220,7 +220,7 @@ async def test_general_branch_rollup_ranks_weakest_first(h):
     # Any branch's digest opens from its button.
     await leader.press(PIGS, rollup)
     pigs = await leader.wait_for_message(lambda m: f"{PIGS} · 周报" in m.plain)
-    assert "✅ 已学 2" in pigs.plain and "2026-W10" in pigs.plain
+    assert "✅ 已学 2" in pigs.plain and "3月2日—3月8日" in pigs.plain
     # The committee secretary above gets a roll-up too, including the branch directly under it.
     committee = await top.wait_for_message(lambda m: "汇总周报" in m.plain)
     assert "咸水乡农业党支部：还没有党员" in committee.plain
@@ -233,9 +233,9 @@ async def test_on_demand_digest_covers_the_week_so_far(h):
     await secretary.send_command("digest")
     digest = await secretary.wait_for_message(lambda m: "周报" in m.plain)
     # Only the item due Wednesday 4 March is over; Friday's is still next.
-    assert "2026-W10（03-02 至今）" in digest.plain
+    assert "3月2日（周一）至今" in digest.plain
     assert "📚 学习：1 项，应学 6 人次 · ✅ 已学 2 · 🙋 请假 2 · ❌ 未学 2" in digest.plain
-    assert "学习：学习<准则>&条例（03-06 截止）" in digest.plain
+    assert "学习：学习<准则>&条例（3月6日（周五）截止）" in digest.plain
     await secretary.wait_for_message(lambda m: m.kind == "photo")
 
 
@@ -308,7 +308,7 @@ async def test_committee_members_get_the_digest_when_configured(tmp_path):
         await h.tick()
         assert _digests(secretary) == []
         await h.advance(hours=1)
-        english = await committee.wait_for_message(lambda m: "digest 2026-W10" in m.plain)
+        english = await committee.wait_for_message(lambda m: "digest 2 Mar – 8 Mar" in m.plain)
         assert "Missed (3)" in english.plain
         await secretary.wait_for_message(lambda m: "周报" in m.plain)
 

@@ -105,7 +105,7 @@ async def test_scheduled_digest_waits_until_the_week_is_over_where_the_branch_is
     ny_monday = datetime(2026, 2, 16, 5, 0, tzinfo=UTC)
     later = await plan_digests(services, ny_monday)
     text = "\n".join(m.text for m in later if m.kind == "digest")
-    assert "2026-W07" in text
+    assert "2月9日—2月15日" in text  # the week as people write it, not "2026-W07"
     assert "已学 1" in text and "未学习" not in text
 
 
