@@ -205,7 +205,9 @@ async def test_members_roster_with_place_contact_and_unreachable_mark(h):
     assert lines[0] == f"{MOBILE} 党员名单（2 人）"
     assert "王芳 — 流动党员（外出务工经商） · 已登记 · 今天联系过 · 在马德里 · 外出至 2026-03-15" in lines
     assert "⚠️ 李强 — 流动党员（外出务工经商） · 已登记 · 3 天前联系 · 在深圳" in lines
-    pending_at = next(i for i, line in enumerate(lines) if line.startswith("待审核的登记申请（1 人"))
+    pending_at = next(
+        i for i, line in enumerate(lines) if line.startswith("待审核的登记申请（1 人")
+    )
     assert "刘洋 — 普通党员 · 待审批 · 3 天前联系" in lines[pending_at:]
     assert not any("刘洋" in line for line in lines[:pending_at])
     assert lines[-1].startswith("⚠️ 表示消息发不到")

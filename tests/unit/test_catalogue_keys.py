@@ -161,7 +161,9 @@ def test_every_fstring_key_names_keys_in_both_catalogues() -> None:
     ],
 )
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_keys_built_from_known_values_exist(template: str, values: list[str], language: str) -> None:
+def test_keys_built_from_known_values_exist(
+    template: str, values: list[str], language: str
+) -> None:
     keys = catalogue(language)
     missing = [template.format(v) for v in values if template.format(v) not in keys]
     assert not missing
