@@ -26,6 +26,7 @@ from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
 from bot.demo_digest import play_digest
+from bot.demo_offline import play_offline
 from bot.demo_pledges import play_pledges
 from bot.demo_script import DemoScript
 from bot.demo_study import play_study
@@ -161,4 +162,5 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_joining(script)
     await play_pledges(script, app, clock)
     await play_study(script, app, clock)
+    await play_offline(script)  # a member without Telegram, recorded by the secretary
     await play_digest(script, app, clock)

@@ -59,6 +59,7 @@ from handlers.keyboards import (
     place_name,
     yes_no_keyboard,
 )
+from handlers.privacy import who_sees_text
 from handlers.scope import ScopeText, branches_in_scope, load_leader, one_branch, typed_key
 from storage.db import transaction
 from storage.repositories import audit, members, pending_inputs, people, roles, units
@@ -486,6 +487,7 @@ async def start_claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply(
         update, language, "join.consent", name=record.name or "",
         category=t(language, f"category.{membership.category}"), place_line=raw(place_line),
+        who=raw(who_sees_text(language)),
         reply_markup=yes_no_keyboard(
             t(language, "join.consent_yes"), pack(FEATURE, "cy", code),
             t(language, "join.consent_no"), pack(FEATURE, "cn", code),

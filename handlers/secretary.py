@@ -29,7 +29,8 @@ from bot.domain import joining
 from bot.domain.away import is_away
 from bot.domain.commands import check_invite_limits, parse_invite_args, same_name
 from bot.domain.free_text import echo
-from bot.domain.localtime import days_since, format_local, local_date, zone
+from bot.domain.humane import iso_day_label, moment_label, zone_label
+from bot.domain.localtime import days_since, local_date, zone
 from bot.domain.models import Category, Invite, Member, MemberStatus, Unit
 from bot.domain.outgoing import LEADER_KINDS
 from bot.domain.permissions import Actor, can_manage_branch, is_leader, managed_branches
@@ -142,9 +143,10 @@ async def _create_invite(
     tz_name = await _actor_zone(services, actor)
     await reply(
         update, actor.language, "invite.created",
-        branch=branch.name, code=code, uses=uses, timezone=tz_name,
+        branch=branch.name, code=code, uses=uses,
+        timezone=zone_label(actor.language, tz_name, created.expires_at),
         link=f"https://t.me/{context.bot.username}?start={code}",
-        expires=format_local(created.expires_at, zone(tz_name)),
+        expires=moment_label(actor.language, created.expires_at, zone(tz_name)),
     )
 
 
@@ -193,7 +195,7 @@ def _invite_line(
     language: str, item: Invite, names: dict[int, str], now: int, tz: ZoneInfo
 ) -> str:
     problem = joining.invite_problem(item, now)
-    expires = format_local(item.expires_at, tz)
+    expires = moment_label(language, item.expires_at, tz)
     state = t(language, f"invite.state_{problem.value if problem else 'active'}", expires=expires)
     return t(language, "invite.line", code=item.code, branch=names.get(item.branch_id, "?"),
              uses=item.uses, max_uses=item.max_uses, state=raw(state))
@@ -297,7 +299,8 @@ async def _send_roster(
 
 
 def _is_unreachable(row: MemberRow) -> bool:
-    return not row.is_reachable or row.telegram_id is None
+    # A member registered without Telegram is not unreachable: others act for them.
+    return not row.offline and (not row.is_reachable or row.telegram_id is None)
 
 
 def _roster_line(language: str, row: MemberRow, now: int) -> str:
@@ -308,11 +311,14 @@ def _roster_line(language: str, row: MemberRow, now: int) -> str:
         contact = t(language, "members.contact_today")
     else:
         contact = t(language, "members.contact_days", days=days)
+    if row.offline:
+        contact = t(language, "offline.marker",
+                    who=row.registered_by or t(language, "members.no_name"))
     details = ""
     if member.category == Category.MOBILE and member.place:
         details += t(language, "members.place", place=member.place)
     if is_away(member.away_until, local_date(now, zone(row.timezone))):
-        details += t(language, "members.away", until=member.away_until)
+        details += t(language, "members.away", until=iso_day_label(language, member.away_until))
     return t(
         language, "members.line",
         warning=raw(t(language, "members.unreachable")) if _is_unreachable(row) else "",
@@ -348,7 +354,7 @@ async def show_pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         text = join_request_text(
             language, name=row.name or t(language, "members.no_name"),
             branch=names.get(row.member.branch_id, "?"), category=row.member.category,
-            place=row.member.place, timezone=row.timezone,
+            place=row.member.place, timezone=row.timezone, at=services.now_ts(),
         )
         await update.effective_chat.send_message(
             text, reply_markup=approval_keyboard(language, row.member.id)

@@ -17,7 +17,7 @@ location answer is registered in LOCATION_GROUP, after it.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 from telegram import (
     InlineKeyboardButton,
@@ -37,7 +37,8 @@ from telegram.ext import (
 from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain.away import is_away, parse_away
 from bot.domain.free_text import echo
-from bot.domain.localtime import canonical_timezone, format_local, local_clock, local_date, zone
+from bot.domain.humane import clock_label, day_label, iso_day_label, moment_label, zone_label
+from bot.domain.localtime import canonical_timezone, local_date, zone
 from bot.domain.models import Category, Member, MemberStatus, Person
 from bot.domain.outgoing import LEADER_KINDS
 from bot.domain.places import (
@@ -53,7 +54,7 @@ from bot.domain.places import (
 from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES, raw, t
 from bot.services import Services, get_services
-from handlers import awaiting
+from handlers import awaiting, offline_members
 from handlers.awaiting import AwaitedInputHandler
 from handlers.basics import publish_menu
 from handlers.common import reply, user_language
@@ -113,8 +114,15 @@ def _zone_name(services: Services, person: Person) -> str:
     return person.timezone or services.settings.general.default_timezone
 
 
-def _local_now(services: Services, timezone: str) -> str:
-    return local_clock(services.now_ts(), zone(timezone))
+def _local_now(services: Services, timezone: str, language: str) -> str:
+    """Return the time of day there now, as people say it ("晚上8:00")."""
+    moment = datetime.fromtimestamp(services.now_ts(), UTC).astimezone(zone(timezone))
+    return clock_label(language, moment.time())
+
+
+def _zone_words(services: Services, timezone: str, language: str) -> str:
+    """Name the zone by its distance from Beijing ("北京时间"), never "Asia/Shanghai"."""
+    return zone_label(language, timezone, services.now_ts())
 
 
 # ---------------------------------------------------------------- /me
@@ -143,26 +151,31 @@ async def show_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if membership.category == Category.MOBILE:
             lines.append(t(language, "me.place", place=membership.place or unknown))
     lines += [
-        t(language, "me.timezone", timezone=tz_name, local_time=_local_now(services, tz_name)),
+        # The IANA name stays, on its own line, as the detail /me promises to show.
+        t(language, "me.timezone", zone=_zone_words(services, tz_name, language), timezone=tz_name,
+          local_time=_local_now(services, tz_name, language)),
         t(language, "me.language", language=t(language, f"language.{language}")),
     ]
     if membership is not None:
         today = local_date(services.now_ts(), tz)
         lines.append(
-            t(language, "me.away", until=membership.away_until)
+            t(language, "me.away",
+              until=iso_day_label(language, membership.away_until, today=today))
             if is_away(membership.away_until, today)
             else t(language, "me.not_away")
         )
     if person.last_contact_at is not None:
-        lines.append(t(language, "me.last_contact", when=format_local(person.last_contact_at, tz)))
+        lines.append(t(language, "me.last_contact",
+                       when=moment_label(language, person.last_contact_at, tz)))
     if membership is not None:
         joined = membership.status == MemberStatus.ACTIVE and membership.decided_at is not None
         stamp = membership.decided_at if joined else membership.requested_at
         lines.append(t(language, "me.joined" if joined else "me.requested",
-                       date=format_local(stamp or 0, tz, with_time=False)))
+                       date=day_label(language, local_date(stamp or 0, tz))))
     if led:
         all_units = await units.list_units(services.db)
         lines += [t(language, "me.leads", units=u.name) for u in all_units if u.id in led]
+    lines += await offline_members.me_lines(services, language, person)  # registered by others
     lines += ["", who_sees_text(language), "", t(language, "me.footer")]
     await update.effective_chat.send_message("\n".join(lines))
 
@@ -219,12 +232,13 @@ async def change_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     tz_name = _zone_name(services, person)
     membership = await members.current_membership(services.db, person.id)
-    local_time = _local_now(services, tz_name)
+    local_time = _local_now(services, tz_name, language)
     if membership is not None and membership.category == Category.MOBILE and membership.place:
         await reply(update, language, "timezone.current", place=membership.place,
-                    timezone=tz_name, local_time=local_time)
+                    timezone=_zone_words(services, tz_name, language), local_time=local_time)
     else:
-        await reply(update, language, "timezone.current_zone", timezone=tz_name,
+        await reply(update, language, "timezone.current_zone",
+                    timezone=_zone_words(services, tz_name, language),
                     local_time=local_time)
     pending = await awaiting.expect(services, update.effective_user.id, PENDING_TIMEZONE)
     await update.effective_chat.send_message(
@@ -294,11 +308,12 @@ async def _apply(
                 await members.set_place(db, membership.id, None)
                 place_cleared = True
         await awaiting.done(services, update.effective_user.id, PENDING_TIMEZONE)
-    local_time = _local_now(services, timezone)
+    local_time = _local_now(services, timezone, language)
+    words = _zone_words(services, timezone, language)
     text = (
-        t(language, "timezone.set", place=place, timezone=timezone, local_time=local_time)
+        t(language, "timezone.set", place=place, timezone=words, local_time=local_time)
         if place is not None
-        else t(language, "timezone.set_zone", timezone=timezone, local_time=local_time)
+        else t(language, "timezone.set_zone", timezone=words, local_time=local_time)
     )
     if place_cleared:
         text += "\n" + t(language, "timezone.place_cleared", place=membership.place)
@@ -384,7 +399,7 @@ async def set_away(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _show_away(update: Update, language: str, membership: Member, today: date) -> None:
     away = is_away(membership.away_until, today)
     status = (
-        t(language, "away.status_away", until=membership.away_until)
+        t(language, "away.status_away", until=iso_day_label(language, membership.away_until))
         if away
         else t(language, "away.status_home")
     )
@@ -411,7 +426,7 @@ async def _store_away(
     if until is None:
         await reply(update, language, "away.off")
     else:
-        await reply(update, language, "away.set", until=until)
+        await reply(update, language, "away.set", until=iso_day_label(language, until))
 
 
 async def on_away_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -152,13 +152,22 @@ def _facts(row: aiosqlite.Row) -> MemberFacts:
         last_contact_at=row["last_contact_at"],
         place=row["place"],
         away_until=row["away_until"],
+        offline=_offline(row),
+        registered_by=row["registered_by_name"],
     )
+
+
+def _offline(row: aiosqlite.Row) -> bool:
+    """Tell whether the member was registered without Telegram and has none yet (0008)."""
+    return (row["telegram_id"] is None and row["registered_at"] is not None
+            and row["forgotten_at"] is None)
 
 
 _MEMBER_SQL = (
     "SELECT m.id, m.person_id, m.category, m.status, m.place, m.away_until, m.decided_at,"
     " m.requested_at, p.name, p.telegram_id, p.is_reachable, p.unreachable_reason,"
-    " p.last_contact_at, p.timezone, p.language"
+    " p.last_contact_at, p.timezone, p.language, p.registered_at, p.forgotten_at,"
+    " (SELECT r.name FROM people r WHERE r.id = p.registered_by) AS registered_by_name"
     " FROM members m CROSS JOIN people p ON p.id = m.person_id"
     " WHERE m.branch_id = ? AND m.status IN ('active', 'pending')"
     " ORDER BY p.name COLLATE NOCASE, m.id"
@@ -443,7 +452,8 @@ async def _ledger_roster(db: aiosqlite.Connection, branch_id: int) -> list[Roste
                 joined_at=row["decided_at"], place=row["place"], timezone=row["timezone"],
                 language=row["language"], last_contact_at=row["last_contact_at"],
                 reachable=bool(row["is_reachable"]) and row["telegram_id"] is not None,
-                away_until=row["away_until"],
+                away_until=row["away_until"], offline=_offline(row),
+                registered_by=row["registered_by_name"],
             )
             for row in await cur.fetchall()
         ]

@@ -37,6 +37,10 @@ class MemberRow:
     language: str | None
     is_reachable: bool
     last_contact_at: int | None
+    # Registered by a secretary and without Telegram (see 0008_offline_members.sql):
+    # not "unreachable", and shown with who registered them.
+    offline: bool = False
+    registered_by: str | None = None
 
 
 def _member(row: aiosqlite.Row) -> Member:
@@ -126,7 +130,9 @@ async def set_away(db: aiosqlite.Connection, member_id: int, until: str | None) 
 
 _ROW_COLUMNS = (
     f"{_COLUMNS}, p.name, p.telegram_id, p.timezone, p.language, p.is_reachable,"
-    " p.last_contact_at FROM members m JOIN people p ON p.id = m.person_id"
+    " p.last_contact_at, p.registered_at, p.forgotten_at,"
+    " (SELECT r.name FROM people r WHERE r.id = p.registered_by) AS registered_by_name"
+    " FROM members m JOIN people p ON p.id = m.person_id"
 )
 
 
@@ -139,6 +145,9 @@ def _member_row(row: aiosqlite.Row) -> MemberRow:
         language=row["language"],
         is_reachable=bool(row["is_reachable"]),
         last_contact_at=row["last_contact_at"],
+        offline=row["telegram_id"] is None and row["registered_at"] is not None
+        and row["forgotten_at"] is None,
+        registered_by=row["registered_by_name"],
     )
 
 

@@ -254,3 +254,33 @@ async def test_the_secretary_still_sees_what_was_recorded(records):
     h, roles, ids = records
     answer = await _press_raw(h, roles["secretary"], f"study:cim:{ids['item']}:{ids['member']}")
     assert "生病" in answer  # the refusals above hide what the branch's own leader may see
+
+
+# ---------------------------------------------------------------- members without Telegram
+
+
+async def test_addmember_is_for_this_branchs_leaders_only(world):
+    _, roles = world
+    for role, user in roles.items():
+        reply = await _answer(user, f"/addmember {BRANCH}")
+        if role in REFUSED_FOR_BRANCH:
+            assert _is_refusal(reply), (role, reply)
+        else:
+            assert not _is_refusal(reply) and "真实姓名" in reply, (role, reply)
+        if role != "stranger":
+            await _answer(user, "/help")  # leave no open question behind
+
+
+async def test_claim_link_button_by_role(world):
+    h, roles = world
+    secretary = roles["secretary"]
+    await _answer(secretary, f"/addmember {BRANCH}")
+    category = await _buttons_of(secretary, "王奶奶", "老龄党员")
+    await secretary.press("老龄党员", category)
+    note = await secretary.wait_for_message(lambda m: "⏭ 跳过" in m.button_texts)
+    await secretary.press("⏭ 跳过", note)
+    await secretary.wait_for_message(lambda m: "start=claim_" in m.plain)
+    listing = await _buttons_of(secretary, f"/offline {BRANCH}", "王奶奶")
+    await _check_button(h, roles, listing, "王奶奶")
+    entry = await secretary.wait_for_message(lambda m: "🔗 生成认领链接" in m.button_texts)
+    await _check_button(h, roles, entry, "🔗 生成认领链接")
