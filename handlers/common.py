@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.domain.models import Unit
@@ -17,7 +19,9 @@ from bot.i18n import language_from_telegram, t
 from bot.services import Services, get_services
 from storage.repositories import members, people, roles, units
 
-__all__ = ["load_actor", "load_units", "reply", "user_language"]
+__all__ = ["clear_buttons", "load_actor", "load_units", "reply", "user_language"]
+
+log = logging.getLogger(__name__)
 
 
 def user_language(update: Update, services: Services, stored: str | None = None) -> str:
@@ -72,3 +76,12 @@ async def reply(
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message(t(language, key, **params), reply_markup=reply_markup)
+
+
+async def clear_buttons(update: Update) -> None:
+    """Take the buttons off the pressed message, so it cannot be answered twice."""
+    try:
+        await update.callback_query.edit_message_reply_markup(None)
+    except BadRequest:
+        # Already without buttons (pressed twice) or too old to edit: nothing to take off.
+        log.info("a pressed message's buttons could not be cleared")

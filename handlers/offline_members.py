@@ -40,7 +40,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import pack, pattern, unpack
+from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.free_text import clean_text, echo
 from bot.domain.localtime import format_local, zone
@@ -51,7 +51,7 @@ from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
 from handlers import awaiting
-from handlers.common import load_actor, load_units, reply, user_language
+from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
 from handlers.keyboards import (
     MAX_BUTTONS,
     button_grid,
@@ -266,10 +266,10 @@ async def _button_step(
             return
         data.update(p=place_name(place, actor.language), z=place.timezone, s="note")
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await clear_buttons(update)
     else:
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await clear_buttons(update)
         await _finish(update, context, actor, pending, data, None)
         return
     await _save(services, pending, data)
@@ -504,8 +504,8 @@ async def _claim_answer(
     person = await people.get_person_by_telegram(services.db, user.id)
     language = user_language(update, services, person.language if person else None)
     if not agree:
-        await query.answer()
-        await query.edit_message_reply_markup(None)
+        await query.answer(t(language, "offline.claim_declined"))
+        await clear_buttons(update)
         await reply(update, language, "offline.claim_declined")
         return
     now = services.now_ts()
@@ -531,12 +531,13 @@ async def _claim_answer(
                 subject=f"member:{membership.id}",
             )
     except _Refused as refusal:
-        await query.answer()
-        await query.edit_message_reply_markup(None)
+        # The alert says why at once; the message keeps it in the chat.
+        await query.answer(t(language, str(refusal)), show_alert=True)
+        await clear_buttons(update)
         await reply(update, language, str(refusal))
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await clear_buttons(update)
     branch = await units.get_unit(services.db, membership.branch_id)
     record = await people.get_person(services.db, claim.person_id)
     await reply(update, language, "offline.claimed", name=record.name or "",
@@ -585,18 +586,26 @@ async def me_lines(services: Services, language: str, person: Person) -> list[st
 # ---------------------------------------------------------------- buttons and wiring
 
 
+_SHAPES = {
+    "cy": (TEXT,), "cn": (TEXT,), "br": (INT,), "m": (INT,), "link": (INT,),
+    "cat": (frozenset(c.value for c in Category), INT), "pl": (TEXT, INT), "skip": (INT,),
+}
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Route an `om:` button; permission is checked again on every press."""
     query = update.callback_query
-    _, action, args = unpack(query.data or "")
-    if action in ("cy", "cn") and len(args) == 1:
+    # Any data may arrive here: decode by shape (errors.py answers MalformedButton).
+    pressed = decode(query.data, FEATURE, _SHAPES)
+    action, args = pressed.action, pressed.args
+    if action in ("cy", "cn"):
         await _claim_answer(update, context, action == "cy", args[0])
         return
     actor = await load_actor(update, context)
     if not is_leader(actor):
         await query.answer(t(actor.language, "errors.not_secretary"), show_alert=True)
         return
-    if action == "br" and len(args) == 1 and args[0].isdigit():
+    if action == "br":
         all_units = await load_units(context)
         branch = next((u for u in all_units if u.id == int(args[0])), None)
         if branch is None or not can_manage_branch(actor, branch.id, all_units):
@@ -607,9 +616,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _begin(update, context, actor, branch)
     elif action in ("cat", "pl", "skip"):
         await _button_step(update, context, actor, action, args)
-    elif action == "m" and len(args) == 1:
+    elif action == "m":
         await _entry(update, context, actor, args[0])
-    elif action == "link" and len(args) == 1:
+    elif action == "link":
         await _link(update, context, actor, args[0])
     else:
         await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)

@@ -14,7 +14,7 @@ from bot.domain.models import Person
 from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services import Services
-from handlers.common import reply
+from handlers.common import clear_buttons, reply
 from storage.repositories import roles
 
 __all__ = [
@@ -76,14 +76,6 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
         # Pressing a button twice renders the same text; Telegram refuses that.
         if "not modified" not in str(exc).lower():
             raise
-
-
-async def clear_buttons(update: Update) -> None:
-    """Take the buttons off the pressed message, so a skipped question cannot be skipped again."""
-    try:
-        await update.callback_query.edit_message_reply_markup(None)
-    except BadRequest:
-        log.info("skip button's message could not be cleared")
 
 
 async def stale(

@@ -47,6 +47,10 @@ MALFORMED = [
     "sec:pick:members:999999", "dg:x:999999", "dg:d:999999:miss:2026W10",
     "dg:b:999999:9999W99", "tz:place:atlantis:1", "leave:no:999999",
     "forget:yes:999999",
+    # members without Telegram (om:): wrong arity, wrong kind, and nothing that exists
+    "om:", "om:br", "om:br:x", "om:cat:pilot:1", "om:cat:regular", "om:m:²", "om:link:1:2",
+    "om:br:999999", "om:m:999999", "om:link:999999", "om:cy:nosuchcode", "om:cn:nosuchcode",
+    "om:cat:regular:1", "om:pl:atlantis:1", "om:skip:1",
 ]
 
 
