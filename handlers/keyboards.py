@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.callback_data import pack
+from bot.domain.humane import zone_label
 from bot.domain.models import Category
 from bot.domain.places import Place
 from bot.i18n import raw, t
@@ -89,11 +90,12 @@ def approval_keyboard(language: str, member_id: int) -> InlineKeyboardMarkup:
 
 def join_request_text(
     language: str, *, name: str, branch: str, category: str, place: str | None,
-    timezone: str | None,
+    timezone: str | None, at: int | float,
 ) -> str:
     """Return a join request as its approvers read it (the place only for mobile members)."""
     place_line = (
-        t(language, "join.request_place", place=place or "—", timezone=timezone or "—")
+        t(language, "join.request_place", place=place or "—",
+          timezone=zone_label(language, timezone, at) if timezone else "—")
         if category == Category.MOBILE
         else ""
     )

@@ -33,6 +33,7 @@ from telegram.ext import (
 from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.free_text import echo
+from bot.domain.humane import zone_label
 from bot.domain.joining import InviteProblem, Step
 from bot.domain.models import Category, Member, Person
 from bot.domain.permissions import can_manage_branch
@@ -131,7 +132,9 @@ async def _ask(update: Update, language: str, draft: Draft) -> None:
 
 def _consent_params(language: str, draft: Draft) -> dict[str, str]:
     place_line = (
-        t(language, "join.consent_place", place=draft.place or "", timezone=draft.timezone or "")
+        t(language, "join.consent_place", place=draft.place or "",
+          # The draft's start is minutes ago: close enough to tell summer from winter time.
+          timezone=zone_label(language, draft.timezone, draft.started_at))
         if draft.category == Category.MOBILE
         else ""
     )
@@ -315,7 +318,8 @@ async def _set_place(
     draft = draft.moved_to(Step.CONSENT, place=place_name, timezone=timezone)
     await drafts.save_draft(services.db, draft, services.now_ts())
     await update.effective_chat.send_message(
-        t(language, "join.place_set", place=place_name, timezone=timezone),
+        t(language, "join.place_set", place=place_name,
+          timezone=zone_label(language, timezone, services.now_ts())),
         reply_markup=ReplyKeyboardRemove(),
     )
     await _ask(update, language, draft)
@@ -458,7 +462,7 @@ async def _notify_approvers(
         lang = language or services.settings.general.default_language
         text = join_request_text(
             lang, name=draft.name or "", branch=branch.name, category=draft.category or "",
-            place=draft.place, timezone=draft.timezone,
+            place=draft.place, timezone=draft.timezone, at=services.now_ts(),
         )
         try:
             await context.bot.send_message(

@@ -35,7 +35,8 @@ from telegram.ext import (
 from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import whereabouts as rules
 from bot.domain.free_text import echo
-from bot.domain.localtime import format_local, zone
+from bot.domain.humane import day_label, zone_label
+from bot.domain.localtime import local_date, zone
 from bot.domain.models import Category, Member, Person
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.domain.permissions import managed_branch_ids
@@ -207,7 +208,8 @@ async def _home(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str) -
     place = t(mobile.language, "whereabouts.hometown")
     await update.callback_query.answer()
     await _store_move(services, mobile, place, timezone, kind="home")
-    await _edit(update, t(mobile.language, "whereabouts.home_set", place=place, timezone=timezone))
+    await _edit(update, t(mobile.language, "whereabouts.home_set", place=place,
+                          timezone=zone_label(mobile.language, timezone, services.now_ts())))
 
 
 async def _picked_place(
@@ -254,7 +256,8 @@ async def _moved(
     """Store the new place and zone, and say that reminders follow the new zone."""
     await _store_move(services, mobile, place, timezone, kind="moved")
     await update.effective_chat.send_message(
-        t(mobile.language, "whereabouts.moved", place=place, timezone=timezone),
+        t(mobile.language, "whereabouts.moved", place=place,
+          timezone=zone_label(mobile.language, timezone, services.now_ts())),
         reply_markup=ReplyKeyboardRemove(),
     )
 
@@ -350,8 +353,9 @@ async def show_mobile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 + ("" if row.telegram_id else t(actor.language, "offline.mobile_marker")),
                 branch=branch_names.get(row.branch_id, ""),
                 place=row.place or "—",
-                timezone=row.timezone or services.settings.general.default_timezone,
-                last=format_local(last, my_tz, with_time=False) if last else "—",
+                timezone=zone_label(actor.language, row.timezone or
+                                    services.settings.general.default_timezone, services.now_ts()),
+                last=day_label(actor.language, local_date(last, my_tz)) if last else "—",
                 days=max(days, 0),
             )
         )
@@ -493,8 +497,9 @@ def _warning_candidate(
             branch=branch,
             days=mark,
             place=row.place or "—",
-            timezone=row.timezone or services.settings.general.default_timezone,
-            last=format_local(start, leader_tz, with_time=False),
+            timezone=zone_label(language, row.timezone or
+                                services.settings.general.default_timezone, services.now_ts()),
+            last=day_label(language, local_date(start, leader_tz)),
             lost_days=services.settings.whereabouts.lost_days,
         )
         return OutgoingMessage(

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callback_data import pack
 from bot.domain import study as rules
+from bot.domain.humane import iso_day_label
 from bot.domain.models import Unit
 from bot.domain.schedule import Windows, moved_wall_time
 from bot.domain.study import Answer, NextKind, Reason
@@ -132,12 +133,14 @@ def title_html(language: str, item: StudyItem) -> str:
     """Return the item's title as HTML; a weekly occurrence's is its date."""
     if item.title:
         return html.escape(item.title, quote=False)
-    return t(language, "study.weekly_title", date=item.occurrence_date or item.due_date)
+    return t(language, "study.weekly_title",
+             date=iso_day_label(language, item.occurrence_date or item.due_date))
 
 
 def title_label(language: str, item: StudyItem) -> str:
     """Return the item's title as a plain button label."""
-    return item.title or label(language, "study.weekly_title", date=item.occurrence_date)
+    return item.title or label(language, "study.weekly_title",
+                               date=iso_day_label(language, item.occurrence_date))
 
 
 def body_html(language: str, item: StudyItem) -> str:
@@ -155,7 +158,7 @@ def item_text(language: str, item: StudyItem, kind: NextKind, seq: int, elderly:
         key,
         title=raw(title_html(language, item)),
         body=raw(body_html(language, item)),
-        due=item.due_date,
+        due=iso_day_label(language, item.due_date),
         n=seq,
     )
 

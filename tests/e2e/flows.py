@@ -103,4 +103,4 @@ async def join(
             await member.share_location(*location)
     await member.wait_for_message(lambda m: CONSENT_BUTTON[language] in m.button_texts)
     await member.press(CONSENT_BUTTON[language])
-    await member.wait_for_message(lambda m: "等待" in m.plain and "审核" in m.plain or "review" in m.plain)
+    await member.wait_for_message(lambda m: "审核" in m.plain or "review" in m.plain)

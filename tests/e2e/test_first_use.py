@@ -98,7 +98,7 @@ async def test_a_valid_code_typed_mid_registration_restarts_it(h):
 async def test_zone_alone_clears_a_place_outside_it(h):
     member = await admitted(h, "renhe-mobile", 6005, "王芳", "mobile", city="纽约")
     await member.send_command("timezone", "Europe/Madrid")
-    reply = await member.wait_for_message(lambda m: "Europe/Madrid" in m.plain)
+    reply = await member.wait_for_message(lambda m: "比北京时间晚 7 小时" in m.plain)
     assert "纽约" in reply.plain and "清除" in reply.plain
     saved = await stored(h, member.id)
     assert saved.person.timezone == "Europe/Madrid" and saved.membership.place is None
@@ -110,7 +110,7 @@ async def test_zone_alone_clears_a_place_outside_it(h):
 async def test_zone_alone_keeps_a_place_inside_it(h):
     member = await admitted(h, "renhe-mobile", 6006, "李强", "mobile", city="深圳")
     await member.send_command("timezone", "Asia/Shanghai")
-    reply = await member.wait_for_message(lambda m: "Asia/Shanghai" in m.plain)
+    reply = await member.wait_for_message(lambda m: "北京时间" in m.plain and "已" in m.plain)
     assert "清除" not in reply.plain
     assert (await stored(h, member.id)).membership.place == "深圳"
 

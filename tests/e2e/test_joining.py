@@ -83,7 +83,7 @@ async def test_mobile_member_by_city_in_china(h):
     member = h.user(2003, "zh")
     code = await invite_by_command(secretary)
     await join(h, member, code, "王芳", "mobile", city="深圳市")
-    assert any("所在地：深圳（时区 Asia/Shanghai）" in text for text in member.texts)
+    assert any("所在地：深圳（北京时间）" in text for text in member.texts)
     request = await secretary.wait_for_message(lambda m: "王芳" in m.plain)
     assert "流动党员" in request.plain and "深圳" in request.plain
     await _approve(secretary, "王芳")
@@ -97,7 +97,7 @@ async def test_mobile_member_by_city_abroad_in_english(h):
     code = await invite_by_command(secretary)
     await join(h, member, code, "Zhao Lei", "mobile", "en", city="Madrid")
     consent = next(m for m in member.messages if "Do you agree" in m.plain)
-    assert "Place: Madrid (time zone Europe/Madrid)" in consent.plain
+    assert "Place: Madrid (local time (7 h behind Beijing))" in consent.plain
     await _approve(secretary, "Zhao Lei")
     person, membership = await stored(h, member.id)
     assert person.timezone == "Europe/Madrid" and membership.place == "Madrid"
@@ -109,7 +109,7 @@ async def test_mobile_member_by_shared_location(h):
     member = h.user(2005, "zh")
     code = await invite_by_command(secretary)
     await join(h, member, code, "李强", "mobile", location=(40.7128, -74.0060))
-    assert any("纽约附近" in text and "America/New_York" in text for text in member.texts)
+    assert any("纽约附近" in text and "比北京时间晚 13 小时" in text for text in member.texts)
     person, _ = await stored(h, member.id)
     assert person.timezone == "America/New_York"
 

@@ -80,7 +80,7 @@ async def test_admin_appoints_by_telegram_id_and_refuses_unknown_units(h):
     assert "Recorded 3303 as secretary of" in (await admin.wait_for_message()).plain
     appointed = h.user(3303, "zh")
     await appointed.send_command("members", "renhe-mobile")
-    assert "人和村流动党员党支部还没有党员在支部助手登记" in (await appointed.wait_for_message()).plain
+    assert "人和村流动党员党支部还没有党员在支部助手登记" in (await appointed.wait_for_message()).plain  # noqa: E501 (CJK text counts double)
 
 
 @pytest.mark.parametrize("command", ["digest", "export", "members", "invite"])

@@ -51,7 +51,7 @@ async def test_invite_gives_a_deep_link_and_expiry_in_the_secretarys_zone(h):
     code = LINK.search(text).group(1)
     assert f"✅ {CITRUS}的邀请链接" in text
     assert f"邀请码：{code}" in text
-    assert "有效期至：2026-03-09 09:00（Asia/Shanghai）" in text and "可用次数：50 次" in text
+    assert "有效期至：3月9日（周一）上午9:00（北京时间）" in text and "可用次数：50 次" in text
     stored = await invites.get_invite(h.services.db, code)
     assert stored.max_uses == 50 and stored.expires_at - stored.created_at == 7 * 86400
     assert any(e.action == "invite.create" for e in await audit.recent(h.services.db))
@@ -68,7 +68,7 @@ async def test_invite_with_days_and_uses_in_english(h):
     await people.set_timezone(h.services.db, person.id, "Europe/Madrid")
     text = await _answer(secretary, "invite", "3 5")
     assert f"Invite link for {PIGS}" in text
-    assert "Valid until: 2026-03-05 02:00 (Europe/Madrid)" in text and "Uses: 5" in text
+    assert "Valid until: Thu 5 Mar, 2:00 am (local time (7 h behind Beijing))" in text and "Uses: 5" in text  # noqa: E501 (CJK text counts double)
 
 
 async def test_invite_bad_arguments_are_explained(h):
@@ -104,7 +104,7 @@ async def test_general_branch_secretary_picks_a_branch_by_button(h):
     assert picker.button_texts == [CITRUS, PIGS, MOBILE]
     await general.press(PIGS, picker)
     created = await general.wait_for_message(lambda m: "邀请链接" in m.plain)
-    assert f"{PIGS}的邀请链接" in created.plain and "2026-03-05 09:00" in created.plain
+    assert f"{PIGS}的邀请链接" in created.plain and "3月5日（周四）上午9:00" in created.plain
     assert picker.plain == f"已选择：{PIGS}" and picker.button_texts == []
 
     # Naming the branch skips the picker.
@@ -121,7 +121,7 @@ async def test_committee_secretary_and_admin_may_invite_beneath_them(h):
 
     admin = h.user(ADMIN_ID, "en")
     text = await _answer(admin, "invite", "tingzijiang-sunset 10")
-    assert f"Invite link for {SUNSET}" in text and "2026-03-12" in text
+    assert f"Invite link for {SUNSET}" in text and "12 Mar" in text
     await admin.send_command("invite")
     picker = await admin.wait_for_message()
     assert SUNSET in picker.button_texts and CITRUS in picker.button_texts
@@ -135,8 +135,8 @@ async def test_invites_list_and_revoke_by_button(h):
     second = await invite_by_command(secretary, "1 2")
     await secretary.send_command("invites")
     listing = await secretary.wait_for_message(lambda m: "邀请链接" in m.plain)
-    assert f"{first} · {CITRUS} · 已用 0/50 · 有效至 2026-03-09 09:00" in listing.plain
-    assert f"{second} · {CITRUS} · 已用 0/2 · 有效至 2026-03-03 09:00" in listing.plain
+    assert f"{first} · {CITRUS} · 已用 0/50 · 有效至 3月9日（周一）上午9:00" in listing.plain
+    assert f"{second} · {CITRUS} · 已用 0/2 · 有效至 3月3日（周二）上午9:00" in listing.plain
     assert listing.button_texts == [f"🚫 作废 {second}", f"🚫 作废 {first}"]
 
     await secretary.press(f"🚫 作废 {first}", listing)
@@ -153,7 +153,7 @@ async def test_invites_list_and_revoke_by_button(h):
     listing = await secretary.wait_for_message(lambda m: "邀请链接" in m.plain)
     assert "已失效（最近 2 个）" in listing.plain
     assert f"{first} · {CITRUS} · 已用 0/50 · 已作废" in listing.plain
-    assert f"{second} · {CITRUS} · 已用 0/2 · 已于 2026-03-03 09:00 过期" in listing.plain
+    assert f"{second} · {CITRUS} · 已用 0/2 · 已于 3月3日（周二）上午9:00 过期" in listing.plain
     assert listing.button_texts == []
 
 
@@ -203,7 +203,7 @@ async def test_members_roster_with_place_contact_and_unreachable_mark(h):
     lines = text.split("\n")
     # Only registered members are counted; the pending request is listed apart.
     assert lines[0] == f"{MOBILE} 党员名单（2 人）"
-    assert "王芳 — 流动党员（外出务工经商） · 已登记 · 今天联系过 · 在马德里 · 外出至 2026-03-15" in lines
+    assert "王芳 — 流动党员（外出务工经商） · 已登记 · 今天联系过 · 在马德里 · 外出至 3月15日（周日）" in lines  # noqa: E501 (CJK text counts double)
     assert "⚠️ 李强 — 流动党员（外出务工经商） · 已登记 · 3 天前联系 · 在深圳" in lines
     pending_at = next(
         i for i, line in enumerate(lines) if line.startswith("待审核的登记申请（1 人")
@@ -302,8 +302,8 @@ async def test_pending_for_a_general_branch_secretary_covers_every_branch(h):
     assert [m.plain.split("\n")[1] for m in requests] == [
         "Name: 张伟", "Name: Li Na", "Name: Zhao Lei",
     ]
-    assert requests[2].plain.endswith("Category: Mobile member (working or in business away from home)\n"
-                                      "Place: Madrid (Europe/Madrid)")
+    assert requests[2].plain.endswith("Category: Mobile member (working or in business away from home)\n"  # noqa: E501 (CJK text counts double)
+                                      "Place: Madrid (local time (7 h behind Beijing))")
     assert "Place:" not in requests[0].plain
     # Reject through /pending behaves as from the original request.
     li_na = next(m for m in requests if "Li Na" in m.plain)
@@ -356,10 +356,10 @@ async def test_remove_by_name_confirm_once(h):
     await secretary.send_command("remove", "Wang Lei")
     second = await secretary.wait_for_message(lambda m: "Take Wang Lei off" in m.plain)
     await secretary.press("✅ Yes, take off the list", second)
-    await secretary.wait_for_message(lambda m: m is second and "is off the Branch Assistant list" in second.plain)
+    await secretary.wait_for_message(lambda m: m is second and "is off the Branch Assistant list" in second.plain)  # noqa: E501 (CJK text counts double)
     await secretary.press("✅ Yes, take off the list", first)
     answer = await secretary.wait_for_callback_answer()
-    assert answer.text == "This person is no longer on the Branch Assistant list (taken off the list)."
+    assert answer.text == "This person is no longer on the Branch Assistant list (taken off the list)."  # noqa: E501 (CJK text counts double)
     removals = [e for e in await audit.recent(h.services.db) if e.action == "member.remove"]
     assert len(removals) == 1
 

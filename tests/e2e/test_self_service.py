@@ -30,8 +30,8 @@ async def test_me_shows_everything_stored_in_chinese(h):
     text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
     for expected in (
         "姓名：王芳", f"支部：{MOBILE}", "类别：流动党员（外出务工经商）", "状态：已登记",
-        "所在地：深圳", "时区：Asia/Shanghai（当地时间 09:00）", "语言：中文", "外出：无",
-        "最近联系：2026-03-02 09:00", "登记日期：2026-03-02", "/forget",
+        "所在地：深圳", "时间：北京时间，现在是上午9:00", "（时区代码 Asia/Shanghai）", "语言：中文", "外出：无",  # noqa: E501 (CJK text counts double)
+        "最近联系：3月2日（周一）上午9:00", "登记日期：3月2日（周一）", "/forget",
     ):
         assert expected in text, (expected, text)
 
@@ -42,8 +42,8 @@ async def test_me_in_english_in_the_members_zone(h):
     text = (await member.wait_for_message(lambda m: "About me" in m.plain)).plain
     for expected in (
         "Name: Zhao Lei", f"Branch: {MOBILE}", "Category: Mobile member", "Status: registered",
-        "Place: Madrid", "Time zone: Europe/Madrid (local time 02:00)", "Language: English",
-        "Last contact: 2026-03-02 02:00", "Registered: 2026-03-02",
+        "Place: Madrid", "Time: local time (7 h behind Beijing), now 2:00 am", "(zone code Europe/Madrid)", "Language: English",  # noqa: E501 (CJK text counts double)
+        "Last contact: Mon 2 Mar, 2:00 am", "Registered: Mon 2 Mar",
     ):
         assert expected in text, (expected, text)
 
@@ -59,7 +59,7 @@ async def test_me_for_a_pending_member_shows_the_request(h):
     member = await requested(h, "renhe-citrus", 3004, "刘洋")
     await member.send_command("me")
     text = (await member.wait_for_message(lambda m: "我的信息" in m.plain)).plain
-    assert "状态：待审批" in text and "申请登记日期：2026-03-02" in text
+    assert "状态：待审批" in text and "申请登记日期：3月2日（周一）" in text
 
 
 async def test_me_for_a_stranger_says_not_a_member(h):
@@ -116,7 +116,7 @@ async def test_timezone_by_typed_city_updates_a_mobile_members_place(h):
     assert {"深圳", "马德里", "❌ 不修改"} <= set(pick.button_texts)
     await member.send_text("马德里")
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
-    assert "所在地 马德里，时区 Europe/Madrid（当地时间 02:00）" in done.plain
+    assert "所在地 马德里，当地时间（比北京时间晚 7 小时），现在是凌晨2:00" in done.plain
     assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
     assert (await stored(h, member.id)).membership.place == "马德里"
 
@@ -137,7 +137,7 @@ async def test_the_awaited_city_survives_a_restart(h):
     await h.restart()
     await member.send_text("Dubai")
     done = await member.wait_for_message(lambda m: "Updated" in m.plain)
-    assert "place Dubai, time zone Asia/Dubai" in done.plain
+    assert "place Dubai, local time (4 h behind Beijing)" in done.plain
     assert (await stored(h, member.id)).membership.place == "Dubai"
 
 
@@ -150,7 +150,7 @@ async def test_unknown_city_offers_suggestions_then_a_button_sets_it(h):
     assert "“火星基地”" in unknown.plain and "东莞" in unknown.button_texts
     await member.press("东莞", unknown)
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
-    assert "所在地 东莞，时区 Asia/Shanghai" in done.plain
+    assert "所在地 东莞，北京时间" in done.plain
     assert unknown.button_texts == []
     assert (await stored(h, member.id)).membership.place == "东莞"
 
@@ -161,7 +161,7 @@ async def test_timezone_by_shared_location(h):
     await member.wait_for_message(lambda m: "常见地点" in m.plain)
     await member.share_location(40.4168, -3.7038)
     done = await member.wait_for_message(lambda m: "已更新" in m.plain)
-    assert "所在地 马德里附近，时区 Europe/Madrid" in done.plain
+    assert "所在地 马德里附近，当地时间（比北京时间晚 7 小时）" in done.plain
     assert (await stored(h, member.id)).membership.place == "马德里附近"
 
 
@@ -177,7 +177,7 @@ async def test_timezone_with_an_iana_name_or_a_city_in_one_step(h):
     member = await admitted(h, "renhe-citrus", 3025, "Chen Jie", language="en")
     await member.send_command("timezone", "europe/madrid")
     done = await member.wait_for_message()
-    assert done.plain.startswith("✅ Time zone set to Europe/Madrid (local time 02:00)")
+    assert done.plain.startswith("✅ Now on local time (7 h behind Beijing); it is 2:00 am there.")
     assert (await stored(h, member.id)).person.timezone == "Europe/Madrid"
 
     await member.send_command("timezone", "Mars/Olympus")
@@ -186,7 +186,7 @@ async def test_timezone_with_an_iana_name_or_a_city_in_one_step(h):
 
     await member.send_command("timezone", "Shenzhen")
     done = await member.wait_for_message()
-    assert "place Shenzhen, time zone Asia/Shanghai" in done.plain
+    assert "place Shenzhen, Beijing time" in done.plain
     # A regular member has no stored place; only the zone follows the city.
     assert (await stored(h, member.id)).membership.place is None
 
@@ -223,15 +223,15 @@ async def test_timezone_for_a_stranger_is_refused(h):
 async def test_away_by_days_date_and_off_in_chinese(h):
     member = await admitted(h, "renhe-citrus", 3030, "张伟")
     await member.send_command("away", "30")
-    assert "已登记外出，至 2026-04-01（含）" in (await member.wait_for_message()).plain
+    assert "已登记外出，至 4月1日（周三）（含）" in (await member.wait_for_message()).plain
     assert (await stored(h, member.id)).membership.away_until == "2026-04-01"
 
     await member.send_command("me")
     me = await member.wait_for_message(lambda m: "我的信息" in m.plain)
-    assert "外出：至 2026-04-01（含）" in me.plain
+    assert "外出：至 4月1日（周三）（含）" in me.plain
 
     await member.send_command("away", "05-01")
-    assert "至 2026-05-01（含）" in (await member.wait_for_message()).plain
+    assert "至 5月1日（周五）（含）" in (await member.wait_for_message()).plain
 
     await member.send_command("away", "off")
     assert "欢迎回来" in (await member.wait_for_message()).plain
@@ -262,11 +262,11 @@ async def test_away_buttons_for_members_who_do_not_type(h):
     assert menu.button_texts == ["外出 7 天", "外出 30 天", "外出 90 天"]
     await member.press("外出 7 天", menu)
     done = await member.wait_for_message(lambda m: "已登记" in m.plain)
-    assert "至 2026-03-09（含）" in done.plain
+    assert "至 3月9日（周一）（含）" in done.plain
 
     await member.send_command("away")
     menu = await member.wait_for_message(lambda m: "✅ 我回来了" in m.button_texts)
-    assert "您正在外出，至 2026-03-09（含）" in menu.plain
+    assert "您正在外出，至 3月9日（周一）（含）" in menu.plain
     await member.press("✅ 我回来了", menu)
     await member.wait_for_message(lambda m: "欢迎回来" in m.plain)
     assert (await stored(h, member.id)).membership.away_until is None
@@ -278,9 +278,9 @@ async def test_away_date_is_the_members_local_date(h):
     china = await admitted(h, "renhe-mobile", 3033, "王芳", "mobile", city="深圳")
     spain = await admitted(h, "renhe-mobile", 3034, "Zhao Lei", "mobile", "en", city="Madrid")
     await china.send_command("away", "1")
-    assert "至 2026-03-03（含）" in (await china.wait_for_message()).plain
+    assert "至 3月3日（周二）（含）" in (await china.wait_for_message()).plain
     await spain.send_command("away", "1")
-    assert "until 2026-03-02 (inclusive)" in (await spain.wait_for_message()).plain
+    assert "until Mon 2 Mar (inclusive)" in (await spain.wait_for_message()).plain
     await spain.send_command("away", "2026-03-01")
     assert "Study reminders" in (await spain.wait_for_message()).plain
 
@@ -304,7 +304,7 @@ async def test_leave_confirmed_tells_the_secretary(h):
     assert CITRUS in confirm.plain and confirm.button_texts == ["✅ 确定不再使用", "❌ 继续使用"]
     await member.press("✅ 确定不再使用", confirm)
     done = await member.wait_for_message(lambda m: m is confirm and confirm.edits > 0)
-    assert f"您已不再在{CITRUS}使用支部助手，不影响组织关系" in done.plain and done.button_texts == []
+    assert f"您已不再在{CITRUS}使用支部助手，不影响组织关系" in done.plain and done.button_texts == []  # noqa: E501 (CJK text counts double)
     told = await secretary.wait_for_message(lambda m: "不再在" in m.plain)
     assert told.plain == f"ℹ️ 张伟不再在{CITRUS}使用支部助手（不影响组织关系）。"
 
@@ -319,7 +319,7 @@ async def test_leave_declined_and_a_second_confirmation_is_stale(h):
     await member.send_command("leave")
     first = await member.wait_for_message(lambda m: "Stop using Branch Assistant for" in m.plain)
     await member.press("❌ Keep using it", first)
-    await member.wait_for_message(lambda m: m is first and "keep using Branch Assistant" in first.plain)
+    await member.wait_for_message(lambda m: m is first and "keep using Branch Assistant" in first.plain)  # noqa: E501 (CJK text counts double)
     assert (await stored(h, member.id)).membership.status == "active"
 
     await member.send_command("leave")

@@ -157,11 +157,11 @@ async def test_weekly_study_day_reaches_each_member_at_their_local_hour_across_d
     assert all(9 <= m.hour < 18 for m in old)
 
     texts = [m.plain for m in study_messages(shanghai)]
-    assert "每周学习日（2026-03-04）" in texts[0] and "学习提醒" in texts[0]
+    assert "每周学习日：3月4日（周三）" in texts[0] and "学习提醒" in texts[0]
     # Each follow-up says it is a repeat, not "（第 1 次）" on what is really the second message.
     assert all("再次提醒" in text and "第 1 次" not in text for text in texts[1:3])
     english = study_messages(madrid)[0]
-    assert "Weekly study day (2026-03-04)" in english.plain
+    assert "Weekly study day: Wed 4 Mar" in english.plain
     assert english.button_texts == ["✅ Studied", "⏰ Later", "🙋 Excused"]
     assert study_messages(elderly)[0].button_texts == ["✅ 已学习", "⏰ 稍后提醒", "🙋 请假"]
 
@@ -218,7 +218,7 @@ async def test_publish_then_remind_at_1930_and_one_tap_done(h):
     await h.advance(minutes=30)
     reminder = await member.wait_for_message(lambda m: "✅ 已学习" in m.button_texts)
     assert "学习二十大报告第一部分" in reminder.plain
-    assert "https://example.org/report" in reminder.plain and "2026-03-08" in reminder.plain
+    assert "https://example.org/report" in reminder.plain and "截止：3月8日（周日）" in reminder.plain  # noqa: E501 (CJK text counts double)
     assert arrivals(member, "Asia/Shanghai")[0].strftime("%H:%M") == "19:30"
 
     await member.press("✅ 已学习", reminder)
@@ -493,7 +493,7 @@ async def test_general_branch_secretary_publishes_to_every_branch_beneath(h):
     assert "3 个支部" in published.plain
     await until(h, at_utc(2026, 3, 2, 11, 30))
     reminder = await pig_farmer.wait_for_message(lambda m: "学习乡村振兴政策" in m.plain)
-    assert "2026-03-09" in reminder.plain
+    assert "3月9日（周一）" in reminder.plain
     # A branch secretary sees only their own branch's share of the batch.
     pigs = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
     await pigs.send_command("studies")
@@ -541,7 +541,7 @@ async def test_member_who_joined_in_english_is_reminded_in_madrid_time(h):
 
     await until(h, at_utc(2026, 3, 2, 18, 30))  # 19:30 in Madrid
     reminder = await member.wait_for_message(lambda m: "✅ Studied" in m.button_texts)
-    assert "Study reminder" in reminder.plain and "Due: 2026-03-10" in reminder.plain
+    assert "Study reminder" in reminder.plain and "Due: Tue 10 Mar" in reminder.plain
     assert arrivals(member, "Europe/Madrid")[0].strftime("%H:%M") == "19:30"
     await member.press("✅ Studied", reminder)
     edited = await member.wait_for_message(lambda m: "Studied (recorded" in m.plain)

@@ -127,11 +127,11 @@ def test_ledger_has_the_four_sheets_with_chinese_headers_and_rows() -> None:
         "自评", "书记评价", "书记意见"]
     row = [c.value for c in pledges[2]]
     assert row[:5] == ["王芳", 2026, "带动5户群众改造果园", "5 户", "已公开"]
-    assert row[5:8] == ["进行中", "已完成", None] and row[-3:] == ["全部兑现", "基本兑现", "继续努力"]
+    assert row[5:8] == ["进行中", "已完成", None] and row[-3:] == ["全部兑现", "基本兑现", "继续努力"]  # noqa: E501 (CJK text counts double)
 
     mobile = book["流动党员"]
     assert mobile.max_row == 3
-    assert [mobile["F2"].value, mobile["F3"].value, mobile["E3"].value] == ["正常", "长期未回复，请核实", 200]
+    assert [mobile["F2"].value, mobile["F3"].value, mobile["E3"].value] == ["正常", "长期未回复，请核实", 200]  # noqa: E501 (CJK text counts double)
     assert mobile["G2"].value == "2026-02-01 深圳；2026-01-01 东莞"
 
 

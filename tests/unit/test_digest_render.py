@@ -75,7 +75,7 @@ def _balanced(part: str) -> bool:
 
 def test_summary_counts_names_and_totals_in_chinese() -> None:
     text = render_summary("zh", _digest(5))
-    assert "梦公塘早蜜柑脐橙种植党支部" in text and "周报 2月23日—3月1日" in text and "W09" not in text
+    assert "梦公塘早蜜柑脐橙种植党支部" in text and "周报 2月23日—3月1日" in text and "W09" not in text  # noqa: E501 (CJK text counts double)
     assert "党员 5 人" in text
     assert "应学 10 人次 · ✅ 已学 3 · 🙋 请假 0 · ❌ 未学 7（完成率 30%）" in text
     assert "未学习（4 人）：党员002、党员003（2项）" not in text  # 党员002 missed one item
@@ -136,7 +136,7 @@ def test_every_section_renders_and_buttons_fit_callback_limits() -> None:
         assert parts and all(_balanced(part) for part in parts)
     assert "新人&lt;x&gt;" in render_detail("zh", digest, "pend")[0]
     summary = render_summary("zh", digest)
-    assert "学习：新学习（3月5日（周四）截止）" in summary and "3月6日（周五）践诺汇报（4 人）" in summary
+    assert "学习：新学习（3月5日（周四）截止）" in summary and "3月6日（周五）践诺汇报（4 人）" in summary  # noqa: E501 (CJK text counts double)
     assert keyboard(buttons) is not None and keyboard([]) is None
 
 
