@@ -638,10 +638,14 @@ async def target_members(db: aiosqlite.Connection, member_ids: Sequence[int]) ->
 
 async def paired_members(db: aiosqlite.Connection, helper_id: int) -> list[CheckinCandidate]:
     """Return the active members whose paired helper is this person."""
+    # Helpers live in member_helpers since migration 0009 (one member, many helpers);
+    # paired_with here is the asking helper, the only one the check-in rule looks at.
     async with db.execute(
-        "SELECT m.id, m.person_id, m.branch_id, p.name, m.category, m.paired_with"
-        " FROM members m JOIN people p ON p.id = m.person_id"
-        " WHERE m.paired_with = ? AND m.status = 'active' ORDER BY p.name COLLATE NOCASE",
+        "SELECT m.id, m.person_id, m.branch_id, p.name, m.category, h.helper_person_id"
+        " FROM member_helpers h JOIN members m ON m.id = h.member_id"
+        " JOIN people p ON p.id = m.person_id"
+        " WHERE h.helper_person_id = ? AND h.removed_at IS NULL AND m.status = 'active'"
+        " ORDER BY p.name COLLATE NOCASE",
         (helper_id,),
     ) as cur:
         return [CheckinCandidate(*row) for row in await cur.fetchall()]
