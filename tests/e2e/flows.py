@@ -78,6 +78,9 @@ async def begin_registration(
     return await member.wait_for_message(lambda m: bool(m.button_texts))
 
 
+SUBMITTED = {"zh": "已提交！", "en": "Sent! The secretary"}
+
+
 async def join(
     h: BotHarness,
     member: EmulatedUser,
@@ -103,4 +106,5 @@ async def join(
             await member.share_location(*location)
     await member.wait_for_message(lambda m: CONSENT_BUTTON[language] in m.button_texts)
     await member.press(CONSENT_BUTTON[language])
-    await member.wait_for_message(lambda m: "审核" in m.plain or "review" in m.plain)
+    # The submitted note, not the consent text (whose who-sees lines also say 审核).
+    await member.wait_for_message(lambda m: SUBMITTED[language] in m.plain)
