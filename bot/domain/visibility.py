@@ -10,7 +10,7 @@ or committee member of the branch or of any unit above it, and for admins;
 approved pledges are shown by /pledges to every member of the branch; a
 帮学人 (paired by /pair) may check in for the elderly member they help
 (bot.domain.study.can_check_in_for).  tests/unit/test_visibility.py ties each
-row to those functions; docs/threat-model-roles.md is the same table in prose.
+row to those functions; docs/threat-model.md states the same table.
 """
 
 from __future__ import annotations
