@@ -119,6 +119,8 @@ class LedgerData:
     study: Sequence[StudyRow] = ()
     pledges: Sequence[PledgeRow] = ()
     mobile: Sequence[MobileRow] = ()
+    # Sheets features contribute (bot.report_parts.Sheet: title, head, rows), e.g. 变动记录.
+    extra: Sequence[Any] = ()
 
 
 def _z(key: str, **params: Any) -> str:
@@ -231,6 +233,8 @@ def build_ledger_sync(data: LedgerData) -> bytes:
          )]
         for r in data.mobile
     ])
+    for extra in data.extra:
+        _sheet(book, extra.title, extra.head, extra.rows)
     # Not through t(): its HTML escaping has no place in a spreadsheet.
     book.properties.title = f"{data.branch_name} {_z('ledger.title')}"
     book.properties.creator = "branchbot"

@@ -17,7 +17,9 @@ from handlers import (
     basics,
     contact,
     digest,
+    elderly_keyboard,
     errors,
+    life_changes,
     offline_members,
     onboarding,
     org,
@@ -47,6 +49,10 @@ def register_all(app: Application) -> None:
     pledges.register(app)
     whereabouts.register(app)
     org.register(app)
+    life_changes.register(app)  # /moving, /elderly, /transfer; ✈️ 回家了 confirmations
+    # Big-button texts: after every feature's awaited answers (an open question
+    # takes typed text first), before onboarding's "I don't understand".
+    elderly_keyboard.register(app)
     # Must stay last in group 0: it answers commands nobody else took, and text
     # that no conversation awaits.
     onboarding.register_text(app)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
@@ -66,6 +66,7 @@ from bot.domain.text import split_message
 from bot.domain.tree import ancestors, branches_under
 from bot.i18n import t
 from bot.ledger import build_ledger
+from bot.report_parts import digest_sections, ledger_sheets
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
@@ -184,7 +185,9 @@ async def compose_branch(
 ) -> Composed:
     """Return a branch's digest: summary, detail buttons and the 12-week chart."""
     digest = await branch_digest(services, branch, period, now)
-    parts = split_message(render_summary(language, digest))
+    # Lines features contribute (bot.report_parts), e.g. 本周变动, after the core's.
+    extra = await digest_sections(services, branch.id, period.start, period.end, language)
+    parts = split_message("\n".join([render_summary(language, digest), *extra]))
     markup = keyboard(summary_buttons(language, digest))
 
     async def draw() -> Chart:
@@ -321,6 +324,7 @@ async def _send_ledger(update: Update, services: Services, actor: Actor, branch_
         services.db, branch, now=now, settings=services.settings,
         weekly_title=lambda day: study_day_title("zh", day),
     )
+    data = replace(data, extra=tuple(await ledger_sheets(services, branch.id)))
     content = await build_ledger(data)
     day = format_local(now, zone(branch.timezone), with_time=False)
     chat = update.effective_chat

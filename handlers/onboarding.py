@@ -535,6 +535,10 @@ async def _decide(
             await context.bot.send_message(person.telegram_id, t(language, key, branch=branch.name))
         except TelegramError:
             log.warning("could not tell member %s about the decision", member_id, exc_info=True)
+        if approve:  # elderly members get the big buttons straight away (issue 11, item 5)
+            from handlers.elderly_keyboard import send_keyboard
+
+            await send_keyboard(context.bot, services, person, member.category)
 
 
 # ---------------------------------------------------------------- secretaries

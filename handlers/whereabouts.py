@@ -210,6 +210,10 @@ async def _home(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str) -
     await _store_move(services, mobile, place, timezone, kind="home")
     await _edit(update, t(mobile.language, "whereabouts.home_set", place=place,
                           timezone=zone_label(mobile.language, timezone, services.now_ts())))
+    # Coming home changes the category once the secretary confirms (handlers.life_changes).
+    from handlers.life_changes import request_home
+
+    await request_home(context.bot, services, mobile.person, mobile.member)
 
 
 async def _picked_place(

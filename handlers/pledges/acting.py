@@ -14,10 +14,11 @@ from bot.domain.models import Category, Member, Person
 from bot.domain.permissions import Actor, can_manage_branch
 from bot.domain.pledges import Pledge
 from bot.services import Services, get_services
+from handlers.acting_for import subject_of
 from handlers.common import load_actor, load_units, user_language
 from handlers.pledges.messaging import stale
 from handlers.pledges.render import number_of
-from storage.repositories import members, people, units
+from storage.repositories import members, units
 from storage.repositories import pledges as repo
 
 __all__ = [
@@ -46,6 +47,10 @@ class Me:
     language: str
     tz: ZoneInfo
     hours: rules.Hours
+    # The helper entering this on the member's behalf (handlers.acting_for), else None.
+    entered_by: int | None = None
+    # The presser's chat: where typed answers are awaited (a helper's, when acting).
+    chat_id: int = 0
 
     @property
     def is_elderly(self) -> bool:
@@ -54,8 +59,9 @@ class Me:
 
 
 async def load_me(update: Update, services: Services) -> Me | None:
-    """Return the active member behind the update, or None."""
-    person = await people.get_person_by_telegram(services.db, update.effective_user.id)
+    """Return the active member behind the update (or the one a helper acts for), or None."""
+    subject = await subject_of(update, services)
+    person = subject.person
     if person is None:
         return None
     member = await members.current_membership(services.db, person.id)
@@ -66,9 +72,13 @@ async def load_me(update: Update, services: Services) -> Me | None:
     return Me(
         person=person,
         member=member,
-        language=user_language(update, services, person.language),
+        language=user_language(
+            update, services, (subject.helper or person).language
+        ),
         tz=zone(person.timezone or (branch.timezone if branch else None), default),
         hours=rules.member_hours(member.category, services.settings.study),
+        entered_by=subject.entered_by,
+        chat_id=update.effective_user.id,
     )
 
 

@@ -65,7 +65,7 @@ async def button_add(update: Update, context: ContextTypes.DEFAULT_TYPE, args: l
     number = await parse_or_explain(update, me.language, rules.next_draft_number, count)
     if number is None:
         return
-    await await_answer(services, me.person.telegram_id, ADDING, y=year)
+    await await_answer(services, me.chat_id, ADDING, y=year)
     await reply(update, me.language, "pledges.ask_text", n=number, limit=rules.MAX_TEXT)
 
 
@@ -110,7 +110,8 @@ async def button_template_add(
     await update.callback_query.answer(t(me.language, "pledges.template_added"))
     parsed = rules.parse_pledge(offered[index])
     await repo.add_pledge(
-        services.db, member_id=me.member.id, year=year, parsed=parsed, now=services.now_ts()
+        services.db, member_id=me.member.id, year=year, parsed=parsed, now=services.now_ts(),
+        entered_by=me.entered_by,
     )
     await _show_review(update, services, me, year, "pledges.added", n=number)
 
@@ -133,10 +134,11 @@ async def typed_pledge(
     if parsed is None:
         return
     await repo.add_pledge(
-        services.db, member_id=me.member.id, year=year, parsed=parsed, now=services.now_ts()
+        services.db, member_id=me.member.id, year=year, parsed=parsed, now=services.now_ts(),
+        entered_by=me.entered_by,
     )
     # Each pledge keeps the question open for the next one a while longer.
-    await await_answer(services, me.person.telegram_id, ADDING, y=year)
+    await await_answer(services, me.chat_id, ADDING, y=year)
     await _show_review(update, services, me, year, "pledges.added", n=number)
 
 
@@ -151,7 +153,7 @@ async def button_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
         return
     await update.callback_query.answer()
     pledges = await repo.member_pledges(services.db, me.member.id, pledge.year)
-    await await_answer(services, me.person.telegram_id, EDITING, p=pledge.id)
+    await await_answer(services, me.chat_id, EDITING, p=pledge.id)
     await reply(
         update,
         me.language,
@@ -176,7 +178,7 @@ async def typed_edit(
     if parsed is None:
         return
     await repo.update_pledge_text(services.db, pledge.id, parsed, services.now_ts())
-    await awaiting.done(services, me.person.telegram_id, EDITING)
+    await awaiting.done(services, me.chat_id, EDITING)
     pledges = await repo.member_pledges(services.db, me.member.id, pledge.year)
     await _show_review(
         update, services, me, pledge.year, "pledges.edited", n=number_of(pledges, pledge.id)
@@ -226,13 +228,13 @@ async def button_submit(
         await audit.record(
             services.db,
             at=now,
-            actor=f"tg:{me.person.telegram_id}",
+            actor=f"tg:{me.chat_id}",
             action="pledge.submit",
             subject=f"member:{me.member.id}",
             detail={"year": year, "pledges": submitted},
         )
     for kind in (ADDING, EDITING):
-        await awaiting.done(services, me.person.telegram_id, kind)
+        await awaiting.done(services, me.chat_id, kind)
     await update.callback_query.answer()
     pledges = await repo.member_pledges(services.db, me.member.id, year)
     lines = [

@@ -67,7 +67,9 @@ async def button_self_rating(
     if not rules.is_evaluation_open(pledge.year, now, me.tz, me.hours):
         await stale(update, me.language, "pledges.rating_not_open")
         return
-    if not await repo.set_self_rating(services.db, pledge.id, rating, services.now_ts()):
+    if not await repo.set_self_rating(
+        services.db, pledge.id, rating, services.now_ts(), entered_by=me.entered_by
+    ):
         await stale(update, me.language, "pledges.already_rated")
         return
     await update.callback_query.answer(t(me.language, "pledges.rating_saved"))

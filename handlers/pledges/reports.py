@@ -82,7 +82,9 @@ async def button_report(
     if status not in rules.PROGRESS or not is_due_in(pledge, month, me, services):
         await stale(update, me.language)
         return
-    await repo.save_report_status(services.db, pledge.id, month, status, now=services.now_ts())
+    await repo.save_report_status(
+        services.db, pledge.id, month, status, now=services.now_ts(), entered_by=me.entered_by
+    )
     await update.callback_query.answer(t(me.language, "pledges.report_recorded"))
     number = await approved_number(services, pledge)
     chosen = t(
@@ -111,7 +113,7 @@ async def _ask(
     **params: Any,
 ) -> None:
     """Await the typed answer `kind` about a pledge's month, with a `skip` button for none."""
-    await await_answer(services, me.person.telegram_id, kind, p=pledge.id, m=month)
+    await await_answer(services, me.chat_id, kind, p=pledge.id, m=month)
     await reply(
         update,
         me.language,
@@ -216,7 +218,7 @@ async def typed_note(
     if note is None:
         return
     await repo.save_report_note(services.db, pledge.id, month, note)
-    await awaiting.done(services, me.person.telegram_id, NOTE)
+    await awaiting.done(services, me.chat_id, NOTE)
     await _finish_report(update, services, me, month)
 
 
@@ -237,7 +239,7 @@ async def _button_skip(
     if kind == AMOUNT and pledge is not None:
         await _ask_note(update, services, me, pledge, month)
     else:
-        await awaiting.done(services, me.person.telegram_id, kind)
+        await awaiting.done(services, me.chat_id, kind)
         await _finish_report(update, services, me, month)
 
 

@@ -4,7 +4,7 @@
     /studies    secretary: recent items with ✅/🙋/⏳ counts; edit title, text, due date; withdraw
     /studyday   secretary: /studyday 3 20:00 (every Wednesday 20:00) · /studyday off
     /checkin    secretary, or the helper paired with an elderly member: item → member → studied
-    /pair       secretary: elderly member → helper
+    /pair       now in handlers/helpers.py (many helpers, any branch of the committee)
     reminder    ✅ study:done:<item> · ⏰ study:later:<item> · 🙋 study:excuse:<item>
                 → study:why:<item>:<ill|working|away|other>  (other: optional typed note)
     planner     plan_study(services, now): reminders, follow-ups and snoozes due now
@@ -67,8 +67,6 @@ _BUTTONS: dict[str, Button] = {
     "sd": studyday.button_study_day,
     "ci": checkin.button_checkin_item,
     "cim": checkin.button_checkin_member,
-    "pe": checkin.button_pair_elderly,
-    "ph": checkin.button_pair_helper,
 }
 
 
@@ -87,8 +85,6 @@ _SHAPES = {
     "sd": [(INT, INT, frozenset({OFF})), (INT, INT, INT)],
     "ci": _ID,
     "cim": (INT, INT),
-    "pe": _ID,
-    "ph": (INT, INT),
 }
 
 
@@ -130,6 +126,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("studies", manage.cmd_studies))
     app.add_handler(CommandHandler("studyday", studyday.cmd_studyday))
     app.add_handler(CommandHandler("checkin", checkin.cmd_checkin))
-    app.add_handler(CommandHandler("pair", checkin.cmd_pair))
     app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
     add_planner(app, "study", plan_study)

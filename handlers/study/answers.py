@@ -23,6 +23,7 @@ from bot.domain.schedule import Windows
 from bot.domain.study import Answer, Reason
 from bot.i18n import t
 from bot.services import Services, get_services
+from handlers.acting_for import subject_of
 from handlers.common import load_actor, reply, user_language
 from handlers.study.inputs import NOTE, await_input, pending_for, question_data
 from handlers.study.lookups import Button, member_zone
@@ -37,7 +38,7 @@ from handlers.study.messaging import (
 from handlers.study.planner import cancel_scheduled
 from handlers.study.recording import record_answer
 from handlers.study.render import answer_keyboard, button, reason_keyboard, reason_text
-from storage.repositories import members, pending_inputs, people, study
+from storage.repositories import members, pending_inputs, study
 from storage.repositories.pending_inputs import PendingInput
 from storage.repositories.study import StudyItem
 
@@ -63,6 +64,8 @@ class Answering:
     person_id: int
     tz: ZoneInfo
     elderly: bool
+    # The helper answering for the member (handlers.acting_for), else None.
+    helper_id: int | None = None
 
 
 async def _answering(
@@ -71,8 +74,10 @@ async def _answering(
     """Return the member answering the item, or None after telling them why they cannot."""
     services = get_services(context)
     db = services.db
-    person = await people.get_person_by_telegram(db, update.effective_user.id)
-    language = user_language(update, services, person.language if person else None)
+    subject = await subject_of(update, services)
+    person = subject.person
+    shown_to = subject.helper or person
+    language = user_language(update, services, shown_to.language if shown_to else None)
     item = await study.get_item(db, int(raw_item))
     membership = await members.current_membership(db, person.id) if person else None
     # One answer whether the item exists or is another branch's: item ids are
@@ -90,7 +95,8 @@ async def _answering(
         return None
     tz = await member_zone(services, person.timezone, item.branch_id)
     return Answering(
-        services, language, item, membership.id, person.id, tz, membership.category == "elderly"
+        services, language, item, membership.id, person.id, tz, membership.category == "elderly",
+        subject.entered_by,
     )
 
 
@@ -118,7 +124,8 @@ async def _record(
     now = services.clock.now()
     late = await record_answer(
         update, language, services, item, member.member_id, tz=member.tz, now=now,
-        status=status, reason=reason, entered_by=member.person_id,
+        status=status, reason=reason, entered_by=member.helper_id or member.person_id,
+        on_behalf=member.helper_id is not None,
     )
     if late is None:
         return False

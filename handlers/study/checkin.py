@@ -1,7 +1,8 @@
-"""/checkin: record "studied" for a member (secretary, or the elderly member's helper); /pair.
+"""/checkin: record "studied" for a member (secretary, or one of the member's helpers).
 
     /checkin    item → member → ✅ recorded, entered by the presser (on their behalf)
-    /pair       secretary: elderly member → helper, who is told
+
+Helpers are chosen with /pair in handlers/helpers.py.
 """
 
 from __future__ import annotations
@@ -10,20 +11,17 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
-from bot.domain.models import Member
 from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.domain.study import Answer
 from bot.i18n import raw, t
 from bot.services import get_services
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
-from handlers.scope import load_leader
-from handlers.study.lookups import actor_today, member_zone, on_subject
-from handlers.study.messaging import finish, refuse, stale, tell_already
+from handlers.study.lookups import actor_today, member_zone
+from handlers.study.messaging import refuse, stale, tell_already
 from handlers.study.recording import audit_action, record_answer
 from handlers.study.render import button, label, name, title_html, title_label
 from storage.repositories import members, people, study
@@ -32,10 +30,7 @@ from storage.repositories.study import StudyItem
 __all__ = [
     "button_checkin_item",
     "button_checkin_member",
-    "button_pair_elderly",
-    "button_pair_helper",
     "cmd_checkin",
-    "cmd_pair",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,9 +87,15 @@ async def _members_keyboard(
     """Return a button per member the actor may still check in for, or None if none is left."""
     services = get_services(context)
     all_units = await load_units(context)
+    mine = (
+        {c.member_id for c in await study.paired_members(services.db, actor.person_id)}
+        if actor.person_id else set()
+    )
     candidates = [
         c for c in await study.unanswered_members(services.db, item.id)
-        if rules.can_check_in_for(actor, c.branch_id, c.paired_with, all_units)
+        if rules.can_check_in_for(
+            actor, c.branch_id, actor.person_id if c.member_id in mine else None, all_units
+        )
     ]
     if not candidates:
         return None
@@ -199,116 +200,3 @@ async def button_checkin_member(
     )
     await _show_members(update, context, actor, item, header=header)
 
-
-# ---------------------------------------------------------------- /pair
-
-
-async def cmd_pair(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pick an elderly member to pair with a helper."""
-    actor = await load_leader(update, context)
-    if actor is None:
-        return
-    services = get_services(context)
-    branch_ids = sorted(managed_branch_ids(actor, await load_units(context)))
-    elderly = await study.elderly_members(services.db, branch_ids)
-    if not elderly:
-        await reply(update, actor.language, "study.pair_none")
-        return
-    buttons = []
-    for member in elderly[:MAX_BUTTONS]:
-        shown = name(actor.language, member.name)
-        if member.paired_with is not None:
-            helper = await people.get_person(services.db, member.paired_with)
-            shown = label(actor.language, "study.pair_elderly_label", name=shown,
-                          helper=name(actor.language, helper.name if helper else None))
-        buttons.append(button(shown[:60], "pe", member.member_id))
-    await reply(
-        update, actor.language, "study.pair_pick_elderly",
-        reply_markup=InlineKeyboardMarkup(button_grid(buttons, 1)),
-    )
-
-
-async def _managed_member(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, raw_member: str
-) -> Member | None:
-    """Return the active member args[0] names in a branch the actor manages, else refuse."""
-    member = await members.get_member(get_services(context).db, int(raw_member))
-    # Permission first: the same answer whether the member exists or not.
-    if member is None or not can_manage_branch(actor, member.branch_id, await load_units(context)):
-        await refuse(update, actor.language, "errors.button_not_allowed")
-        return None
-    if member.status != "active":
-        await stale(update, actor.language)
-        return None
-    return member
-
-
-@on_subject(_managed_member)
-async def button_pair_elderly(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, member: Member,
-    args: list[str],
-) -> None:
-    """Show the branch's other members as possible helpers."""
-    services = get_services(context)
-    roster = await members.list_branch_members(services.db, member.branch_id, ("active",))
-    # A helper needs Telegram: a member registered without it cannot check anyone in.
-    helpers = [
-        row for row in roster if row.member.id != member.id and row.telegram_id is not None
-    ][: MAX_BUTTONS - 1]
-    elderly = next(row for row in roster if row.member.id == member.id)
-    await update.callback_query.answer()
-    if not helpers:
-        await update.callback_query.edit_message_text(t(actor.language, "study.pair_no_helpers"))
-        return
-    buttons = [
-        button(name(actor.language, row.name)[:40], "ph", member.id, row.member.person_id)
-        for row in helpers
-    ]
-    unpair = button(t(actor.language, "study.pair_unpair"), "ph", member.id, 0)
-    await update.callback_query.edit_message_text(
-        t(actor.language, "study.pair_pick_helper", name=name(actor.language, elderly.name)),
-        reply_markup=InlineKeyboardMarkup([*button_grid(buttons, 2), [unpair]]),
-    )
-
-
-@on_subject(_managed_member)
-async def button_pair_helper(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, member: Member,
-    args: list[str],
-) -> None:
-    """Pair the elderly member with the chosen helper (0: unpair) and tell the helper."""
-    services = get_services(context)
-    db = services.db
-    helper_id = int(args[1]) or None
-    roster = {
-        row.member.person_id: row
-        for row in await members.list_branch_members(db, member.branch_id, ("active",))
-    }
-    if helper_id is not None and (helper_id not in roster or helper_id == member.person_id):
-        await stale(update, actor.language)
-        return
-    await study.set_pairing(db, member.id, helper_id)
-    await audit_action(
-        services, actor, "pair", at=services.now_ts(), subject=f"member:{member.id}",
-        detail={"helper": helper_id},
-    )
-    elderly = name(actor.language, roster[member.person_id].name)
-    if helper_id is None:
-        await finish(update, actor.language, "study.pair_removed", name=elderly)
-        return
-    helper = roster[helper_id]
-    await finish(
-        update, actor.language, "study.pair_done", name=elderly,
-        helper=name(actor.language, helper.name),
-    )
-    if helper.telegram_id is not None:
-        language = helper.language or services.settings.general.default_language
-        try:
-            await context.bot.send_message(
-                helper.telegram_id, t(language, "study.pair_notice", name=elderly)
-            )
-        except (Forbidden, BadRequest):
-            # The helper blocked the bot or never opened it; the pairing stands.
-            log.info("could not tell helper %s about a pairing", helper_id)
-        except TelegramError:
-            log.warning("could not tell helper %s about a pairing", helper_id, exc_info=True)

@@ -8,6 +8,7 @@
 What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - `people`: name, chat id, time zone, contact note, why unreachable;
 - memberships: the place; the whereabouts register: every place and zone;
+  life changes: the city a "leaving" change named;
 - free text the person typed: excuse notes, pledge report notes, pledges
   never approved (drafts, submitted, returned: not yet a record), the
   secretary's comments on their pledges;
@@ -38,6 +39,8 @@ import json
 from dataclasses import dataclass
 
 import aiosqlite
+
+from storage.repositories import life_changes
 
 __all__ = ["FINAL_OUTBOX_STATUSES", "Erasure", "erase_person", "scrub_files"]
 
@@ -77,6 +80,7 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     ]
     await _erase_outbox(db, who, members)
     await _erase_member_text(db, who, members)
+    await life_changes.forget_places(db, who.person_id)  # the city a 'leaving' change named
     await _erase_person_row(db, who)
     await _erase_audit(db, who)
 

@@ -87,13 +87,19 @@ def _report(row: aiosqlite.Row) -> PledgeReport:
 
 
 async def add_pledge(
-    db: aiosqlite.Connection, *, member_id: int, year: int, parsed: ParsedPledge, now: int
+    db: aiosqlite.Connection,
+    *,
+    member_id: int,
+    year: int,
+    parsed: ParsedPledge,
+    now: int,
+    entered_by: int | None = None,
 ) -> Pledge:
-    """Store a draft pledge and return it."""
+    """Store a draft pledge and return it (entered_by: a helper entering it for the member)."""
     cursor = await db.execute(
-        "INSERT INTO pledges (member_id, year, text, target, unit, status, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?)",
-        (member_id, year, parsed.text, parsed.target, parsed.unit, now, now),
+        "INSERT INTO pledges (member_id, year, text, target, unit, status, created_at, updated_at,"
+        " entered_by) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
+        (member_id, year, parsed.text, parsed.target, parsed.unit, now, now, entered_by),
     )
     pledge = await get_pledge(db, cursor.lastrowid or 0)
     assert pledge is not None
@@ -183,12 +189,15 @@ async def decide_pledge(
     return cursor.rowcount == 1
 
 
-async def set_self_rating(db: aiosqlite.Connection, pledge_id: int, rating: str, now: int) -> bool:
+async def set_self_rating(
+    db: aiosqlite.Connection, pledge_id: int, rating: str, now: int,
+    *, entered_by: int | None = None,
+) -> bool:
     """Store the member's rating of an approved pledge; False once the secretary has rated."""
     cursor = await db.execute(
-        "UPDATE pledges SET self_rating = ?, self_rated_at = ? WHERE id = ?"
+        "UPDATE pledges SET self_rating = ?, self_rated_at = ?, self_rated_by = ? WHERE id = ?"
         " AND status = 'approved' AND secretary_rating IS NULL",
-        (rating, now, pledge_id),
+        (rating, now, entered_by, pledge_id),
     )
     return cursor.rowcount == 1
 
@@ -216,14 +225,16 @@ async def set_secretary_comment(
 
 
 async def save_report_status(
-    db: aiosqlite.Connection, pledge_id: int, month: int, status: str, *, now: int
+    db: aiosqlite.Connection, pledge_id: int, month: int, status: str, *, now: int,
+    entered_by: int | None = None,
 ) -> None:
     """Record (or change) a pledge's progress status for a month, keeping number and note."""
     await db.execute(
-        "INSERT INTO pledge_reports (pledge_id, month, status, reported_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (pledge_id, month) DO UPDATE SET status = excluded.status,"
-        " reported_at = excluded.reported_at",
-        (pledge_id, month, status, now),
+        "INSERT INTO pledge_reports (pledge_id, month, status, reported_at, entered_by)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (pledge_id, month) DO UPDATE SET"
+        " status = excluded.status, reported_at = excluded.reported_at,"
+        " entered_by = excluded.entered_by",
+        (pledge_id, month, status, now, entered_by),
     )
 
 

@@ -42,11 +42,13 @@ async def record_answer(
     place: str | None,
     timezone: str | None,
     now: int,
+    entered_by: int | None = None,
 ) -> None:
-    """Log a mobile member's answer: confirmed, moved or home."""
+    """Log a mobile member's answer: confirmed, moved or home (entered_by: a helper's)."""
     await db.execute(
-        "INSERT INTO whereabouts_log (member_id, at, kind, place, timezone) VALUES (?, ?, ?, ?, ?)",
-        (member_id, now, kind, place, timezone),
+        "INSERT INTO whereabouts_log (member_id, at, kind, place, timezone, entered_by)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (member_id, now, kind, place, timezone, entered_by),
     )
 
 
