@@ -11,6 +11,7 @@ Each change shows in the branches' digests and in the audit trail.
 from __future__ import annotations
 
 from bot.domain.models import Category
+from bot.emulator import EmulatedUser
 from storage.repositories import audit, study, units
 from tests.e2e.harness import BotHarness, say, tap
 from tests.e2e.membership import admitted, stored
@@ -20,7 +21,7 @@ CITRUS_SECRETARY = 910003  # 陈秀兰, 梦公塘早蜜柑脐橙种植党支部
 PIGS_SECRETARY = 910004  # 王德明, 生猪养殖党支部 (neither side of the transfer)
 
 
-def asks(member) -> int:  # noqa: ANN001 - an EmulatedUser
+def asks(member: EmulatedUser) -> int:
     """Count the whereabouts asks the member has received (an answered one shows the answer)."""
     return sum(1 for m in member.messages if m.plain.startswith(("📍 您好！", "🏠 欢迎回家")))
 
@@ -117,7 +118,8 @@ async def test_transfer_confirmed_by_both_secretaries_keeps_history(tmp_path):
         await citrus_secretary.wait_for_message(lambda m: "还在等另一个支部" in m.plain)
         assert (await stored(h, 3103)).membership.branch_id == citrus.id
         await mobile_secretary.press("✅ 确认", new_side)
-        await member.wait_for_message(lambda m: "现在在「人和村流动党员党支部」使用支部助手" in m.plain)
+        await member.wait_for_message(
+            lambda m: "现在在「人和村流动党员党支部」使用支部助手" in m.plain)
         after = await stored(h, 3103)
         # The same membership row moved: every record keyed by it came along.
         assert after.membership.id == before.membership.id
