@@ -491,24 +491,30 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await _decide(update, context, actor, int(value), pressed.action == "ok")
         return
-    await update.callback_query.answer()
+    person = await people.get_person_by_telegram(services.db, update.effective_user.id)
+    language = user_language(update, services, person.language if person else None)
+    query = update.callback_query
     if pressed.action == "x":
         await awaiting.done(services, update.effective_user.id, WAITING_CITY)
+        await query.answer(t(language, "life.cancelled"))
         await clear_buttons(update)
-        language = user_language(update, services)
-        person = await people.get_person_by_telegram(services.db, update.effective_user.id)
-        await reply(update, user_language(update, services, person.language if person
-                                          else language), "life.cancelled")
-    elif pressed.action == "pl":
-        place = place_by_key(str(value))
-        await clear_buttons(update)
-        if place is None:
-            await reply(update, user_language(update, services), "errors.stale_button")
-        else:
-            await _leave_for(update, context, place)
-    elif pressed.action == "to":
-        await clear_buttons(update)
-        await _request_transfer(update, context, int(value))
+        return
+    found = await _active(services, update.effective_user.id)
+    place = place_by_key(str(value)) if pressed.action == "pl" else None
+    target = await units.get_unit(services.db, int(value)) if pressed.action == "to" else None
+    usable = found is not None and (
+        place is not None if pressed.action == "pl"
+        else target is not None and target.level == Level.BRANCH)
+    if not usable:
+        # Every press gets an alert saying why, never a silent spinner.
+        await query.answer(t(language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await clear_buttons(update)
+    if place is not None:
+        await _leave_for(update, context, place)
+    elif target is not None:
+        await _request_transfer(update, context, target.id)
 
 
 # ---------------------------------------------------------------- digest and ledger

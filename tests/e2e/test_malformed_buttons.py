@@ -51,6 +51,10 @@ MALFORMED = [
     "om:", "om:br", "om:br:x", "om:cat:pilot:1", "om:cat:regular", "om:m:²", "om:link:1:2",
     "om:br:999999", "om:m:999999", "om:link:999999", "om:cy:nosuchcode", "om:cn:nosuchcode",
     "om:cat:regular:1", "om:pl:atlantis:1", "om:skip:1",
+    # lives change (lc:) and the big buttons (big:): wrong arity, kind, nothing that exists
+    "lc:", "lc:ok", "lc:ok:1:2", "lc:no:x", "lc:eld:²", "lc:to:-1", "lc:x", "lc:zz:1",
+    "lc:ok:999999", "lc:no:999999", "lc:eld:999999", "lc:to:999999", "lc:pl:atlantis",
+    "lc:x:0", "big:", "big:ack", "big:ack:x", "big:ack:1:2", "big:zz:1", "big:ack:999999",
 ]
 
 
