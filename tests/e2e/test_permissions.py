@@ -284,3 +284,40 @@ async def test_claim_link_button_by_role(world):
     await _check_button(h, roles, listing, "王奶奶")
     entry = await secretary.wait_for_message(lambda m: "🔗 生成认领链接" in m.button_texts)
     await _check_button(h, roles, entry, "🔗 生成认领链接")
+
+
+# ---------------------------------------------------------------- lives change and big buttons
+
+
+async def test_life_change_and_big_button_confirmations_by_role(world):
+    """Only the branch's own leaders confirm a life change, turn a member elderly or answer
+    找书记; everyone else gets the one refusal, the same for forged ids that name nothing."""
+    h, roles = world
+    secretary = roles["secretary"]
+    elderly = await _buttons_of(secretary, "/elderly", "张伟")
+    await roles["member"].send_text("📞 找书记")
+    call = await secretary.wait_for_message(lambda m: "想找您" in m.plain)
+    transfer = await _buttons_of(roles["member"], "/transfer", "生猪养殖党支部")
+    await roles["member"].press("生猪养殖党支部", transfer)
+    request = await secretary.wait_for_message(lambda m: "申请从" in m.plain)
+    # The transfer has two sides: here the citrus (from) side's leaders and, for the
+    # to side, the pigs secretary; a stranger or the member confirm nothing.
+    for role in ("stranger", "member"):
+        assert _is_refusal(await _press_copy(h, roles[role], request, "✅ 确认")), role
+        assert _is_refusal(await _press_copy(h, roles[role], call, "✅ 我来联系")), role
+        assert _is_refusal(await _press_copy(h, roles[role], elderly, "张伟")), role
+    assert _is_refusal(await _press_copy(h, roles["other_secretary"], call, "✅ 我来联系"))
+    assert _is_refusal(await _press_copy(h, roles["other_secretary"], elderly, "张伟"))
+    for forged in ("lc:ok:{none}", "lc:no:{none}", "lc:eld:{none}", "big:ack:{none}"):
+        for role in OUTSIDERS:
+            assert _is_refusal(await _press_raw(h, roles[role], forged.format(none=NONE))), (
+                forged, role)
+    member = (await stored(h, roles["member"].id)).membership
+    assert member.category == "regular" and member.branch_id == (
+        await units.get_unit_by_key(h.services.db, BRANCH)).id
+    # (The elderly press first: a copy whose buttons a press cleared reads "copy" too.)
+    assert not _is_refusal(await _press_copy(h, roles["secretary"], elderly, "张伟"))
+    await secretary.wait_for_message(lambda m: "已把 张伟 按老龄党员对待" in m.plain)
+    assert (await stored(h, roles["member"].id)).membership.category == "elderly"
+    for role in ("general", "secretary"):
+        assert not _is_refusal(await _press_copy(h, roles[role], call, "✅ 我来联系")), role
