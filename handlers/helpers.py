@@ -33,10 +33,12 @@ from bot.domain import helpers as rules
 from bot.domain import joining
 from bot.domain import study as study_rules
 from bot.domain.free_text import require_text
+from bot.domain.localtime import format_local, zone
 from bot.domain.models import Category, Member, Unit
 from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
+from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
@@ -684,6 +686,66 @@ async def typed_name(
     await _finish_contact(update, context, pending.data or "", name)
 
 
+# ---------------------------------------------------------------- digest and ledger
+
+_WHAT = ("study", "pledge", "report", "rating", "whereabouts")
+
+
+async def digest_lines(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> list[str]:
+    """Return the digest line naming who entered what for whom this week (代为登记)."""
+    # A week "so far" ends at now, and what was entered this very second counts too.
+    entries = await helpers.entries_on_behalf(services.db, branch_id, start=start, end=end + 1)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for entry in entries:
+        key = (_name(language, entry.by_name), _name(language, entry.member_name))
+        counts.setdefault(key, dict.fromkeys(_WHAT, 0))[entry.kind] += 1
+    if not counts:
+        return []
+    lines = [
+        t(language, "helpers.digest_line", by=by, name=name, what="、".join(
+            t(language, f"helpers.what_{kind}", count=n) for kind, n in what.items() if n
+        ))
+        for (by, name), what in counts.items()
+    ]
+    return [t(language, "helpers.digest", lines=raw("；".join(lines)))]
+
+
+def _entry_text(language: str, entry: helpers.Entry) -> str:
+    """Return the ledger's words for one entry: what it was and its value."""
+    detail = entry.detail or ""
+    if entry.kind == "study":
+        return t(language, "helpers.row_study", title=detail,
+                 status=t(language, f"helpers.study_{entry.value}"))
+    if entry.kind == "pledge":
+        return t(language, "helpers.row_pledge", text=detail)
+    if entry.kind == "report":
+        month = f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
+        return t(language, "helpers.row_report", month=month,
+                 status=t(language, f"pledges.progress.{entry.value}"))
+    if entry.kind == "rating":
+        return t(language, "helpers.row_rating", text=t(language, f"pledges.rating.{entry.value}"))
+    return t(language, "helpers.row_where", kind=t(language, f"helpers.where_{entry.value}"),
+             place=detail)
+
+
+async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
+    """Return the ledger sheet of everything entered on a member's behalf, who entered it."""
+    language = services.settings.general.default_language
+    entries = await helpers.entries_on_behalf(services.db, branch_id)
+    if not entries:
+        return None
+    tz = zone(None, services.settings.general.default_timezone)
+    rows = [
+        [format_local(entry.at, tz), _name(language, entry.member_name),
+         _entry_text(language, entry), _name(language, entry.by_name),
+         t(language, f"helpers.kind_label_{entry.by_kind or 'leader'}")]
+        for entry in entries
+    ]
+    return Sheet(t(language, "helpers.sheet"), t(language, "helpers.head").split("|"), rows)
+
+
 # ---------------------------------------------------------------- wiring
 
 _BUTTONS: dict[str, tuple[tuple[object, ...], _Button]] = {
@@ -724,4 +786,6 @@ def register(app: Application) -> None:
     awaiting.register(app)
     app.add_handler(awaiting.typed_answers(app, {NAME_KIND: typed_name}))
     app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
+    add_digest_section("helpers", digest_lines)
+    add_ledger_sheet("helpers", ledger_sheet)
 

@@ -22,11 +22,13 @@ import aiosqlite
 __all__ = [
     "CONTACT",
     "HELPER",
+    "Entry",
     "HelpedMember",
     "Helper",
     "HelperLink",
     "acting_member",
     "add_helper",
+    "entries_on_behalf",
     "get_link",
     "helpers_of",
     "is_helper_of",
@@ -223,3 +225,56 @@ async def acting_member(
     ) as cur:
         row = await cur.fetchone()
     return row[0] if row else None
+
+
+# ---------------------------------------------------------------- what was entered for whom
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record someone entered on a member's behalf (代为登记), for the digest and ledger."""
+
+    at: int
+    member_name: str | None
+    by_name: str | None
+    by_kind: str | None  # 'helper' | 'contact' if they help the member, else None (a leader)
+    kind: str  # 'study' | 'pledge' | 'report' | 'rating' | 'whereabouts'
+    detail: str | None  # the study title, pledge text, report month, rating, place
+    value: str | None  # done/excused, the progress status, the rating, the whereabouts kind
+
+
+_ENTRIES = """
+    SELECT a.answered_at AS at, a.member_id AS member_id, a.entered_by AS entered_by,
+           'study' AS kind, i.title AS detail, a.status AS value
+      FROM study_answers a JOIN study_items i ON i.id = a.item_id
+     WHERE a.on_behalf = 1 AND a.entered_by IS NOT NULL
+    UNION ALL
+    SELECT created_at, member_id, entered_by, 'pledge', text, status FROM pledges
+     WHERE entered_by IS NOT NULL
+    UNION ALL
+    SELECT r.reported_at, p.member_id, r.entered_by, 'report', CAST(r.month AS TEXT), r.status
+      FROM pledge_reports r JOIN pledges p ON p.id = r.pledge_id WHERE r.entered_by IS NOT NULL
+    UNION ALL
+    SELECT self_rated_at, member_id, self_rated_by, 'rating', text, self_rating FROM pledges
+     WHERE self_rated_by IS NOT NULL
+    UNION ALL
+    SELECT at, member_id, entered_by, 'whereabouts', place, kind FROM whereabouts_log
+     WHERE entered_by IS NOT NULL
+"""
+
+
+async def entries_on_behalf(
+    db: aiosqlite.Connection, branch_id: int, *, start: int = 0, end: int | None = None
+) -> list[Entry]:
+    """Return what was entered for the branch's members by someone else, oldest first."""
+    async with db.execute(
+        "SELECT e.at, mp.name, bp.name, (SELECT h.kind FROM member_helpers h"
+        "  WHERE h.member_id = e.member_id AND h.helper_person_id = e.entered_by"
+        "  ORDER BY h.removed_at IS NOT NULL, h.id DESC LIMIT 1), e.kind, e.detail, e.value"
+        f" FROM ({_ENTRIES}) AS e"
+        " JOIN members m ON m.id = e.member_id JOIN people mp ON mp.id = m.person_id"
+        " LEFT JOIN people bp ON bp.id = e.entered_by"
+        " WHERE m.branch_id = ? AND e.at >= ? AND e.at < ? ORDER BY e.at, e.kind",
+        (branch_id, start, end if end is not None else 2**62),
+    ) as cur:
+        return [Entry(*row) for row in await cur.fetchall()]
