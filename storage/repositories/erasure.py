@@ -15,6 +15,8 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - open conversations: the registration draft and any awaited typed answer;
 - roles they held (a secretary who forgets stops being one in the bot);
 - the outbox, already sent or not: every row addressed to them or about
+- helper ties: as a helper or 联系人 (member_helpers, acting_for, the link
+  they used) and, for a member, their helpers and helper links;
   them (its key names their member id) loses chat id, text, buttons and
   picture and, if still to be sent, is cancelled; every other row naming
   them (a secretary's digest) loses the text if already sent (it served its
@@ -84,6 +86,7 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     await _erase_person_row(db, who)
     await _erase_audit(db, who)
 
+    await _erase_helper_links(db, who, members)
 
 async def _erase_outbox(db: aiosqlite.Connection, who: Erasure, members: list[int]) -> None:
     # Rows to them (by person or by chat) and rows about them (a silence
@@ -151,6 +154,21 @@ async def _erase_member_text(db: aiosqlite.Connection, who: Erasure, members: li
 
 async def _erase_person_row(db: aiosqlite.Connection, who: Erasure) -> None:
     await db.execute(
+async def _erase_helper_links(db: aiosqlite.Connection, who: Erasure, members: list[int]) -> None:
+    # A helper or 联系人 who is forgotten stops helping; a member who is
+    # forgotten loses their helpers.  The rows go: who helped whom is personal.
+    marks = ", ".join("?" for _ in members)
+    in_members = f" OR member_id IN ({marks})" if members else ""
+    for table in ("member_helpers", "acting_for"):
+        await db.execute(
+            f"DELETE FROM {table} WHERE helper_person_id = ?{in_members}",
+            (who.person_id, *members),
+        )
+    await db.execute(
+        f"DELETE FROM helper_links WHERE used_by = ?{in_members}", (who.person_id, *members)
+    )
+
+
         "UPDATE people SET telegram_id = NULL, name = NULL, phone_note = NULL, timezone = NULL,"
         " unreachable_reason = NULL, forgotten_at = ? WHERE id = ?",
         (who.now, who.person_id),

@@ -86,3 +86,32 @@ async def test_migration_moves_paired_with_into_member_helpers(monkeypatch) -> N
     finally:
         await db.close()
 
+
+
+async def test_forgetting_a_helper_or_a_member_removes_their_helper_ties(db) -> None:
+    from storage.repositories.erasure import Erasure, erase_person
+
+    branch = await _branch(db, "b1")
+    elderly, elderly_person = await _member(db, 1, branch, "王秀英")
+    other, _ = await _member(db, 3, branch, "张华")
+    contact = await people.ensure_person(db, telegram_id=9, now=NOW, name="王小红")
+    for member in (elderly, other):
+        await helpers.add_helper(db, **_pair(member, contact.id), kind=helpers.CONTACT)
+    await helpers.start_acting(db, helper_person_id=contact.id, member_id=elderly, now=NOW)
+    link = await helpers.new_link(
+        db, code="c0de", member_id=elderly, created_by=None, now=NOW, expires_at=NOW + 10
+    )
+    await helpers.use_link(db, link.id, contact.id, NOW)
+
+    await erase_person(db, Erasure(contact.id, 9, "王小红", "（已删除）", NOW))
+    assert await helpers.helpers_of(db, elderly) == []
+    assert await helpers.members_helped_by(db, contact.id) == []
+    for table in ("member_helpers", "acting_for", "helper_links"):
+        assert await db.execute_fetchall(f"SELECT * FROM {table}") == []
+    assert (await people.get_person(db, contact.id)).name is None
+
+    _, helper = await _member(db, 2, branch, "李明")
+    await helpers.add_helper(db, **_pair(elderly, helper), kind=helpers.HELPER)
+    await helpers.add_helper(db, **_pair(other, helper), kind=helpers.HELPER)
+    await erase_person(db, Erasure(elderly_person, 1, "王秀英", "（已删除）", NOW))
+    assert [m.member_id for m in await helpers.members_helped_by(db, helper)] == [other]
