@@ -170,6 +170,16 @@ class WhereaboutsSettings:
     interval_days: int = 30
     warn_days: tuple[int, ...] = (90, 150)
     lost_days: int = 180
+    # The search ladder before the warnings: helpers are asked, then the secretary calls.
+    ask_helpers_days: int = 30
+    call_task_days: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSettings:
+    """Pairing with households (结对帮扶): when a member is gently reminded to visit."""
+
+    reminder_days: int = 30  # days without a visit before the member is reminded, once per gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +205,7 @@ class Settings:
     pledges: PledgeSettings = PledgeSettings()
     whereabouts: WhereaboutsSettings = WhereaboutsSettings()
     digest: DigestSettings = DigestSettings()
+    households: HouseholdSettings = HouseholdSettings()
 
     def is_admin(self, user_id: int) -> bool:
         """Tell whether a Telegram user id is listed as an admin."""
@@ -374,6 +385,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         "pledges",
         "whereabouts",
         "digest",
+        "households",
     }
     for name in raw:
         if name not in known:
@@ -453,7 +465,15 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         interval_days=w.integer("interval_days", 30, 1, 365),
         warn_days=w.int_list("warn_days", (90, 150), 1),
         lost_days=w.integer("lost_days", 180, 1, 3650),
+        ask_helpers_days=w.integer("ask_helpers_days", 30, 1, 3650),
+        call_task_days=w.integer("call_task_days", 60, 1, 3650),
     )
+    if whereabouts.call_task_days < whereabouts.ask_helpers_days:
+        raise ConfigError(
+            "[whereabouts].call_task_days",
+            whereabouts.call_task_days,
+            f"at least [whereabouts].ask_helpers_days ({whereabouts.ask_helpers_days})",
+        )
     if any(mark >= whereabouts.lost_days for mark in whereabouts.warn_days):
         raise ConfigError(
             "[whereabouts].warn_days",
@@ -470,6 +490,10 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
     )
     g.reject_unknown()
 
+    hh = _Section(raw, "households")
+    households = HouseholdSettings(reminder_days=hh.integer("reminder_days", 30, 1, 365))
+    hh.reject_unknown()
+
     return Settings(
         telegram=_telegram(raw, environ),
         storage=storage_settings,
@@ -481,6 +505,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         pledges=pledges,
         whereabouts=whereabouts,
         digest=digest,
+        households=households,
     )
 
 

@@ -16,9 +16,11 @@ from bot.services import Services
 from handlers import (
     basics,
     contact,
+    contact_log,
     digest,
     elderly_keyboard,
     errors,
+    helpers,
     life_changes,
     offline_members,
     onboarding,
@@ -40,6 +42,7 @@ def register_all(app: Application) -> None:
     # Order matters: /start with a code (joining, secretary invites) must be
     # tried before the plain /start greeting in basics.
     offline_members.register(app)  # members without Telegram; /start claim_… before onboarding's
+    helpers.register(app)  # /pair, /helpfor; /start helper_… before onboarding's
     onboarding.register(app)
     basics.register(app)
     self_service.register(app)
@@ -48,6 +51,7 @@ def register_all(app: Application) -> None:
     study.register(app)
     pledges.register(app)
     whereabouts.register(app)
+    contact_log.register(app)  # offline contact and the search ladder (issue 11)
     org.register(app)
     life_changes.register(app)  # /moving, /elderly, /transfer; ✈️ 回家了 confirmations
     # Big-button texts: after every feature's awaited answers (an open question

@@ -69,6 +69,7 @@ from bot.ledger import build_ledger
 from bot.report_parts import digest_sections, ledger_sheets
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
+from handlers import contact_log
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS
 from handlers.scope import (
@@ -399,6 +400,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     digest = await branch_digest(services, branch, period, now)
     for part in render_detail(actor.language, digest, args[1]):
         await update.effective_chat.send_message(part)
+    if args[1] == "mob":
+        # Each silent member's line leads to the record buttons (📞 / 🏠 / 👥).
+        await contact_log.offer_members(
+            update, actor.language, [(m.member.member_id, m.member.name) for m in digest.mobile]
+        )
 
 
 # ---------------------------------------------------------------- the weekly planner

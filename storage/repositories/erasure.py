@@ -9,14 +9,15 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - `people`: name, chat id, time zone, contact note, why unreachable;
 - memberships: the place; the whereabouts register: every place and zone;
   life changes: the city a "leaving" change named;
+  contact attempts (calls, visits): where they were found, and any note;
 - free text the person typed: excuse notes, pledge report notes, pledges
   never approved (drafts, submitted, returned: not yet a record), the
   secretary's comments on their pledges;
 - open conversations: the registration draft and any awaited typed answer;
 - roles they held (a secretary who forgets stops being one in the bot);
-- the outbox, already sent or not: every row addressed to them or about
 - helper ties: as a helper or 联系人 (member_helpers, acting_for, the link
   they used) and, for a member, their helpers and helper links;
+- the outbox, already sent or not: every row addressed to them or about
   them (its key names their member id) loses chat id, text, buttons and
   picture and, if still to be sent, is cancelled; every other row naming
   them (a secretary's digest) loses the text if already sent (it served its
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.repositories import life_changes
+from storage.repositories import contacts, households, life_changes
 
 __all__ = ["FINAL_OUTBOX_STATUSES", "Erasure", "erase_person", "scrub_files"]
 
@@ -82,11 +83,13 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     ]
     await _erase_outbox(db, who, members)
     await _erase_member_text(db, who, members)
+    await contacts.forget_attempts(db, members)
+    await households.forget_members(db, members, who.now)  # visit notes; households stay
     await life_changes.forget_places(db, who.person_id)  # the city a 'leaving' change named
     await _erase_person_row(db, who)
+    await _erase_helper_links(db, who, members)
     await _erase_audit(db, who)
 
-    await _erase_helper_links(db, who, members)
 
 async def _erase_outbox(db: aiosqlite.Connection, who: Erasure, members: list[int]) -> None:
     # Rows to them (by person or by chat) and rows about them (a silence
@@ -152,8 +155,6 @@ async def _erase_member_text(db: aiosqlite.Connection, who: Erasure, members: li
         )
 
 
-async def _erase_person_row(db: aiosqlite.Connection, who: Erasure) -> None:
-    await db.execute(
 async def _erase_helper_links(db: aiosqlite.Connection, who: Erasure, members: list[int]) -> None:
     # A helper or 联系人 who is forgotten stops helping; a member who is
     # forgotten loses their helpers.  The rows go: who helped whom is personal.
@@ -169,6 +170,8 @@ async def _erase_helper_links(db: aiosqlite.Connection, who: Erasure, members: l
     )
 
 
+async def _erase_person_row(db: aiosqlite.Connection, who: Erasure) -> None:
+    await db.execute(
         "UPDATE people SET telegram_id = NULL, name = NULL, phone_note = NULL, timezone = NULL,"
         " unreachable_reason = NULL, forgotten_at = ? WHERE id = ?",
         (who.now, who.person_id),
