@@ -8,9 +8,12 @@ command (/members, /mobile, /pledges, /digest, /export, /studies, /checkin)
 asks bot.domain.permissions.can_manage_branch, which is true for a secretary
 or committee member of the branch or of any unit above it, and for admins;
 approved pledges are shown by /pledges to every member of the branch; a
-帮学人 (paired by /pair) may check in for the elderly member they help
-(bot.domain.study.can_check_in_for).  tests/unit/test_visibility.py ties each
-row to those functions; docs/threat-model.md states the same table.
+helper (帮学人 paired by /pair, from any branch of the same committee, or a
+联系人 registered through a helper link) acts for the members they were given
+and sees what acting needs: their study items, pledges, reports, ratings and
+whereabouts asks (bot.domain.helpers.may_act_for), never a roster.
+tests/unit/test_visibility.py ties each row to those functions;
+docs/threat-model.md states the same table.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ ROLES = (
     "higher_leaders",  # secretaries and committee members of the 党总支 / 党委 above
     "admins",  # the Telegram ids in [general].admins
     "branch_members",  # every active member of the same branch
-    "helper",  # the 帮学人 paired with an elderly member
+    "helper",  # a 帮学人 or 联系人 the secretary gave the member (/pair, helper link)
 )
 
 _LEADERS = ("self", "branch_leaders", "higher_leaders", "admins")
@@ -38,8 +41,10 @@ WHO_SEES: dict[str, tuple[str, ...]] = {
     # sees the items the member has not answered, to check in for them.
     "study": (*_LEADERS, "helper"),
     "pledges_approved": (*_LEADERS, "branch_members"),  # public (公开) once approved
-    "pledges_other": _LEADERS,  # drafts, monthly reports (践诺), ratings (评诺)
-    "whereabouts": _LEADERS,  # a mobile member's answers and days without contact
+    # Drafts, monthly reports (践诺), ratings (评诺): a helper enters them for the member.
+    "pledges_other": (*_LEADERS, "helper"),
+    # A mobile member's answers and days without contact: a helper confirms them.
+    "whereabouts": (*_LEADERS, "helper"),
     # Who may enter a record for the member (代为登记), named on the record.
     "acts_for": ("branch_leaders", "higher_leaders", "admins", "helper"),
 }

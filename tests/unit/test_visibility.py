@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.helpers import may_act_for
 from bot.domain.models import Level, Unit
 from bot.domain.permissions import Actor, can_manage_branch
 from bot.domain.study import can_check_in_for
@@ -44,16 +45,27 @@ def _checks_in(actor: Actor) -> bool:
     return can_check_in_for(actor, BRANCH, HELPER_ID, UNITS)
 
 
+def _acts_for(actor: Actor) -> bool:
+    # The member's helpers are HELPER_ID's only (storage: member_helpers).
+    return may_act_for(actor, member_branch=BRANCH, is_helper=actor.person_id == HELPER_ID,
+                       units=UNITS)
+
+
 @pytest.mark.parametrize("role", list(ACTORS))
 def test_leader_only_data_is_exactly_what_can_manage_branch_allows(role: str) -> None:
-    for data in ("place", "pledges_other", "whereabouts"):
-        assert sees(role, data) == _manages(ACTORS[role]), (role, data)
+    assert sees(role, "place") == _manages(ACTORS[role])
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_pledges_and_whereabouts_follow_management_or_being_a_helper(role: str) -> None:
+    for data in ("pledges_other", "whereabouts"):
+        assert sees(role, data) == _acts_for(ACTORS[role]), (role, data)
 
 
 @pytest.mark.parametrize("role", list(ACTORS))
 def test_name_study_and_acting_follow_management_or_the_pairing(role: str) -> None:
     actor = ACTORS[role]
-    assert sees(role, "acts_for") == _checks_in(actor)
+    assert sees(role, "acts_for") == _checks_in(actor) == _acts_for(actor)
     for data in ("name", "study"):
         assert sees(role, data) == (_manages(actor) or _checks_in(actor)), (role, data)
 
