@@ -26,6 +26,7 @@ from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
 from bot.demo_digest import play_digest
+from bot.demo_lives import play_lives
 from bot.demo_offline import play_offline
 from bot.demo_pledges import play_pledges
 from bot.demo_script import DemoScript
@@ -163,4 +164,5 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_pledges(script, app, clock)
     await play_study(script, app, clock)
     await play_offline(script)  # a member without Telegram, recorded by the secretary
+    await play_lives(script)  # big buttons; a member who leaves and changes branch
     await play_digest(script, app, clock)
