@@ -54,7 +54,8 @@ from bot.domain.text import split_message
 from bot.i18n import t
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
-from handlers import awaiting
+from handlers import awaiting, contact_log
+from handlers.acting_for import subject_of
 from handlers.awaiting import AwaitedInputHandler
 from handlers.common import load_units, reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name
@@ -84,11 +85,14 @@ class _Mobile:
     member: Member
     language: str
     base: int  # last answer, else approval: what the current ask counts from
+    entered_by: int | None = None  # a helper answering for the member (handlers.acting_for)
+    chat_id: int = 0  # the presser's chat, where a typed place is awaited
 
 
 async def _load_mobile(update: Update, services: Services) -> _Mobile | None:
-    """Return the active mobile member behind the update, or None."""
-    person = await people.get_person_by_telegram(services.db, update.effective_user.id)
+    """Return the active mobile member behind the update (or the one a helper acts for)."""
+    subject = await subject_of(update, services)
+    person = subject.person
     if person is None:
         return None
     member = await members.current_membership(services.db, person.id)
@@ -98,8 +102,10 @@ async def _load_mobile(update: Update, services: Services) -> _Mobile | None:
     return _Mobile(
         person=person,
         member=member,
-        language=user_language(update, services, person.language),
+        language=user_language(update, services, (subject.helper or person).language),
         base=base or member.decided_at or member.requested_at,
+        entered_by=subject.entered_by,
+        chat_id=update.effective_user.id,
     )
 
 
@@ -115,6 +121,11 @@ def _ask_keyboard(language: str, base: int) -> InlineKeyboardMarkup:
             for action in ("yes", "move", "home")
         ]
     )
+
+
+def ask_message(language: str, place: str | None, base: int) -> tuple[str, InlineKeyboardMarkup]:
+    """Return the "still in …?" question and its buttons (a helper's /helpfor asks it too)."""
+    return _ask_text(language, place), _ask_keyboard(language, base)
 
 
 def _ask_text(language: str, place: str | None) -> str:
@@ -165,6 +176,7 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str
         place=mobile.member.place,
         timezone=mobile.person.timezone,
         now=services.now_ts(),
+        entered_by=mobile.entered_by,
     )
     await update.callback_query.answer(t(mobile.language, "whereabouts.thanks"))
     await _edit(
@@ -178,7 +190,7 @@ async def _moving(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str)
     if mobile is None:
         return
     services = get_services(context)
-    await awaiting.expect(services, mobile.person.telegram_id, WAITING_PLACE, str(mobile.base))
+    await awaiting.expect(services, mobile.chat_id, WAITING_PLACE, str(mobile.base))
     await update.callback_query.answer()
     await _edit(update, t(mobile.language, "whereabouts.moving"))
     await update.effective_chat.send_message(
@@ -250,8 +262,9 @@ async def _store_move(
             place=place,
             timezone=timezone,
             now=services.now_ts(),
+            entered_by=mobile.entered_by,
         )
-    await awaiting.done(services, mobile.person.telegram_id, WAITING_PLACE)
+    await awaiting.done(services, mobile.chat_id, WAITING_PLACE)
 
 
 async def _moved(
@@ -373,6 +386,10 @@ async def show_mobile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
     for part in split_message("\n".join(lines)):
         await update.effective_chat.send_message(part)
+    await contact_log.offer_members(
+        update, actor.language,
+        [(r.member_id, r.name) for r in sorted(rows, key=lambda r: (-silence(r), r.name or ""))],
+    )
 
 
 # ---------------------------------------------------------------- planning
@@ -513,6 +530,8 @@ def _warning_candidate(
             chat_id=leader.telegram_id,
             text=text,
             due_at=int(due.timestamp()),
+            # One tap from the warning to record a call, visit or meeting.
+            reply_markup=contact_log.record_markup(language, row.member_id).to_dict(),
         )
 
     return _Candidate(key, build)
