@@ -51,10 +51,21 @@ MALFORMED = [
     "om:", "om:br", "om:br:x", "om:cat:pilot:1", "om:cat:regular", "om:m:²", "om:link:1:2",
     "om:br:999999", "om:m:999999", "om:link:999999", "om:cy:nosuchcode", "om:cn:nosuchcode",
     "om:cat:regular:1", "om:pl:atlantis:1", "om:skip:1",
+    # contact that counts offline (ct:): wrong arity, wrong kind, nothing that exists
+    "ct:", "ct:m", "ct:m:x", "ct:r:1", "ct:r:1:fax", "ct:r:x:phone", "ct:n:1:2", "ct:hy:-1",
+    "ct:ps:²", "ct:pl:beijing", "ct:pl:beijing:x", "ct:zz:1", "ct:m:999999",
+    "ct:r:999999:phone", "ct:n:999999", "ct:hn:999999", "ct:ps:999999", "ct:pc:999999",
+    "ct:pl:atlantis:999999",
     # lives change (lc:) and the big buttons (big:): wrong arity, kind, nothing that exists
     "lc:", "lc:ok", "lc:ok:1:2", "lc:no:x", "lc:eld:²", "lc:to:-1", "lc:x", "lc:zz:1",
     "lc:ok:999999", "lc:no:999999", "lc:eld:999999", "lc:to:999999", "lc:pl:atlantis",
     "lc:x:0", "big:", "big:ack", "big:ack:x", "big:ack:1:2", "big:zz:1", "big:ack:999999",
+    # helpers (hp:): wrong arity, wrong kind, and nothing that exists
+    "hp:", "hp:m", "hp:m:x", "hp:b:1", "hp:add:1:x", "hp:rm:²", "hp:for:1:2", "hp:zz:1",
+    "hp:si:1", "hp:end", "hp:cy", "hp:m:999999", "hp:b:999999:1", "hp:add:999999:1",
+    "hp:rm:999999:1", "hp:lk:999999", "hp:for:999999", "hp:st:999999", "hp:si:999999:1",
+    "hp:pl:999999", "hp:rp:999999", "hp:rt:999999", "hp:wb:999999",
+    "hp:cy:nosuchcode", "hp:cn:nosuchcode",
 ]
 
 

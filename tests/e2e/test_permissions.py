@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 from bot.domain.pledges import parse_pledge
 from bot.emulator import EmulatedUser, SentMessage
 from bot.i18n import catalogue
-from storage.repositories import members, people, pledges, study, units
+from storage.repositories import helpers, members, people, pledges, study, units
 from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
 from tests.e2e.harness import ADMIN_ID, BotHarness
 from tests.e2e.membership import admitted, requested, stored
@@ -218,13 +218,17 @@ NONE = 900_000  # no row has an id this large in these tests
 FORGED = [
     ("study:cim:{item}:{member}", "study:cim:{none}:{member}", "study:cim:{item}:{none}"),
     ("study:ci:{item}", "study:ci:{item}", "study:ci:{none}"),
-    ("study:pe:{member}", "study:pe:{member}", "study:pe:{none}"),
+    ("hp:m:{member}", "hp:m:{member}", "hp:m:{none}"),
+    ("hp:for:{member}", "hp:st:{member}", "hp:for:{none}"),
     ("pl:all:{member}:2026", "pl:all:{member}:2025", "pl:all:{none}:2026"),
     ("pl:ok:{submitted}", "pl:ok:{handled}", "pl:ok:{none}"),
     ("pl:ret:{submitted}", "pl:ret:{handled}", "pl:ret:{none}"),
     ("join:ok:{member}", "join:no:{member}", "join:ok:{none}"),
     ("sec:rmask:{member}", "sec:rmyes:{member}", "sec:rmask:{none}"),
     ("dg:x:{branch}", "dg:x:{branch}", "dg:x:{none}"),
+    # Recording contact for a member: only their branch's leaders and their helpers.
+    ("ct:r:{member}:phone", "ct:n:{member}", "ct:r:{none}:visit"),
+    ("ct:m:{member}", "ct:hy:{member}", "ct:m:{none}"),
 ]
 LEAKS = (TITLE, "生病", "请假", "张伟", "带头学习", "帮助两户", "已经处理")
 
@@ -321,3 +325,52 @@ async def test_life_change_and_big_button_confirmations_by_role(world):
     assert (await stored(h, roles["member"].id)).membership.category == "elderly"
     for role in ("general", "secretary"):
         assert not _is_refusal(await _press_copy(h, roles[role], call, "✅ 我来联系")), role
+
+
+# ---------------------------------------------------------------- helpers and 联系人
+#
+# A helper (a member of another branch under the same committee) and a 联系人
+# (a relative with no membership) act only for the members they were given:
+# a forged press for anyone else reads the same whether that member exists or
+# not, they see no roster, and nobody from another committee can be paired.
+
+
+async def test_helpers_and_contacts_act_only_for_their_own_members(world):
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    secretary_id = await _person_id(h, roles["secretary"].id)
+    theirs = (await stored(h, roles["member"].id)).membership  # 张伟: helped
+    other = (await stored(h, (await admitted(h, BRANCH, 3103, "孙丽")).id)).membership
+    helper = await admitted(h, "renhe-pigs", 3201, "赵敏")
+    contact = h.user(3301, "zh")
+    contact_person = await people.ensure_person(db, telegram_id=3301, now=now, name="刘芳")
+    far = await admitted(h, "tingzijiang-sunset", 3401, "钱华")  # 龙水镇党委, another committee
+    await helpers.add_helper(db, member_id=theirs.id, helper_person_id=await _person_id(h, 3201),
+                             kind=helpers.HELPER, added_by=secretary_id, now=now)
+    await helpers.add_helper(db, member_id=theirs.id, helper_person_id=contact_person.id,
+                             kind=helpers.CONTACT, added_by=secretary_id, now=now)
+    for user in (helper, contact):
+        # Their own member: the menu opens.
+        assert not _is_refusal(await _press_raw(h, user, f"hp:for:{theirs.id}"))
+        answers = {
+            await _press_raw(h, user, f"hp:{action}:{target}")
+            for action in ("for", "st", "pl", "rp", "rt", "wb")
+            for target in (other.id, NONE)
+        }
+        assert len(answers) == 1 and _is_refusal(answers.pop())
+        # Managing helpers is the secretary's: refused, whoever it names.
+        assert _is_refusal(await _press_raw(h, user, f"hp:m:{theirs.id}"))
+        assert _is_refusal(await _answer(user, f"/members {BRANCH}"))
+        assert _is_refusal(await _answer(user, "/pair"))
+    # Someone of another committee cannot be paired, even by a forged press.
+    secretary = roles["secretary"]
+    far_person = await _person_id(h, far.id)
+    far_branch = await units.get_unit_by_key(db, "tingzijiang-sunset")
+    assert _is_refusal(await _press_raw(h, secretary, f"hp:add:{other.id}:{far_person}"))
+    assert _is_refusal(await _press_raw(h, secretary, f"hp:b:{other.id}:{far_branch.id}"))
+    assert await helpers.helpers_of(db, other.id) == []
+    # ...while a member of another branch under the same committee can.
+    pigs = await _person_id(h, 3201)
+    assert not _is_refusal(await _press_raw(h, secretary, f"hp:add:{other.id}:{pigs}"))
+    assert [x.person_id for x in await helpers.helpers_of(db, other.id)] == [pigs]
