@@ -648,11 +648,14 @@ async def button_consent(
     person = await people.get_person_by_telegram(services.db, update.effective_user.id)
     language = user_language(update, services, person.language if person else None)
     code = args[0]
-    await update.callback_query.answer()
-    await clear_buttons(update)
     if await _link_problem(services, code) is None:
+        # The alert says why at once; the message keeps it in the chat.
+        await update.callback_query.answer(t(language, "helpers.link_invalid"), show_alert=True)
+        await clear_buttons(update)
         await reply(update, language, "helpers.link_invalid")
         return
+    await update.callback_query.answer()
+    await clear_buttons(update)
     if person is not None and person.name:
         await _finish_contact(update, context, code, None)
         return
@@ -666,7 +669,7 @@ async def button_decline(
     """Decline: nothing is stored."""
     services = get_services(context)
     language = user_language(update, services, None)
-    await update.callback_query.answer()
+    await update.callback_query.answer(t(language, "helpers.contact_declined"))
     await clear_buttons(update)
     await reply(update, language, "helpers.contact_declined")
 
