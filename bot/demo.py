@@ -25,7 +25,9 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_contact import play_contact
 from bot.demo_digest import play_digest
+from bot.demo_helpers import play_helpers
 from bot.demo_lives import play_lives
 from bot.demo_offline import play_offline
 from bot.demo_pledges import play_pledges
@@ -164,5 +166,7 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_pledges(script, app, clock)
     await play_study(script, app, clock)
     await play_offline(script)  # a member without Telegram, recorded by the secretary
+    await play_helpers(script)  # a helper of another branch enters pledges for her
     await play_lives(script)  # big buttons; a member who leaves and changes branch
+    await play_contact(script)  # a phone call recorded: contact that counts offline
     await play_digest(script, app, clock)
