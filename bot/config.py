@@ -191,6 +191,52 @@ class DigestSettings:
     include_committee: bool = False
 
 
+# Branch life's expected rhythm (issue 12): meeting kind -> monthly | quarterly | yearly | none.
+MEETING_KINDS = ("assembly", "committee", "group", "lecture", "theme_day", "training")
+MEETING_RHYTHMS = ("monthly", "quarterly", "yearly", "none")
+DEFAULT_MEETING_RHYTHM: dict[str, str] = {
+    "theme_day": "monthly", "committee": "monthly", "group": "monthly",
+    "assembly": "quarterly", "lecture": "quarterly", "training": "none",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    """Branch life: the rhythm per kind of branch, the yearly 学时 target, when to confirm."""
+
+    # Branch kind ("default" for any other) -> meeting kind -> rhythm.
+    rhythm: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: {"default": dict(DEFAULT_MEETING_RHYTHM)}
+    )
+    hours_target: float = 32.0
+    confirm_after_hours: int = 2  # "请确认到会情况" this long after the start
+
+    def rhythm_for(self, branch_kind: str) -> dict[str, str]:
+        """Return the rhythm of a kind of branch: its own table over the default one."""
+        return {**self.rhythm.get("default", DEFAULT_MEETING_RHYTHM),
+                **self.rhythm.get(branch_kind, {})}
+
+
+def _meetings(raw: Mapping[str, Any]) -> MeetingSettings:
+    section = _Section(raw, "meetings")
+    hours_target = section.number("hours_target", 32.0, 0.0, 1000.0)
+    confirm = section.integer("confirm_after_hours", 2, 0, 72)
+    tables = section._get("rhythm", {})
+    section.reject_unknown()
+    if not isinstance(tables, Mapping):
+        raise ConfigError("[meetings].rhythm", tables, "a table of branch kinds")
+    rhythm: dict[str, dict[str, str]] = {"default": dict(DEFAULT_MEETING_RHYTHM)}
+    for branch_kind, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[meetings.rhythm].{branch_kind}", table, "a table")
+        for kind, every in table.items():
+            if kind not in MEETING_KINDS or every not in MEETING_RHYTHMS:
+                raise ConfigError(f"[meetings.rhythm.{branch_kind}].{kind}", every,
+                                  "a meeting kind set to " + ", ".join(MEETING_RHYTHMS))
+        rhythm.setdefault(branch_kind, {}).update(table)
+    return MeetingSettings(rhythm=rhythm, hours_target=hours_target, confirm_after_hours=confirm)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All settings, one frozen object per TOML section."""
@@ -205,6 +251,7 @@ class Settings:
     pledges: PledgeSettings = PledgeSettings()
     whereabouts: WhereaboutsSettings = WhereaboutsSettings()
     digest: DigestSettings = DigestSettings()
+    meetings: MeetingSettings = MeetingSettings()
     households: HouseholdSettings = HouseholdSettings()
 
     def is_admin(self, user_id: int) -> bool:
@@ -385,6 +432,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         "pledges",
         "whereabouts",
         "digest",
+        "meetings",
         "households",
     }
     for name in raw:
@@ -505,6 +553,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         pledges=pledges,
         whereabouts=whereabouts,
         digest=digest,
+        meetings=_meetings(raw),
         households=households,
     )
 

@@ -15,17 +15,21 @@ from bot.scheduling import start_scheduler
 from bot.services import Services
 from handlers import (
     basics,
+    campaigns,
     contact,
     contact_log,
     digest,
     elderly_keyboard,
     errors,
+    gongshi,
     helpers,
+    households,
     life_changes,
     offline_members,
     onboarding,
     org,
     pledges,
+    posts,
     secretary,
     self_service,
     study,
@@ -53,6 +57,10 @@ def register_all(app: Application) -> None:
     whereabouts.register(app)
     contact_log.register(app)  # offline contact and the search ladder (issue 11)
     org.register(app)
+    households.register(app)  # 结对帮扶: /households, /household, visits (issue 13)
+    posts.register(app)  # 设岗定责: /post, /posts, monthly 履岗 (issue 13)
+    campaigns.register(app)  # 创先争优: /campaign, secret vote (issue 13)
+    gongshi.register(app)  # 公示 picture for the notice board (issue 13)
     life_changes.register(app)  # /moving, /elderly, /transfer; ✈️ 回家了 confirmations
     # Big-button texts: after every feature's awaited answers (an open question
     # takes typed text first), before onboarding's "I don't understand".

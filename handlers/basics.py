@@ -42,11 +42,12 @@ COMMAND_KEYS.update(
     mobile="whereabouts.commands.mobile",
 )
 COMMAND_KEYS.update({name: f"offline.commands.{name}" for name in ("addmember", "offline")})
+COMMAND_KEYS.update({name: f"households.commands.{name}" for name in ("households", "household")})
 # Help sections in the order shown; each keeps only the lines of allowed commands.
-_MEMBER_HELP = ("help.member", "pledges.help_member")
+_MEMBER_HELP = ("help.member", "pledges.help_member", "households.help_member")
 _LEADER_HELP = (
     "help.secretary", "pledges.help_secretary", "digest.help", "study.help_secretary",
-    "offline.help",
+    "offline.help", "households.help",
 )
 
 

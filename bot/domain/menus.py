@@ -30,19 +30,19 @@ __all__ = [
 # Who may use each command (the menu shows them in this order).
 EVERYONE = ("start", "help", "language")
 PERSON = ("me", "forget")  # anyone with stored data may see and delete it
-MEMBER = ("timezone", "away", "leave", "mypledges", "pledges")
-HELPER = ("checkin",)
+MEMBER = ("timezone", "away", "leave", "mypledges", "pledges", "households")
+HELPER = ("checkin", "households")
 LEADER = (
     "members", "pending", "invite", "invites", "revoke", "remove", "org",
     "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile", "pledges",
-    "addmember", "offline",
+    "addmember", "offline", "households", "household",
 )
 ADMIN_ONLY = ("appoint",)
 _ORDER = (
     "start", "help", "me", "language", "timezone", "away", "leave", "forget",
     "mypledges", "pledges", "members", "pending", "invite", "invites", "revoke", "remove",
     "org", "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile",
-    "addmember", "offline", "appoint",
+    "addmember", "offline", "households", "household", "appoint",
 )
 
 # A help line about a command starts with it: "/leave — …".

@@ -10,6 +10,7 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - memberships: the place; the whereabouts register: every place and zone;
   life changes: the city a "leaving" change named;
   contact attempts (calls, visits): where they were found, and any note;
+  household visits (结对帮扶): the line they added; their pairings end;
 - free text the person typed: excuse notes, pledge report notes, pledges
   never approved (drafts, submitted, returned: not yet a record), the
   secretary's comments on their pledges;
@@ -27,8 +28,9 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 
 What stays, under the bare person id: study answers (done / excused and the
 reason category), approved pledges with their targets, reports and ratings,
-the dates of whereabouts answers, membership dates and status, the send log's
-keys (so nothing is ever planned twice).  Approved pledge texts are the
+the dates of whereabouts answers, the dates and kinds of household visits
+(the households themselves are the branch's record), membership dates and
+status, the send log's keys (so nothing is ever planned twice).  Approved pledge texts are the
 branch's public record; the name inside one is replaced all the same.
 
 `secure_delete` makes SQLite overwrite what it frees, and `scrub_files`
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.repositories import contacts, households, life_changes
+from storage.repositories import campaigns, contacts, households, life_changes, posts
 
 __all__ = ["FINAL_OUTBOX_STATUSES", "Erasure", "erase_person", "scrub_files"]
 
@@ -86,6 +88,8 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     await contacts.forget_attempts(db, members)
     await households.forget_members(db, members, who.now)  # visit notes; households stay
     await life_changes.forget_places(db, who.person_id)  # the city a 'leaving' change named
+    await posts.forget_notes(db, members)  # what a post holder said they did, or why not
+    await campaigns.forget_reasons(db, who.person_id, members)  # nomination reasons
     await _erase_person_row(db, who)
     await _erase_helper_links(db, who, members)
     await _erase_audit(db, who)
