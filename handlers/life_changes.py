@@ -543,7 +543,7 @@ async def digest_lines(services: Services, branch_id: int, start: int, end: int,
 
 
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
-    """Return the 变动记录 sheet: every change that concerns the branch."""
+    """Return the 变动记录 sheet: every change that concerns the branch (None: there is none)."""
     branch = await units.get_unit(services.db, branch_id)
     tz = zone(branch.timezone if branch else None, services.settings.general.default_timezone)
     z = LEDGER_LANGUAGE
@@ -565,6 +565,8 @@ async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
          plain(f"life.result_{row.change.status}"), when(row.change.decided_at)]
         for row in await life_changes.history(services.db, branch_id)
     ]
+    if not rows:
+        return None  # no sheet for a branch where nothing changed
     return Sheet(plain("life.ledger_sheet"), plain("life.ledger_head").split("|"), rows)
 
 
