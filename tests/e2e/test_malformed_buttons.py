@@ -66,6 +66,11 @@ MALFORMED = [
     "hp:rm:999999:1", "hp:lk:999999", "hp:for:999999", "hp:st:999999", "hp:si:999999:1",
     "hp:pl:999999", "hp:rp:999999", "hp:rt:999999", "hp:wb:999999",
     "hp:cy:nosuchcode", "hp:cn:nosuchcode",
+    # households (hh:): wrong arity, wrong kind, and nothing that exists
+    "hh:", "hh:c", "hh:c:x", "hh:nd:1", "hh:nd:1:money", "hh:k:1:2", "hh:k:1:2:dance",
+    "hh:am:²:1", "hh:h:1", "hh:sk:-1", "hh:zz:1", "hh:v:999999", "hh:nb:999999",
+    "hh:nd:999999:tech", "hh:ok:999999", "hh:c:999999", "hh:as:999999", "hh:am:999999:1",
+    "hh:h:999999:1", "hh:k:999999:1:visit", "hh:sk:999999",
 ]
 
 

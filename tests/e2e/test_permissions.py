@@ -374,3 +374,54 @@ async def test_helpers_and_contacts_act_only_for_their_own_members(world):
     pigs = await _person_id(h, 3201)
     assert not _is_refusal(await _press_raw(h, secretary, f"hp:add:{other.id}:{pigs}"))
     assert [x.person_id for x in await helpers.helpers_of(db, other.id)] == [pigs]
+
+
+async def test_households_register_pair_and_log_by_role(world):
+    """Only the branch's leaders register and pair; only the paired member, their helper or
+    the branch's leaders log a visit; everyone else gets one refusal, whatever the ids name."""
+    from storage.repositories import households
+
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    branch = await units.get_unit_by_key(db, BRANCH)
+    paired = (await stored(h, roles["member"].id)).membership  # 张伟
+    other = await admitted(h, BRANCH, 3103, "孙丽")
+    helper = await admitted(h, "renhe-pigs", 3201, "赵敏")
+    await helpers.add_helper(db, member_id=paired.id, helper_person_id=await _person_id(h, 3201),
+                             kind=helpers.HELPER, added_by=None, now=now)
+    hid = await households.add_household(db, branch_id=branch.id, name="王某户（三组）",
+                                         needs=("tech",), created_by=None, now=now)
+    await households.assign(db, household_id=hid, member_id=paired.id, assigned_by=None, now=now)
+
+    # Registering is for leaders only: the same refusal as every secretary command.
+    for name in ("stranger", "member"):
+        assert _is_refusal(await _answer(roles[name], "/household 李某户（一组）"))
+    assert len(await households.branch_households(db, branch.id)) == 1
+
+    manage = [f"hh:{a}:{x}" for a in ("c", "as", "ok") for x in (hid, NONE)]
+    manage += [f"hh:nd:{hid}:care", f"hh:nd:{NONE}:care", f"hh:am:{hid}:{paired.id}",
+               f"hh:am:{NONE}:{paired.id}", f"hh:nb:{branch.id}", f"hh:v:{branch.id}"]
+    for user in (roles["stranger"], roles["member"], roles["other_secretary"], helper, other):
+        answers = {await _press_raw(h, user, data) for data in manage}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert (await households.get_household(db, hid)).needs == ("tech",)
+    assert [a.member_id for a in await households.assigned_members(db, [hid])] == [paired.id]
+
+    log = [f"hh:k:{hid}:{paired.id}:visit", f"hh:h:{hid}:{paired.id}",
+           f"hh:k:{NONE}:{paired.id}:visit", f"hh:k:{hid}:{NONE}:visit"]
+    other_member = (await stored(h, other.id)).membership
+    log.append(f"hh:k:{hid}:{other_member.id}:visit")  # not paired with the household
+    for user in (roles["stranger"], other, roles["other_secretary"]):
+        answers = {await _press_raw(h, user, data) for data in log}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert await households.branch_visits(db, branch.id) == []
+
+    # The paired member, their helper (author kept) and the branch's leaders may.
+    for user in (roles["member"], helper, roles["secretary"], roles["general"]):
+        assert not _is_refusal(await _press_raw(h, user, f"hh:k:{hid}:{paired.id}:visit"))
+    visits = await households.branch_visits(db, branch.id)
+    assert [v.member_id for v in visits] == [paired.id] * 4
+    assert [v.entered_by for v in visits] == [
+        None, await _person_id(h, 3201), await _person_id(h, roles["secretary"].id),
+        await _person_id(h, roles["general"].id)]
