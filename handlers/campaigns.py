@@ -471,7 +471,7 @@ async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
         for member_id, name, votes in await repo.tally_of(services.db, campaign.id):
             rows.append([campaign.title, unit.name if unit else "", closes, campaign.stars,
                          name or html.unescape(t(z, "digest.anonymous")), votes,
-                         html.unescape(t(z, "ledger.yes")) if member_id in stars else "",
+                         html.unescape(t(z, "campaign.ledger_star")) if member_id in stars else "",
                          "；".join(reasons.get(member_id, ()))])
     if not rows:
         return None
