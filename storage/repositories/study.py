@@ -51,7 +51,6 @@ __all__ = [
     "record_answer",
     "save_progress",
     "set_note",
-    "set_pairing",
     "set_study_day",
     "snooze_target",
     "target_members",
@@ -665,13 +664,6 @@ async def elderly_members(
         tuple(branch_ids),
     ) as cur:
         return [CheckinCandidate(*row) for row in await cur.fetchall()]
-
-
-async def set_pairing(db: aiosqlite.Connection, member_id: int, helper_id: int | None) -> None:
-    """Pair a member with a helper (a person id), or unpair them with None."""
-    # members.paired_with belongs to the study feature's check-ins; the column
-    # came with the initial schema, so the statement lives here with its only user.
-    await db.execute("UPDATE members SET paired_with = ? WHERE id = ?", (helper_id, member_id))
 
 
 async def forget_notes(db: aiosqlite.Connection, person_id: int) -> None:

@@ -13,7 +13,7 @@ from bot.domain.outgoing import OutgoingMessage
 from bot.domain.study import NextKind, Progress
 from bot.services import Services
 from handlers.study import plan_study
-from storage.repositories import members, outbox, people, study
+from storage.repositories import helpers, members, outbox, people, study
 
 NOW = 1_772_413_200  # 2026-03-02 01:00 UTC
 
@@ -203,9 +203,11 @@ async def test_pairing_and_elderly(db, branches):
     _, helper = await _member(db, 6, citrus, "张伟")
     (found,) = await study.elderly_members(db, [citrus])
     assert found.member_id == elderly.id and found.paired_with is None
-    await study.set_pairing(db, elderly.id, helper)
+    # Helpers live in member_helpers since migration 0009 (storage.repositories.helpers).
+    pair = {"member_id": elderly.id, "helper_person_id": helper, "now": NOW}
+    await helpers.add_helper(db, **pair, kind=helpers.HELPER, added_by=None)
     assert [c.member_id for c in await study.paired_members(db, helper)] == [elderly.id]
-    await study.set_pairing(db, elderly.id, None)
+    await helpers.remove_helper(db, **pair)
     assert await study.paired_members(db, helper) == []
 
 

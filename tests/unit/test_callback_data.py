@@ -64,16 +64,17 @@ def test_every_study_and_pledge_button_has_a_shape() -> None:
     [
         ("study", "study:why:12:ill"), ("study", "study:sd:0:0:off"),
         ("study", "study:sd:7:3:0800"), ("study", "study:due:2026-03-08:1767225600"),
-        ("study", "study:edit:5:title"), ("study", "study:ph:3:0"),
+        ("study", "study:edit:5:title"), ("hp", "hp:add:3:9"), ("hp", "hp:cy:Ab3x"),
         ("pl", "pl:rep:4:202603:not_started"), ("pl", "pl:sec:4:good"),
         ("pl", "pl:all:9:2026"),
     ],
 )
 def test_the_bots_own_buttons_decode(feature, data) -> None:
+    import handlers.helpers as helpers
     import handlers.pledges as pledges
     import handlers.study as study
 
-    shapes = {"study": study._SHAPES, "pl": pledges._SHAPES}[feature]
+    shapes = {"study": study._SHAPES, "pl": pledges._SHAPES, "hp": helpers._SHAPES}[feature]
     assert decode(data, feature, shapes).args == data.split(":")[2:]
 
 
