@@ -37,7 +37,7 @@ from bot.domain.humane import day_label, zone_label
 from bot.domain.localtime import local_date, zone
 from bot.domain.models import Category
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, can_manage_branch
 from bot.domain.places import find_place, place_by_key, popular_places, suggest_places
 from bot.domain.pledges import member_hours
 from bot.i18n import raw, t, tr
@@ -102,6 +102,9 @@ async def offer_members(
 class _Allowed:
     actor: Actor
     target: contacts.Target
+    # A helper may record, but the member's place is for the branch's leaders
+    # only (bot.domain.visibility "place"), so a helper is never shown it.
+    sees_place: bool = True
 
 
 async def _allowed(
@@ -120,7 +123,8 @@ async def _allowed(
         all_units = await load_units(context)
         if ladder.can_record_contact(actor, target.branch_id,
                                      {h.person_id for h in helpers}, all_units):
-            return _Allowed(actor, target)
+            return _Allowed(actor, target,
+                            sees_place=can_manage_branch(actor, target.branch_id, all_units))
     await update.callback_query.answer(t(actor.language, "contact_log.not_allowed"),
                                        show_alert=True)
     return None
@@ -180,7 +184,9 @@ async def _record(
             InlineKeyboardButton(t(language, "contact_log.btn_new_place"),
                                  callback_data=pack(FEATURE, "pc", attempt_id)),
         ]])
-    key = "contact_log.recorded_mobile" if markup else "contact_log.recorded"
+    key = "contact_log.recorded"
+    if markup is not None:
+        key = "contact_log.recorded_mobile" if allowed.sees_place else "contact_log.recorded_moved"
     await reply(update, language, key, place=target.place or "—", reply_markup=markup, **params)
 
 
@@ -218,8 +224,9 @@ async def _same_place(update: Update, context: ContextTypes.DEFAULT_TYPE, attemp
         await contacts.set_attempt_place(services.db, attempt_id, target.place)
     await update.callback_query.answer()
     await clear_buttons(update)
-    await reply(update, language, "contact_log.place_same", name=target.name or "—",
-                place=target.place or "—")
+    await reply(update, language,
+                "contact_log.place_same" if allowed.sees_place else "contact_log.place_kept",
+                name=target.name or "—", place=target.place or "—")
 
 
 async def _new_place(update: Update, context: ContextTypes.DEFAULT_TYPE, attempt_id: int) -> None:
@@ -368,8 +375,7 @@ async def plan_contact_ladder(services: Services, now: datetime) -> list[Outgoin
                     dedupe_key=occurrence_key("contact.ask", row.member_id, f"s{start}",
                                               f"p{helper.person_id}"),
                     kind="contact.ask", person_id=helper.person_id, chat_id=helper.telegram_id,
-                    text=t(language, "contact_log.helper_ask", name=row.name or "—", days=days,
-                           place=row.place or "—"),
+                    text=t(language, "contact_log.helper_ask", name=row.name or "—", days=days),
                     due_at=due_at,
                     reply_markup=InlineKeyboardMarkup([[
                         InlineKeyboardButton(t(language, "contact_log.btn_helper_yes"),

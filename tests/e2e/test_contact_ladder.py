@@ -194,7 +194,25 @@ async def test_only_the_branch_and_the_members_helpers_may_record(tmp_path) -> N
         assert "通过上门走访联系上 赵磊" in done.plain
         await secretary.press("📍 仍在原地", done)
         await secretary.wait_for_message(lambda m: "仍在东莞" in m.plain)
-        # Someone else cannot complete the secretary's attempt.
         (attempt,) = await contacts.branch_attempts(
             db, (await members.get_member(db, member_id)).branch_id)
         assert attempt.place == "东莞" and attempt.by_name == "刘海涛"
+
+        # His helper may record too (her answer to the ladder's question), but the
+        # place is for the branch's leaders: she is not shown it.
+        helper = await admitted(h, "renhe-citrus", HELPER_ID, "李明")
+        helper_person = await people.get_person_by_telegram(db, HELPER_ID)
+        await helpers.add_helper(db, member_id=member_id, helper_person_id=helper_person.id,
+                                 kind="helper", added_by=None,
+                                 now=int(h.clock.now().timestamp()))
+        await helper.press_data(f"ct:hy:{member_id}")
+        done = await helper.wait_for_message(lambda m: "已记录" in m.plain)
+        assert "还在原来的地方吗" in done.plain and "东莞" not in done.plain
+        await helper.press("📍 仍在原地", done)
+        kept = await helper.wait_for_message(lambda m: "仍在原地" in m.plain)
+        assert "东莞" not in kept.plain
+        # The secretary's attempt stays the secretary's: nobody else completes it.
+        first = await contacts.get_attempt(db, 1)
+        assert first is not None and first.by_person_id != helper_person.id
+        answer = await helper.press_data("ct:pc:1")  # the first attempt: the secretary's visit
+        assert (await helper.wait_for_callback_answer(answer)).text == refusal
