@@ -44,7 +44,7 @@ from handlers import awaiting
 from handlers.awaiting import TypedAnswer
 from handlers.common import clear_buttons, load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
-from handlers.pledges.acting import load_me, member_or_stale
+from handlers.pledges.acting import language_of, load_me
 from handlers.pledges.inputs import INPUT_TTL, answer_data, await_answer, expired
 from handlers.pledges.messaging import edit, stale
 from storage.repositories import campaigns as repo
@@ -183,12 +183,13 @@ async def _open_campaign_for(
     update: Update, services: Services, campaign_id: int
 ) -> tuple[object, Campaign] | None:
     """Return (member, campaign) if the presser is a member it covers and it is open."""
-    me = await member_or_stale(update, services)
-    if me is None:
-        return None
-    campaign = await repo.get_campaign(services.db, campaign_id)
-    if campaign is None or me.member.branch_id not in await _scope(services, campaign.unit_id):
-        await stale(update, me.language, "errors.button_not_allowed")
+    me = await load_me(update, services)
+    campaign = await repo.get_campaign(services.db, campaign_id) if me is not None else None
+    # One refusal whether the campaign exists, covers another branch, or the presser is no member.
+    if (me is None or campaign is None
+            or me.member.branch_id not in await _scope(services, campaign.unit_id)):
+        language = me.language if me else language_of(update, services, None)
+        await stale(update, language, "errors.button_not_allowed")
         return None
     if campaign.status != "open" or services.now_ts() >= campaign.closes_at:
         await stale(update, me.language, "campaign.closed")

@@ -52,7 +52,7 @@ from handlers import awaiting
 from handlers.awaiting import TypedAnswer
 from handlers.common import clear_buttons, load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
-from handlers.pledges.acting import Me, load_me, member_or_stale
+from handlers.pledges.acting import Me, language_of, load_me
 from handlers.pledges.acting import open_month as member_open_month
 from handlers.pledges.inputs import INPUT_TTL, answer_data, await_answer, expired
 from handlers.pledges.messaging import edit, parse_or_explain, send, stale, tell_leaders
@@ -220,12 +220,12 @@ async def button_holder(update: Update, context: ContextTypes.DEFAULT_TYPE, args
 
 async def _own_holder(update: Update, services: Services, holder_id: int) -> tuple[Me, Holder] | None:
     """Return the member (or the one a helper acts for) and their holder row, else answer."""
-    me = await member_or_stale(update, services)
-    if me is None:
-        return None
-    holder = await repo.get_holder(services.db, holder_id)
-    if holder is None or holder.member_id != me.member.id:
-        await stale(update, me.language, "posts.not_yours")
+    me = await load_me(update, services)
+    holder = await repo.get_holder(services.db, holder_id) if me is not None else None
+    # One refusal whether the holder row exists, is someone else's, or the presser is no member.
+    if me is None or holder is None or holder.member_id != me.member.id:
+        language = me.language if me else language_of(update, services, None)
+        await stale(update, language, "errors.button_not_allowed")
         return None
     return me, holder
 

@@ -51,6 +51,12 @@ MALFORMED = [
     "om:", "om:br", "om:br:x", "om:cat:pilot:1", "om:cat:regular", "om:m:²", "om:link:1:2",
     "om:br:999999", "om:m:999999", "om:link:999999", "om:cy:nosuchcode", "om:cn:nosuchcode",
     "om:cat:regular:1", "om:pl:atlantis:1", "om:skip:1",
+    # posts (ps:) and campaigns (cp:): wrong arity, wrong kind, nothing that exists
+    "ps:", "ps:h:1", "ps:c:1:maybe", "ps:r:1:202603:great", "ps:why:1:202603:bored",
+    "ps:n:1:202603:1:7", "ps:n:1:202603:1", "ps:a:1:best", "ps:a:x:good", "ps:zz:1",
+    "ps:h:999999:999999", "ps:c:999999:y", "ps:r:999999:202603:done", "ps:a:999999:good",
+    "cp:", "cp:v", "cp:v:x", "cp:b:1", "cp:b:1:²", "cp:zz:1", "cp:n:999999", "cp:v:999999",
+    "cp:b:999999:999999", "cp:x:999999", "cp:k:999999",
     # contact that counts offline (ct:): wrong arity, wrong kind, nothing that exists
     "ct:", "ct:m", "ct:m:x", "ct:r:1", "ct:r:1:fax", "ct:r:x:phone", "ct:n:1:2", "ct:hy:-1",
     "ct:ps:²", "ct:pl:beijing", "ct:pl:beijing:x", "ct:zz:1", "ct:m:999999",

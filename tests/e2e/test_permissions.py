@@ -425,3 +425,91 @@ async def test_households_register_pair_and_log_by_role(world):
     assert [v.entered_by for v in visits] == [
         None, await _person_id(h, 3201), await _person_id(h, roles["secretary"].id),
         await _person_id(h, roles["general"].id)]
+
+
+async def test_posts_commands_and_buttons_by_role(world):
+    """Only the branch's leaders set posts and assess; only the holder consents and reports;
+    everyone else gets one refusal, whatever the ids name."""
+    from storage.repositories import posts
+
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    branch = await units.get_unit_by_key(db, BRANCH)
+    holder_member = (await stored(h, roles["member"].id)).membership
+    other = await admitted(h, BRANCH, 3104, "孙丽")
+    post_id = await posts.create_post(db, branch_id=branch.id, year=2026, name="技术服务岗",
+                                      duties="", targets=[("技术指导", 12.0, "户次")], by=None,
+                                      now=now)
+    holder = await posts.ask_holder(db, post_id, holder_member.id, now=now)
+
+    for name in ("stranger", "member"):
+        assert _is_refusal(await _answer(roles[name], "/post 某岗")), name
+    # Another branch's secretary sets posts in their own branch only.
+    await _answer(roles["other_secretary"], "/post 某岗")
+    assert len(await posts.branch_posts(db, branch.id, 2026)) == 1
+    for name in ("secretary", "general", "admin"):
+        await roles[name].send_command("posts")
+        assert "技术服务岗" in (await roles[name].wait_for_message()).plain, name
+    await roles["member"].send_command("posts")
+    assert "技术服务岗" in (await roles["member"].wait_for_message()).plain
+
+    manage = [f"ps:h:{post_id}:{holder_member.id}", f"ps:h:{NONE}:{holder_member.id}",
+              f"ps:a:{holder.id}:good", f"ps:a:{NONE}:good"]
+    for user in (roles["stranger"], roles["member"], roles["other_secretary"], other):
+        answers = {await _press_raw(h, user, data) for data in manage}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert (await posts.get_holder(db, holder.id)).rating is None
+
+    own = [f"ps:c:{holder.id}:y", f"ps:c:{NONE}:y", f"ps:r:{holder.id}:202603:done",
+           f"ps:r:{NONE}:202603:done", f"ps:why:{holder.id}:202603:ill",
+           f"ps:n:{holder.id}:202603:1:3", f"ps:nd:{holder.id}:202603:1"]
+    for user in (roles["stranger"], other, roles["secretary"], roles["general"]):
+        answers = {await _press_raw(h, user, data) for data in own}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert (await posts.get_holder(db, holder.id)).status == "asked"
+    assert not _is_refusal(await _press_raw(h, roles["member"], f"ps:c:{holder.id}:y"))
+    assert (await posts.get_holder(db, holder.id)).status == "accepted"
+    assert not _is_refusal(await _press_raw(h, roles["secretary"], f"ps:a:{holder.id}:fair"))
+    assert (await posts.get_holder(db, holder.id)).rating == "fair"
+
+
+async def test_campaign_commands_and_buttons_by_role(world):
+    """Leaders open and close campaigns; members of the branches beneath nominate and vote."""
+    from storage.repositories import campaigns
+
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    branch = await units.get_unit_by_key(db, BRANCH)
+    member = (await stored(h, roles["member"].id)).membership
+    cid = await campaigns.open_campaign(db, unit_id=branch.id, title="服务明星评比", stars=1,
+                                        opens_at=now, closes_at=now + 86400, by=None)
+    await campaigns.nominate(db, cid, member_id=member.id, by=None, reason="好", now=now)
+    pig_member = await admitted(h, "renhe-pigs", 3202, "赵敏")
+
+    for name in ("stranger", "member"):
+        assert _is_refusal(await _answer(roles[name], "/campaign 评比 7 1")), name
+    assert len(await campaigns.unit_campaigns(db, [branch.id])) == 1
+
+    manage = [f"cp:x:{cid}", f"cp:k:{cid}", f"cp:x:{NONE}", f"cp:k:{NONE}"]
+    for user in (roles["stranger"], roles["member"], roles["other_secretary"], pig_member):
+        answers = {await _press_raw(h, user, data) for data in manage}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+
+    vote = [f"cp:n:{cid}", f"cp:v:{cid}", f"cp:b:{cid}:{member.id}", f"cp:p:{cid}:{member.id}",
+            f"cp:v:{NONE}", f"cp:b:{NONE}:{member.id}"]
+    for user in (roles["stranger"], pig_member, roles["secretary"]):
+        answers = {await _press_raw(h, user, data) for data in vote}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert await campaigns.voter_count(db, cid) == 0
+    assert not _is_refusal(await _press_raw(h, roles["member"], f"cp:b:{cid}:{member.id}"))
+    assert await campaigns.voter_count(db, cid) == 1
+    assert not _is_refusal(await _press_raw(h, roles["general"], f"cp:x:{cid}"))
+
+
+async def test_gongshi_is_for_leaders(world):
+    _, roles = world
+    for name in ("stranger", "member"):
+        reply = await _answer(roles[name], "/gongshi")
+        assert "没有可公示的支部" in reply, name
