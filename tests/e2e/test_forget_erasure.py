@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.pledges import ParsedPledge
-from storage.repositories import pledges, study
+from storage.repositories import contacts, pledges, study
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness, tap
 from tests.e2e.membership import admitted, stored
@@ -109,8 +109,14 @@ async def test_forget_leaves_no_name_chat_id_city_or_typed_text_anywhere(h):
     await pledges.add_pledge(db, member_id=membership.id, year=2026,
                              parsed=ParsedPledge(f"{TYPED[1]}，联系{CITY}老乡"), now=now)
 
+    # The secretary reached her by phone and noted where (storage.repositories.contacts).
+    attempt = await contacts.record_attempt(db, member_id=membership.id, by_person_id=None,
+                                            method="phone", outcome="reached", place=None, now=now)
+    await contacts.set_attempt_place(db, attempt, f"{CITY}宝安区")
+
     before = await dump(h)
     # The test means something only if all of it was really stored beforehand.
+    assert traces({"contact_attempts": before["contact_attempts"]}, CITY)
     assert traces({"outbox": before["outbox"]}, CHAT_ID)
     hers = [row for row in before["outbox"] if row["person_id"] == person.id]
     assert traces({"outbox": hers}, "您还在") and traces({"outbox": hers}, CITY)
