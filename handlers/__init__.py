@@ -25,6 +25,7 @@ from handlers import (
     helpers,
     households,
     life_changes,
+    meetings,
     offline_members,
     onboarding,
     org,
@@ -55,6 +56,7 @@ def register_all(app: Application) -> None:
     study.register(app)
     pledges.register(app)
     whereabouts.register(app)
+    meetings.register(app)  # branch life (issue 12): /meeting, /meetings, /mymeetings
     contact_log.register(app)  # offline contact and the search ladder (issue 11)
     org.register(app)
     households.register(app)  # 结对帮扶: /households, /household, visits (issue 13)
