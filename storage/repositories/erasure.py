@@ -10,6 +10,7 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - memberships: the place; the whereabouts register: every place and zone;
   life changes: the city a "leaving" change named;
   contact attempts (calls, visits): where they were found, and any note;
+  meetings: the typed reason of a 请假 (attendance and hours stay, anonymous);
   household visits (结对帮扶): the line they added; their pairings end;
 - free text the person typed: excuse notes, pledge report notes, pledges
   never approved (drafts, submitted, returned: not yet a record), the
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.repositories import campaigns, contacts, households, life_changes, posts
+from storage.repositories import campaigns, contacts, households, life_changes, meetings, posts
 
 __all__ = ["FINAL_OUTBOX_STATUSES", "Erasure", "erase_person", "scrub_files"]
 
@@ -90,6 +91,7 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     await life_changes.forget_places(db, who.person_id)  # the city a 'leaving' change named
     await posts.forget_notes(db, members)  # what a post holder said they did, or why not
     await campaigns.forget_reasons(db, who.person_id, members)  # nomination reasons
+    await meetings.erase_notes(db, who.person_id)  # a typed 请假 reason (其他)
     await _erase_person_row(db, who)
     await _erase_helper_links(db, who, members)
     await _erase_audit(db, who)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.pledges import ParsedPledge
-from storage.repositories import contacts, pledges, study
+from storage.repositories import contacts, meetings, pledges, study
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness, tap
 from tests.e2e.membership import admitted, stored
@@ -114,8 +114,18 @@ async def test_forget_leaves_no_name_chat_id_city_or_typed_text_anywhere(h):
                                             method="phone", outcome="reached", place=None, now=now)
     await contacts.set_attempt_place(db, attempt, f"{CITY}宝安区")
 
+    # A meeting she asked leave from, typing the reason (storage.repositories.meetings).
+    called = await meetings.create_meetings(
+        db, calls=[(membership.branch_id, [membership.id])], kind="theme_day", subject=None,
+        topic="主题党日", starts_at=now + 60 * 86400, timezone="Asia/Shanghai", place=None,
+        online_link=None, hours=0, called_by=None, now=now,
+    )
+    await meetings.set_reply(db, called[0].id, membership.id, reply="leave", reason="other",
+                             note=f"在{CITY}打工", by=person.id, now=now)
+
     before = await dump(h)
     # The test means something only if all of it was really stored beforehand.
+    assert traces({"meeting_invitees": before["meeting_invitees"]}, CITY)
     assert traces({"contact_attempts": before["contact_attempts"]}, CITY)
     assert traces({"outbox": before["outbox"]}, CHAT_ID)
     hers = [row for row in before["outbox"] if row["person_id"] == person.id]
