@@ -156,7 +156,7 @@ async def test_theme_day_from_notice_to_record(h):
     await secretary.press("🕘 改时间", card)
     days = await secretary.wait_for_message(lambda m: "哪一天" in m.plain)
     await secretary.press(next(b for b in days.button_texts if b.startswith("3月5日")), days)
-    times = await secretary.wait_for_message(lambda m: "几点开始" in m.plain)
+    await secretary.wait_for_message(lambda m: "几点开始" in m.plain)
     await secretary.send_text("09:00")
     await secretary.wait_for_message(lambda m: "已修改" in m.plain)
     for _ in range(3):
