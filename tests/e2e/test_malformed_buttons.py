@@ -77,6 +77,14 @@ MALFORMED = [
     "hh:am:²:1", "hh:h:1", "hh:sk:-1", "hh:zz:1", "hh:v:999999", "hh:nb:999999",
     "hh:nd:999999:tech", "hh:ok:999999", "hh:c:999999", "hh:as:999999", "hh:am:999999:1",
     "hh:h:999999:1", "hh:k:999999:1:visit", "hh:sk:999999",
+    # meetings (mt:): wrong arity, wrong kind, and nothing that exists
+    "mt:", "mt:a", "mt:a:1", "mt:a:x:1", "mt:why:1:1:bored", "mt:hm:1:1:late", "mt:k:rave:1",
+    "mt:t:2500:1", "mt:h:3:1", "mt:d:x:1", "mt:cx:1:2", "mt:zz:1", "mt:tg:²:1",
+    "mt:a:999999:999999", "mt:l:999999:1", "mt:o:999999:1", "mt:why:999999:1:ill",
+    "mt:hm:999999:1:present", "mt:att:999999", "mt:tg:999999:1", "mt:ok:999999",
+    "mt:open:999999", "mt:mv:999999", "mt:pl:999999", "mt:cx:999999", "mt:cx:999999:1",
+    "mt:to:999999:1", "mt:k:theme_day:1", "mt:d:20261399:1", "mt:t:0900:1", "mt:h:4:1",
+    "mt:on:1", "mt:nl:1", "mt:go:1", "mt:x:1", "mt:skip:1",
 ]
 
 

@@ -513,3 +513,62 @@ async def test_gongshi_is_for_leaders(world):
     for name in ("stranger", "member"):
         reply = await _answer(roles[name], "/gongshi")
         assert "没有可公示的支部" in reply, name
+
+
+async def test_meetings_call_edit_cancel_confirm_and_attendance_by_role(world):
+    """Leaders of the branch (or above) call, change, cancel, confirm and see attendance;
+    only the invited member (or their helper) answers; everyone else gets one refusal."""
+    from storage.repositories import meetings
+
+    h, roles = world
+    db = h.services.db
+    now = int(h.clock.now().timestamp())
+    branch = await units.get_unit_by_key(db, BRANCH)
+    member = (await stored(h, roles["member"].id)).membership
+    other = await admitted(h, BRANCH, 3105, "周杰")
+
+    def call(starts_at: int) -> dict:
+        return dict(calls=[(branch.id, [member.id])], kind="theme_day", subject=None,
+                    topic="学习", starts_at=starts_at, timezone="Asia/Shanghai", place="村部",
+                    online_link=None, hours=0, called_by=None, now=now)
+
+    (coming,) = await meetings.create_meetings(db, **call(now + 3 * 86400))
+    (held,) = await meetings.create_meetings(db, **call(now - 3600))
+
+    for name in ("stranger", "member"):
+        assert _is_refusal(await _answer(roles[name], "/meeting")), name
+        assert _is_refusal(await _answer(roles[name], "/meetings")), name
+    for name in ("secretary", "general", "admin"):
+        assert not _is_refusal(await _answer(roles[name], "/meeting")), name
+
+    manage = [f"mt:open:{coming.id}", f"mt:mv:{coming.id}", f"mt:pl:{coming.id}",
+              f"mt:cx:{coming.id}", f"mt:cx:{coming.id}:1", f"mt:att:{held.id}",
+              f"mt:tg:{held.id}:{member.id}", f"mt:ok:{held.id}", f"mt:open:{NONE}",
+              f"mt:cx:{NONE}:1", f"mt:att:{NONE}", f"mt:ok:{NONE}"]
+    for user in (roles["stranger"], roles["member"], roles["other_secretary"], other):
+        answers = {await _press_raw(h, user, data) for data in manage}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert (await meetings.get_meeting(db, coming.id)).cancelled_at is None
+    assert (await meetings.get_meeting(db, held.id)).confirmed_at is None
+
+    # Only the invited member (or a helper of theirs) answers the notice.
+    answer = [f"mt:a:{coming.id}:{member.id}", f"mt:why:{coming.id}:{member.id}:ill",
+              f"mt:a:{NONE}:{member.id}", f"mt:hm:{held.id}:{member.id}:present"]
+    for user in (roles["stranger"], roles["secretary"], roles["general"], other):
+        answers = {await _press_raw(h, user, data) for data in answer}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert await meetings.invitee(db, coming.id, member.id) == (None, None)
+    assert not _is_refusal(await _press_raw(h, roles["member"], f"mt:a:{coming.id}:{member.id}"))
+    assert (await meetings.invitee(db, coming.id, member.id))[0] == "attend"
+    await helpers.add_helper(db, member_id=member.id, helper_person_id=await _person_id(
+        h, other.id), kind="helper", added_by=None, now=now)
+    assert not _is_refusal(await _press_raw(h, other, f"mt:hm:{held.id}:{member.id}:present"))
+
+    # The leaders see attendance and confirm it; the general-branch secretary too.
+    assert not _is_refusal(await _press_raw(h, roles["general"], f"mt:att:{held.id}"))
+    roster = await roles["general"].wait_for_message(lambda m: "到会情况" in m.plain)
+    assert "张伟 · 到会（周杰 代为登记）" in roster.plain
+    assert not _is_refusal(await _press_raw(h, roles["secretary"], f"mt:ok:{held.id}"))
+    assert (await meetings.get_meeting(db, held.id)).confirmed_at is not None
+    assert not _is_refusal(await _press_raw(h, roles["admin"], f"mt:cx:{coming.id}:1"))
+    assert (await meetings.get_meeting(db, coming.id)).cancelled_at is not None
