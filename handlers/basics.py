@@ -43,11 +43,14 @@ COMMAND_KEYS.update(
 )
 COMMAND_KEYS.update({name: f"offline.commands.{name}" for name in ("addmember", "offline")})
 COMMAND_KEYS.update({name: f"households.commands.{name}" for name in ("households", "household")})
+COMMAND_KEYS.update({name: f"meetings.commands.{name}"
+                     for name in ("meeting", "meetings", "mymeetings", "attend")})
 # Help sections in the order shown; each keeps only the lines of allowed commands.
-_MEMBER_HELP = ("help.member", "pledges.help_member", "households.help_member")
+_MEMBER_HELP = ("help.member", "pledges.help_member", "households.help_member",
+                "meetings.help_member")
 _LEADER_HELP = (
     "help.secretary", "pledges.help_secretary", "digest.help", "study.help_secretary",
-    "offline.help", "households.help",
+    "offline.help", "households.help", "meetings.help",
 )
 
 

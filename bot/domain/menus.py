@@ -30,19 +30,21 @@ __all__ = [
 # Who may use each command (the menu shows them in this order).
 EVERYONE = ("start", "help", "language")
 PERSON = ("me", "forget")  # anyone with stored data may see and delete it
-MEMBER = ("timezone", "away", "leave", "mypledges", "pledges", "households")
+MEMBER = ("timezone", "away", "leave", "mypledges", "pledges", "households", "mymeetings",
+          "attend")
 HELPER = ("checkin", "households")
 LEADER = (
     "members", "pending", "invite", "invites", "revoke", "remove", "org",
     "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile", "pledges",
-    "addmember", "offline", "households", "household",
+    "addmember", "offline", "households", "household", "meeting", "meetings",
 )
 ADMIN_ONLY = ("appoint",)
 _ORDER = (
     "start", "help", "me", "language", "timezone", "away", "leave", "forget",
     "mypledges", "pledges", "members", "pending", "invite", "invites", "revoke", "remove",
     "org", "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile",
-    "addmember", "offline", "households", "household", "appoint",
+    "addmember", "offline", "households", "household", "meeting", "meetings", "mymeetings",
+    "attend", "appoint",
 )
 
 # A help line about a command starts with it: "/leave — …".
