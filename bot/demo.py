@@ -25,10 +25,12 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_combinations import play_combinations
 from bot.demo_contact import play_contact
 from bot.demo_digest import play_digest
 from bot.demo_helpers import play_helpers
 from bot.demo_lives import play_lives
+from bot.demo_meetings import play_meetings
 from bot.demo_offline import play_offline
 from bot.demo_pledges import play_pledges
 from bot.demo_script import DemoScript
@@ -170,3 +172,5 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_lives(script)  # big buttons; a member who leaves and changes branch
     await play_contact(script)  # a phone call recorded: contact that counts offline
     await play_digest(script, app, clock)
+    await play_combinations(script, app, clock)  # 设岗定责, 创先争优 (issue 13); last: to the 25th
+    await play_meetings(script, app, clock)  # a 主题党日 from notice to attendance (issue 12)

@@ -1,7 +1,8 @@
 """The 公示 picture: a branch's approved pledges, post holders and stars, for the notice board.
 
     data = Gongshi(branch="梦公塘…党支部", year=2026, date="4月5日（周日）",
-                   pledges=[("张伟", "带动5户群众改造果园")], posts=[("柑桔种植技术服务岗", ["张伟"])],
+                   pledges=[("张伟", "带动5户群众改造果园")],
+                   posts=[("柑桔种植技术服务岗", ["张伟"])],
                    stars=[("服务明星评比", "李娜")])
     lines = gongshi_lines(data)                  # [(text, style)], what the picture says
     png = await render_gongshi(data)             # PNG bytes, A4 portrait
@@ -36,8 +37,12 @@ __all__ = ["LANGUAGE", "Gongshi", "gongshi_lines", "render_gongshi", "render_gon
 LANGUAGE = "zh"  # a notice board in a Chinese village
 _WRAP = 34  # characters per printed line at the body size on A4
 # Only the Regular face ships, so headings are set apart by size, not weight.
-_STYLES = {"title": (20, "normal"), "heading": (14, "normal"), "body": (11, "normal"),
-           "footer": (10, "normal")}
+_STYLES = {
+    "title": (20, "normal"),
+    "heading": (14, "normal"),
+    "body": (11, "normal"),
+    "footer": (10, "normal"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +75,18 @@ def gongshi_lines(data: Gongshi) -> list[tuple[str, str]]:
             lines.append((wrapped[0], "body"))
             lines.extend(("　　" + rest, "body") for rest in wrapped[1:])
 
-    section("gongshi.pledges",
-            [_z("gongshi.pledge_line", name=name, text=text) for name, text in data.pledges])
-    section("gongshi.posts",
-            [_z("gongshi.post_line", post=post, names="、".join(names))
-             for post, names in data.posts])
-    section("gongshi.stars",
-            [_z("gongshi.star_line", title=title, name=name) for title, name in data.stars])
+    section(
+        "gongshi.pledges",
+        [_z("gongshi.pledge_line", name=name, text=text) for name, text in data.pledges],
+    )
+    section(
+        "gongshi.posts",
+        [_z("gongshi.post_line", post=post, names="、".join(names)) for post, names in data.posts],
+    )
+    section(
+        "gongshi.stars",
+        [_z("gongshi.star_line", title=title, name=name) for title, name in data.stars],
+    )
     lines.append((_z("gongshi.footer", date=data.date), "footer"))
     return lines
 
@@ -97,8 +107,7 @@ def render_gongshi_sync(data: Gongshi) -> bytes:
             x, align = (0.5, "center") if kind == "title" else (0.08, "left")
             if kind == "heading":
                 y -= step * 0.5
-            figure.text(x, y / height, text, ha=align, va="top", fontsize=size,
-                        fontweight=weight)
+            figure.text(x, y / height, text, ha=align, va="top", fontsize=size, fontweight=weight)
             y -= step * (1.6 if kind == "title" else 1.25 if kind == "heading" else 1.0)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", facecolor="white")

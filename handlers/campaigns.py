@@ -79,8 +79,9 @@ async def _scope(services: Services, unit_id: int) -> list[int]:
 
 
 async def _voters(services: Services, campaign: Campaign) -> list[members.MemberRow]:
-    return await members.list_members_in(services.db, await _scope(services, campaign.unit_id),
-                                         ("active",))
+    return await members.list_members_in(
+        services.db, await _scope(services, campaign.unit_id), ("active",)
+    )
 
 
 # ---------------------------------------------------------------- /campaign
@@ -105,24 +106,50 @@ async def cmd_campaign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             unit = by_id.get(campaign.unit_id)
             voters = await _voters(services, campaign)
             tally = await repo.tally_of(services.db, campaign.id)
-            lines.append(t(actor.language, "campaign.status_line", title=campaign.title,
-                           unit=unit.name if unit else "",
-                           closes=_closes(actor.language, campaign, unit.timezone if unit else None),
-                           voted=await repo.voter_count(services.db, campaign.id),
-                           voters=len(voters), nominees=len(tally)))
-            lines += [t(actor.language, "campaign.tally_line", name=name or "", votes=votes)
-                      for _, name, votes in tally]
-            markup_rows.append([_button(t(actor.language, "campaign.btn_close",
-                                          title=campaign.title), "x", campaign.id)])
+            lines.append(
+                t(
+                    actor.language,
+                    "campaign.status_line",
+                    title=campaign.title,
+                    unit=unit.name if unit else "",
+                    closes=_closes(actor.language, campaign, unit.timezone if unit else None),
+                    voted=await repo.voter_count(services.db, campaign.id),
+                    voters=len(voters),
+                    nominees=len(tally),
+                )
+            )
+            lines += [
+                t(actor.language, "campaign.tally_line", name=name or "", votes=votes)
+                for _, name, votes in tally
+            ]
+            markup_rows.append(
+                [
+                    _button(
+                        t(actor.language, "campaign.btn_close", title=campaign.title),
+                        "x",
+                        campaign.id,
+                    )
+                ]
+            )
     elif actor.member_branch_ids:
         branch_id = next(iter(actor.member_branch_ids))
         for campaign in await _member_campaigns(services, branch_id, all_units):
             unit = by_id.get(campaign.unit_id)
-            lines.append(t(actor.language, "campaign.member_line", title=campaign.title,
-                           unit=unit.name if unit else "",
-                           closes=_closes(actor.language, campaign, unit.timezone if unit else None)))
-            markup_rows.append([_button(t(actor.language, "campaign.btn_nominate"), "n", campaign.id),
-                                _button(t(actor.language, "campaign.btn_vote"), "v", campaign.id)])
+            lines.append(
+                t(
+                    actor.language,
+                    "campaign.member_line",
+                    title=campaign.title,
+                    unit=unit.name if unit else "",
+                    closes=_closes(actor.language, campaign, unit.timezone if unit else None),
+                )
+            )
+            markup_rows.append(
+                [
+                    _button(t(actor.language, "campaign.btn_nominate"), "n", campaign.id),
+                    _button(t(actor.language, "campaign.btn_vote"), "v", campaign.id),
+                ]
+            )
     else:
         await reply(update, actor.language, "errors.not_member")
         return
@@ -133,10 +160,13 @@ async def cmd_campaign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-async def _member_campaigns(services: Services, branch_id: int, all_units: list[Unit]) -> list[Campaign]:
+async def _member_campaigns(
+    services: Services, branch_id: int, all_units: list[Unit]
+) -> list[Campaign]:
     """Return the open campaigns covering a branch (its own, or a unit's above it)."""
-    return [c for c in await _member_campaigns_all(services, branch_id, all_units)
-            if c.status == "open"]
+    return [
+        c for c in await _member_campaigns_all(services, branch_id, all_units) if c.status == "open"
+    ]
 
 
 async def _open(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
@@ -166,14 +196,25 @@ async def _open(update: Update, context: ContextTypes.DEFAULT_TYPE, language: st
         return
     now = services.now_ts()
     campaign_id = await repo.open_campaign(
-        services.db, unit_id=unit.id, title=title, stars=stars, opens_at=now,
+        services.db,
+        unit_id=unit.id,
+        title=title,
+        stars=stars,
+        opens_at=now,
         closes_at=int((services.clock.now() + timedelta(days=days)).timestamp()),
         by=actor.person_id,
     )
     campaign = await repo.get_campaign(services.db, campaign_id)
     assert campaign is not None
-    await reply(update, language, "campaign.opened", title=title, unit=unit.name,
-                closes=_closes(language, campaign, unit.timezone), stars=stars)
+    await reply(
+        update,
+        language,
+        "campaign.opened",
+        title=title,
+        unit=unit.name,
+        closes=_closes(language, campaign, unit.timezone),
+        stars=stars,
+    )
 
 
 # ---------------------------------------------------------------- nominate and vote
@@ -186,8 +227,11 @@ async def _open_campaign_for(
     me = await load_me(update, services)
     campaign = await repo.get_campaign(services.db, campaign_id) if me is not None else None
     # One refusal whether the campaign exists, covers another branch, or the presser is no member.
-    if (me is None or campaign is None
-            or me.member.branch_id not in await _scope(services, campaign.unit_id)):
+    if (
+        me is None
+        or campaign is None
+        or me.member.branch_id not in await _scope(services, campaign.unit_id)
+    ):
         language = me.language if me else language_of(update, services, None)
         await stale(update, language, "errors.button_not_allowed")
         return None
@@ -197,7 +241,9 @@ async def _open_campaign_for(
     return me, campaign
 
 
-async def button_nominate(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_nominate(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Offer the presser's branch roster to nominate from."""
     services = get_services(context)
     found = await _open_campaign_for(update, services, int(args[0]))
@@ -205,11 +251,18 @@ async def button_nominate(update: Update, context: ContextTypes.DEFAULT_TYPE, ar
         return
     me, campaign = found
     roster = await members.list_branch_members(services.db, me.member.branch_id, ("active",))
-    keys = [_button(row.name or str(row.member.id), "p", campaign.id, row.member.id)
-            for row in roster[:MAX_BUTTONS] if row.member.id != me.member.id]
+    keys = [
+        _button(row.name or str(row.member.id), "p", campaign.id, row.member.id)
+        for row in roster[:MAX_BUTTONS]
+        if row.member.id != me.member.id
+    ]
     await update.callback_query.answer()
-    await reply(update, me.language, "campaign.pick_nominee",
-                reply_markup=InlineKeyboardMarkup(button_grid(keys)))
+    await reply(
+        update,
+        me.language,
+        "campaign.pick_nominee",
+        reply_markup=InlineKeyboardMarkup(button_grid(keys)),
+    )
 
 
 async def button_pick(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
@@ -220,8 +273,11 @@ async def button_pick(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
         return
     me, campaign = found
     nominee = await members.get_member(services.db, int(args[1]))
-    if (nominee is None or nominee.status != "active"
-            or nominee.branch_id not in await _scope(services, campaign.unit_id)):
+    if (
+        nominee is None
+        or nominee.status != "active"
+        or nominee.branch_id not in await _scope(services, campaign.unit_id)
+    ):
         await stale(update, me.language)
         return
     await update.callback_query.answer()
@@ -246,11 +302,23 @@ async def typed_reason(
     if not reason:
         await reply(update, me.language, "campaign.ask_reason")
         return
-    await repo.nominate(services.db, campaign.id, member_id=nominee.id, by=me.person.id,
-                        reason=reason, now=services.now_ts())
+    await repo.nominate(
+        services.db,
+        campaign.id,
+        member_id=nominee.id,
+        by=me.person.id,
+        reason=reason,
+        now=services.now_ts(),
+    )
     await awaiting.done(services, me.chat_id, REASON)
-    name = next((n.name for n in await repo.nominations(services.db, campaign.id)
-                 if n.member_id == nominee.id), None)
+    name = next(
+        (
+            n.name
+            for n in await repo.nominations(services.db, campaign.id)
+            if n.member_id == nominee.id
+        ),
+        None,
+    )
     await reply(update, me.language, "campaign.nominated", name=name or "")
 
 
@@ -273,13 +341,23 @@ async def button_vote(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
         t(me.language, "campaign.nominee_line", name=n.name or "", reasons="；".join(n.reasons))
         for n in nominees
     )
-    keys = [_button(n.name or str(n.member_id), "b", campaign.id, n.member_id)
-            for n in nominees[:MAX_BUTTONS]]
-    await reply(update, me.language, "campaign.pick_vote", title=campaign.title,
-                nominees=raw(lines), reply_markup=InlineKeyboardMarkup(button_grid(keys)))
+    keys = [
+        _button(n.name or str(n.member_id), "b", campaign.id, n.member_id)
+        for n in nominees[:MAX_BUTTONS]
+    ]
+    await reply(
+        update,
+        me.language,
+        "campaign.pick_vote",
+        title=campaign.title,
+        nominees=raw(lines),
+        reply_markup=InlineKeyboardMarkup(button_grid(keys)),
+    )
 
 
-async def button_ballot(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_ballot(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Count one secret vote; a second vote is refused."""
     services = get_services(context)
     found = await _open_campaign_for(update, services, int(args[0]))
@@ -308,8 +386,9 @@ async def _leader_campaign(
     update: Update, context: ContextTypes.DEFAULT_TYPE, campaign_id: int
 ) -> tuple[str, Campaign] | None:
     actor = await load_actor(update, context)
-    campaign = await repo.get_campaign(get_services(context).db, campaign_id) \
-        if is_leader(actor) else None
+    campaign = (
+        await repo.get_campaign(get_services(context).db, campaign_id) if is_leader(actor) else None
+    )
     if campaign is None or not can_manage_unit(actor, campaign.unit_id, await load_units(context)):
         await stale(update, actor.language, "errors.button_not_allowed")
         return None
@@ -319,7 +398,9 @@ async def _leader_campaign(
     return actor.language, campaign
 
 
-def _winners(campaign: Campaign, tally: list[tuple[int, str | None, int]]) -> list[tuple[int, str | None, int]]:
+def _winners(
+    campaign: Campaign, tally: list[tuple[int, str | None, int]]
+) -> list[tuple[int, str | None, int]]:
     """Return the top `stars` nominees with at least one vote (ties at the edge all in)."""
     voted = [row for row in tally if row[2] > 0]
     if len(voted) <= campaign.stars:
@@ -336,16 +417,26 @@ async def button_close(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
         return
     language, campaign = found
     tally = await repo.tally_of(services.db, campaign.id)
-    lines = "\n".join(t(language, "campaign.tally_line", name=name or "", votes=votes)
-                      for _, name, votes in tally) or t(language, "campaign.no_stars")
+    lines = "\n".join(
+        t(language, "campaign.tally_line", name=name or "", votes=votes) for _, name, votes in tally
+    ) or t(language, "campaign.no_stars")
     await update.callback_query.answer()
-    await reply(update, language, "campaign.result_preview", title=campaign.title,
-                stars=campaign.stars, lines=raw(lines),
-                reply_markup=InlineKeyboardMarkup([[_button(t(language, "campaign.btn_confirm"),
-                                                            "k", campaign.id)]]))
+    await reply(
+        update,
+        language,
+        "campaign.result_preview",
+        title=campaign.title,
+        stars=campaign.stars,
+        lines=raw(lines),
+        reply_markup=InlineKeyboardMarkup(
+            [[_button(t(language, "campaign.btn_confirm"), "k", campaign.id)]]
+        ),
+    )
 
 
-async def button_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_confirm(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Confirm the result; the planner announces it to every member the campaign covers."""
     services = get_services(context)
     found = await _leader_campaign(update, context, int(args[0]))
@@ -354,8 +445,13 @@ async def button_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, arg
     language, campaign = found
     actor = await load_actor(update, context)
     winners = _winners(campaign, await repo.tally_of(services.db, campaign.id))
-    await repo.confirm_result(services.db, campaign.id, [(m, v) for m, _, v in winners],
-                              by=actor.person_id, now=services.now_ts())
+    await repo.confirm_result(
+        services.db,
+        campaign.id,
+        [(m, v) for m, _, v in winners],
+        by=actor.person_id,
+        now=services.now_ts(),
+    )
     await update.callback_query.answer()
     await clear_buttons(update)
     await reply(update, language, "campaign.confirmed")
@@ -381,45 +477,81 @@ async def plan_campaigns(services: Services, now: datetime) -> list[OutgoingMess
                 continue
             language = row.language or default
             if campaign.status == "open" and ts < campaign.closes_at:
-                text = t(language, "campaign.announce", unit=unit.name if unit else "",
-                         title=campaign.title, closes=_closes(language, campaign, row.timezone),
-                         stars=campaign.stars)
-                markup = InlineKeyboardMarkup([[
-                    _button(t(language, "campaign.btn_nominate"), "n", campaign.id),
-                    _button(t(language, "campaign.btn_vote"), "v", campaign.id)]])
-                found.append(OutgoingMessage(
-                    dedupe_key=occurrence_key("campaign.open", row.member.id, f"c{campaign.id}", 0),
-                    kind="campaign.open", person_id=row.member.person_id, chat_id=row.telegram_id,
-                    text=text, due_at=max(ts, campaign.opens_at),
-                    reply_markup=markup.to_dict(), expires_at=campaign.closes_at,
-                ))
+                text = t(
+                    language,
+                    "campaign.announce",
+                    unit=unit.name if unit else "",
+                    title=campaign.title,
+                    closes=_closes(language, campaign, row.timezone),
+                    stars=campaign.stars,
+                )
+                markup = InlineKeyboardMarkup(
+                    [
+                        [
+                            _button(t(language, "campaign.btn_nominate"), "n", campaign.id),
+                            _button(t(language, "campaign.btn_vote"), "v", campaign.id),
+                        ]
+                    ]
+                )
+                found.append(
+                    OutgoingMessage(
+                        dedupe_key=occurrence_key(
+                            "campaign.open", row.member.id, f"c{campaign.id}", 0
+                        ),
+                        kind="campaign.open",
+                        person_id=row.member.person_id,
+                        chat_id=row.telegram_id,
+                        text=text,
+                        due_at=max(ts, campaign.opens_at),
+                        reply_markup=markup.to_dict(),
+                        expires_at=campaign.closes_at,
+                    )
+                )
             elif campaign.status == "closed":
                 stars_text = "\n".join(
                     t(language, "campaign.star_line", name=name or "", votes=votes)
                     for _, name, votes in stars
                 ) or t(language, "campaign.no_stars")
-                found.append(OutgoingMessage(
-                    dedupe_key=occurrence_key("campaign.result", row.member.id, f"c{campaign.id}", 0),
-                    kind="campaign.result", person_id=row.member.person_id,
-                    chat_id=row.telegram_id,
-                    text=t(language, "campaign.result", title=campaign.title,
-                           stars=raw(stars_text)),
-                    due_at=ts,
-                ))
+                found.append(
+                    OutgoingMessage(
+                        dedupe_key=occurrence_key(
+                            "campaign.result", row.member.id, f"c{campaign.id}", 0
+                        ),
+                        kind="campaign.result",
+                        person_id=row.member.person_id,
+                        chat_id=row.telegram_id,
+                        text=t(
+                            language, "campaign.result", title=campaign.title, stars=raw(stars_text)
+                        ),
+                        due_at=ts,
+                    )
+                )
         if campaign.status == "open" and ts >= campaign.closes_at:
             for person_id, telegram_id, language in await roles.nearest_leaders(
                 services.db, campaign.unit_id
             ):
                 lang = language or default
-                found.append(OutgoingMessage(
-                    dedupe_key=f"campaign.close|c{campaign.id}|p{person_id}",
-                    kind="campaign.close", person_id=person_id, chat_id=telegram_id,
-                    text=t(lang, "campaign.due_close", title=campaign.title),
-                    due_at=ts,
-                    reply_markup=InlineKeyboardMarkup([[_button(
-                        t(lang, "campaign.btn_close", title=campaign.title), "x", campaign.id
-                    )]]).to_dict(),
-                ))
+                found.append(
+                    OutgoingMessage(
+                        dedupe_key=f"campaign.close|c{campaign.id}|p{person_id}",
+                        kind="campaign.close",
+                        person_id=person_id,
+                        chat_id=telegram_id,
+                        text=t(lang, "campaign.due_close", title=campaign.title),
+                        due_at=ts,
+                        reply_markup=InlineKeyboardMarkup(
+                            [
+                                [
+                                    _button(
+                                        t(lang, "campaign.btn_close", title=campaign.title),
+                                        "x",
+                                        campaign.id,
+                                    )
+                                ]
+                            ]
+                        ).to_dict(),
+                    )
+                )
     return found
 
 
@@ -451,9 +583,15 @@ async def digest_lines(
     for campaign in await _branch_campaigns(services, branch_id):
         if campaign.status != "open":
             continue
-        lines.append(t(language, "campaign.digest_line", title=campaign.title,
-                       voted=await repo.voter_count(services.db, campaign.id),
-                       voters=len(await _voters(services, campaign))))
+        lines.append(
+            t(
+                language,
+                "campaign.digest_line",
+                title=campaign.title,
+                voted=await repo.voter_count(services.db, campaign.id),
+                voters=len(await _voters(services, campaign)),
+            )
+        )
     return lines
 
 
@@ -467,17 +605,31 @@ async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
         unit = by_id.get(campaign.unit_id)
         stars = {m for m, _, _ in await repo.stars_of(services.db, campaign.id)}
         reasons = {n.member_id: n.reasons for n in await repo.nominations(services.db, campaign.id)}
-        closes = datetime.fromtimestamp(campaign.closes_at, UTC).astimezone(
-            zone(unit.timezone if unit else None)).date()
+        closes = (
+            datetime.fromtimestamp(campaign.closes_at, UTC)
+            .astimezone(zone(unit.timezone if unit else None))
+            .date()
+        )
         for member_id, name, votes in await repo.tally_of(services.db, campaign.id):
-            rows.append([campaign.title, unit.name if unit else "", closes, campaign.stars,
-                         name or html.unescape(t(z, "digest.anonymous")), votes,
-                         html.unescape(t(z, "campaign.ledger_star")) if member_id in stars else "",
-                         "；".join(reasons.get(member_id, ()))])
+            rows.append(
+                [
+                    campaign.title,
+                    unit.name if unit else "",
+                    closes,
+                    campaign.stars,
+                    name or html.unescape(t(z, "digest.anonymous")),
+                    votes,
+                    html.unescape(t(z, "campaign.ledger_star")) if member_id in stars else "",
+                    "；".join(reasons.get(member_id, ())),
+                ]
+            )
     if not rows:
         return None
-    return Sheet(html.unescape(t(z, "campaign.ledger_sheet")),
-                 html.unescape(t(z, "campaign.ledger_head")).split("|"), rows)
+    return Sheet(
+        html.unescape(t(z, "campaign.ledger_sheet")),
+        html.unescape(t(z, "campaign.ledger_head")).split("|"),
+        rows,
+    )
 
 
 # ---------------------------------------------------------------- wiring

@@ -1,6 +1,6 @@
 """/gongshi: the branch's 公示 picture (pledges, post holders, stars) sent to its secretary.
 
-    /gongshi [branch key]     a leader: one picture per branch (the named one, or each led)
+/gongshi [branch key]     a leader: one picture per branch (the named one, or each led)
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ __all__ = ["gongshi_data", "register"]
 MAX_PICTURES = 10
 
 
-async def gongshi_data(services: Services, branch_id: int, branch_name: str,
-                       timezone: str | None) -> Gongshi:
+async def gongshi_data(
+    services: Services, branch_id: int, branch_name: str, timezone: str | None
+) -> Gongshi:
     """Return what the branch publishes this year: approved pledges, holders, stars."""
     now = services.clock.now()
     tz = zone(timezone, services.settings.general.default_timezone)
@@ -33,19 +34,29 @@ async def gongshi_data(services: Services, branch_id: int, branch_name: str,
     pledge_rows = [
         (row.name or "", p.text)
         for row in await pledges.branch_pledges(services.db, branch_id, year)
-        for p in row.pledges if p.status == "approved"
+        for p in row.pledges
+        if p.status == "approved"
     ]
     branch_posts = await posts.branch_posts(services.db, branch_id, year)
     holders = await posts.holders_of(services.db, [p.id for p in branch_posts])
     post_rows = [
-        (post.name, [h.name or "" for h in holders if h.post_id == post.id
-                     and h.status == "accepted"])
+        (
+            post.name,
+            [h.name or "" for h in holders if h.post_id == post.id and h.status == "accepted"],
+        )
         for post in branch_posts
     ]
-    star_rows = [(s.title, s.name or "") for s in await campaigns.stars_in(services.db, branch_id,
-                                                                             year)]
-    return Gongshi(branch=branch_name, year=year, date=day_label(LANGUAGE, now.astimezone(tz).date()),
-                   pledges=pledge_rows, posts=post_rows, stars=star_rows)
+    star_rows = [
+        (s.title, s.name or "") for s in await campaigns.stars_in(services.db, branch_id, year)
+    ]
+    return Gongshi(
+        branch=branch_name,
+        year=year,
+        date=day_label(LANGUAGE, now.astimezone(tz).date()),
+        pledges=pledge_rows,
+        posts=post_rows,
+        stars=star_rows,
+    )
 
 
 async def cmd_gongshi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

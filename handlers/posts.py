@@ -80,8 +80,13 @@ def _num(value: float | None) -> str:
 def _target_text(language: str, target: PostTarget) -> str:
     if target.target is None:
         return t(language, "posts.target_plain", label=target.label)
-    return t(language, "posts.target", label=target.label, target=_num(target.target),
-             unit=target.unit or "")
+    return t(
+        language,
+        "posts.target",
+        label=target.label,
+        target=_num(target.target),
+        unit=target.unit or "",
+    )
 
 
 def card(language: str, post: Post, targets: Sequence[PostTarget]) -> str:
@@ -91,8 +96,13 @@ def card(language: str, post: Post, targets: Sequence[PostTarget]) -> str:
         lines.append(t(language, "posts.duties", duties="；".join(post.duties.splitlines())))
     mine = [x for x in targets if x.post_id == post.id]
     if mine:
-        lines.append(t(language, "posts.targets",
-                       targets=raw("；".join(_target_text(language, x) for x in mine))))
+        lines.append(
+            t(
+                language,
+                "posts.targets",
+                targets=raw("；".join(_target_text(language, x) for x in mine)),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -102,11 +112,13 @@ def _button(text: str, *args: object) -> InlineKeyboardButton:
 
 def report_keyboard(language: str, holder_id: int, month: int) -> InlineKeyboardMarkup:
     """Return the three one-tap answers of the monthly 履岗 report."""
-    return InlineKeyboardMarkup([
-        [_button(t(language, "posts.btn_done"), "r", holder_id, month, "done")],
-        [_button(t(language, "posts.btn_note"), "r", holder_id, month, "note")],
-        [_button(t(language, "posts.btn_missed"), "r", holder_id, month, "miss")],
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [_button(t(language, "posts.btn_done"), "r", holder_id, month, "done")],
+            [_button(t(language, "posts.btn_note"), "r", holder_id, month, "note")],
+            [_button(t(language, "posts.btn_missed"), "r", holder_id, month, "miss")],
+        ]
+    )
 
 
 def _month(language: str, month: int) -> str:
@@ -148,17 +160,23 @@ async def cmd_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tz = zone(branch.timezone, services.settings.general.default_timezone)
     year = cycle.local_year(now, tz)
     post_id = await repo.create_post(
-        services.db, branch_id=branch.id, year=year, name=spec.name,
+        services.db,
+        branch_id=branch.id,
+        year=year,
+        name=spec.name,
         duties="\n".join(spec.duties),
         targets=[(x.label, x.target, x.unit) for x in spec.targets],
-        by=actor.person_id, now=int(now.timestamp()),
+        by=actor.person_id,
+        now=int(now.timestamp()),
     )
     post = await repo.get_post(services.db, post_id)
     assert post is not None
     targets = await repo.targets_of(services.db, [post_id])
     roster = await members.list_branch_members(services.db, branch.id, ("active",))
-    keys = [_button(row.name or str(row.member.id), "h", post_id, row.member.id)
-            for row in roster[:MAX_BUTTONS]]
+    keys = [
+        _button(row.name or str(row.member.id), "h", post_id, row.member.id)
+        for row in roster[:MAX_BUTTONS]
+    ]
     text = t(actor.language, "posts.created", name=spec.name, branch=branch.name, year=year)
     text += "\n" + card(actor.language, post, targets)
     if not roster:
@@ -181,7 +199,9 @@ async def _leader_of_post(
     return actor.language, post
 
 
-async def button_holder(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_holder(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Ask the picked member to hold the post (a member without Telegram holds it at once)."""
     services = get_services(context)
     found = await _leader_of_post(update, context, int(args[0]))
@@ -196,8 +216,14 @@ async def button_holder(update: Update, context: ContextTypes.DEFAULT_TYPE, args
     holder = await repo.ask_holder(services.db, post.id, member.id, now=services.now_ts())
     name = holder.name or ""
     if member.id in before and before[member.id].status != "declined":
-        await update.callback_query.answer(t(language, "posts.holder_already", name=name,
-                                             state=t(language, f"posts.state_{holder.status}")))
+        await update.callback_query.answer(
+            t(
+                language,
+                "posts.holder_already",
+                name=name,
+                state=t(language, f"posts.state_{holder.status}"),
+            )
+        )
         return
     await update.callback_query.answer()
     if holder.telegram_id is None:
@@ -208,17 +234,29 @@ async def button_holder(update: Update, context: ContextTypes.DEFAULT_TYPE, args
     branch = await units.get_unit(services.db, post.branch_id)
     targets = await repo.targets_of(services.db, [post.id])
     lang = holder.language or services.settings.general.default_language
-    text = t(lang, "posts.consent_ask", branch=branch.name if branch else "", post=post.name,
-             year=post.year, card=raw(card(lang, post, targets)))
-    markup = InlineKeyboardMarkup([[
-        _button(t(lang, "posts.btn_accept"), "c", holder.id, "y"),
-        _button(t(lang, "posts.btn_decline"), "c", holder.id, "n"),
-    ]])
+    text = t(
+        lang,
+        "posts.consent_ask",
+        branch=branch.name if branch else "",
+        post=post.name,
+        year=post.year,
+        card=raw(card(lang, post, targets)),
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                _button(t(lang, "posts.btn_accept"), "c", holder.id, "y"),
+                _button(t(lang, "posts.btn_decline"), "c", holder.id, "n"),
+            ]
+        ]
+    )
     await send(context, holder.telegram_id, text, markup)
     await reply(update, language, "posts.holder_asked", name=name, post=post.name)
 
 
-async def _own_holder(update: Update, services: Services, holder_id: int) -> tuple[Me, Holder] | None:
+async def _own_holder(
+    update: Update, services: Services, holder_id: int
+) -> tuple[Me, Holder] | None:
     """Return the member (or the one a helper acts for) and their holder row, else answer."""
     me = await load_me(update, services)
     holder = await repo.get_holder(services.db, holder_id) if me is not None else None
@@ -230,7 +268,9 @@ async def _own_holder(update: Update, services: Services, holder_id: int) -> tup
     return me, holder
 
 
-async def button_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_consent(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Record the member's ✅ / ❌ to holding a post and tell the branch's leaders."""
     services = get_services(context)
     found = await _own_holder(update, services, int(args[0]))
@@ -245,11 +285,16 @@ async def button_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, arg
     assert post is not None
     await update.callback_query.answer()
     await clear_buttons(update)
-    await reply(update, me.language, "posts.accepted" if accept else "posts.declined",
-                post=post.name)
+    await reply(
+        update, me.language, "posts.accepted" if accept else "posts.declined", post=post.name
+    )
     key = "posts.told_accepted" if accept else "posts.told_declined"
-    await tell_leaders(context, services, post.branch_id,
-                       lambda lang: (t(lang, key, name=holder.name or "", post=post.name), None))
+    await tell_leaders(
+        context,
+        services,
+        post.branch_id,
+        lambda lang: (t(lang, key, name=holder.name or "", post=post.name), None),
+    )
 
 
 # ---------------------------------------------------------------- the monthly report
@@ -269,13 +314,20 @@ async def _open_report(
         await stale(update, me.language)
         return None
     if month != current:
-        await stale(update, me.language, "posts.stale_month", month=_month(me.language, month),
-                    current=_month(me.language, current))
+        await stale(
+            update,
+            me.language,
+            "posts.stale_month",
+            month=_month(me.language, month),
+            current=_month(me.language, current),
+        )
         return None
     return me, holder, post
 
 
-async def button_report(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_report(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Take the one-tap 履岗 answer: done (then counts), a note, or why not."""
     services = get_services(context)
     month, choice = int(args[1]), args[2]
@@ -286,27 +338,49 @@ async def button_report(update: Update, context: ContextTypes.DEFAULT_TYPE, args
     await update.callback_query.answer()
     await clear_buttons(update)
     if choice == "done":
-        await repo.save_report(services.db, holder.id, month, "done", note=None,
-                               now=services.now_ts(), entered_by=me.entered_by)
+        await repo.save_report(
+            services.db,
+            holder.id,
+            month,
+            "done",
+            note=None,
+            now=services.now_ts(),
+            entered_by=me.entered_by,
+        )
         await _next_count(update, services, me, holder, post, month, after=0)
     elif choice == "note":
         await await_answer(services, me.chat_id, NOTE, h=holder.id, m=month)
         await reply(update, me.language, "posts.ask_note")
     else:
         await await_answer(services, me.chat_id, REASON, h=holder.id, m=month)
-        keys = [_button(t(me.language, f"posts.reason_{r}"), "why", holder.id, month, r)
-                for r in rules.REASONS]
-        await reply(update, me.language, "posts.ask_reason",
-                    reply_markup=InlineKeyboardMarkup(button_grid(keys)))
+        keys = [
+            _button(t(me.language, f"posts.reason_{r}"), "why", holder.id, month, r)
+            for r in rules.REASONS
+        ]
+        await reply(
+            update,
+            me.language,
+            "posts.ask_reason",
+            reply_markup=InlineKeyboardMarkup(button_grid(keys)),
+        )
 
 
 async def _next_count(
-    update: Update, services: Services, me: Me, holder: Holder, post: Post, month: int,
-    *, after: int,
+    update: Update,
+    services: Services,
+    me: Me,
+    holder: Holder,
+    post: Post,
+    month: int,
+    *,
+    after: int,
 ) -> None:
     """Ask for the month's count on the next numeric target after `after`, or finish."""
-    targets = [x for x in await repo.targets_of(services.db, [post.id])
-               if x.target is not None and x.id > after]
+    targets = [
+        x
+        for x in await repo.targets_of(services.db, [post.id])
+        if x.target is not None and x.id > after
+    ]
     if not targets:
         await awaiting.done(services, me.chat_id, COUNT)
         await _finish(update, services, me, month)
@@ -316,9 +390,16 @@ async def _next_count(
     await await_answer(services, me.chat_id, COUNT, h=holder.id, m=month, t=target.id)
     keys = [_button(f"+{n}", "n", holder.id, month, target.id, n) for n in _COUNT_STEPS]
     keys.append(_button(t(me.language, "posts.btn_count_done"), "nd", holder.id, month, target.id))
-    await reply(update, me.language, "posts.ask_count", label=target.label,
-                unit=target.unit or "", target=_num(target.target), done=_num(done),
-                reply_markup=InlineKeyboardMarkup(button_grid(keys, columns=5)))
+    await reply(
+        update,
+        me.language,
+        "posts.ask_count",
+        label=target.label,
+        unit=target.unit or "",
+        target=_num(target.target),
+        done=_num(done),
+        reply_markup=InlineKeyboardMarkup(button_grid(keys, columns=5)),
+    )
 
 
 async def _finish(update: Update, services: Services, me: Me, month: int) -> None:
@@ -332,8 +413,14 @@ async def _finish(update: Update, services: Services, me: Me, month: int) -> Non
 
 
 async def _count(
-    update: Update, services: Services, me: Me, holder: Holder, post: Post, month: int,
-    target_id: int, amount: float,
+    update: Update,
+    services: Services,
+    me: Me,
+    holder: Holder,
+    post: Post,
+    month: int,
+    target_id: int,
+    amount: float,
 ) -> None:
     targets = {x.id: x for x in await repo.targets_of(services.db, [post.id])}
     target = targets.get(target_id)
@@ -342,9 +429,16 @@ async def _count(
         return
     if amount:
         total = await repo.add_count(services.db, holder.id, target.id, month, amount)
-        await reply(update, me.language, "posts.counted", label=target.label,
-                    amount=_num(amount), unit=target.unit or "", done=_num(total),
-                    target=_num(target.target))
+        await reply(
+            update,
+            me.language,
+            "posts.counted",
+            label=target.label,
+            amount=_num(amount),
+            unit=target.unit or "",
+            done=_num(total),
+            target=_num(target.target),
+        )
     await _next_count(update, services, me, holder, post, month, after=target.id)
 
 
@@ -382,10 +476,18 @@ async def _missed(
     update: Update, services: Services, me: Me, holder: Holder, month: int, reason: str
 ) -> None:
     await awaiting.done(services, me.chat_id, REASON)
-    await repo.save_report(services.db, holder.id, month, "missed", note=reason,
-                           now=services.now_ts(), entered_by=me.entered_by)
-    await reply(update, me.language, "posts.saved_missed", month=_month(me.language, month),
-                reason=reason)
+    await repo.save_report(
+        services.db,
+        holder.id,
+        month,
+        "missed",
+        note=reason,
+        now=services.now_ts(),
+        entered_by=me.entered_by,
+    )
+    await reply(
+        update, me.language, "posts.saved_missed", month=_month(me.language, month), reason=reason
+    )
 
 
 async def _typed_report(
@@ -396,8 +498,13 @@ async def _typed_report(
     holder = await repo.get_holder(services.db, int(data.get("h", 0)))
     post = await repo.get_post(services.db, holder.post_id) if holder else None
     month = int(data.get("m", 0))
-    if (me is None or holder is None or post is None or holder.member_id != me.member.id
-            or month != member_open_month(me, services)):
+    if (
+        me is None
+        or holder is None
+        or post is None
+        or holder.member_id != me.member.id
+        or month != member_open_month(me, services)
+    ):
         await expired(update, services, me, kind)
         return None
     return me, holder, post, month, data
@@ -416,8 +523,15 @@ async def typed_note(
     if note is None:
         return
     await awaiting.done(services, me.chat_id, NOTE)
-    await repo.save_report(services.db, holder.id, month, "done", note=note,
-                           now=services.now_ts(), entered_by=me.entered_by)
+    await repo.save_report(
+        services.db,
+        holder.id,
+        month,
+        "done",
+        note=note,
+        now=services.now_ts(),
+        entered_by=me.entered_by,
+    )
     await _next_count(update, services, me, holder, post, month, after=0)
 
 
@@ -453,26 +567,49 @@ async def typed_count(
 # ---------------------------------------------------------------- year-end assessment
 
 
-async def button_assess(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def button_assess(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
     """Record the leader's 兑现 assessment of a holder and tell the holder."""
     services = get_services(context)
     actor = await load_actor(update, context)
     holder = await repo.get_holder(services.db, int(args[0])) if is_leader(actor) else None
     post = await repo.get_post(services.db, holder.post_id) if holder else None
-    if (holder is None or post is None
-            or not can_manage_branch(actor, post.branch_id, await load_units(context))):
+    if (
+        holder is None
+        or post is None
+        or not can_manage_branch(actor, post.branch_id, await load_units(context))
+    ):
         await stale(update, actor.language, "errors.button_not_allowed")
         return
     rating = args[1]
-    await repo.rate_holder(services.db, holder.id, rating, by=actor.person_id,
-                           now=services.now_ts())
+    await repo.rate_holder(
+        services.db, holder.id, rating, by=actor.person_id, now=services.now_ts()
+    )
     await update.callback_query.answer()
-    await edit(update, t(actor.language, "posts.assessed", name=holder.name or "",
-                         post=post.name, rating=_rating(actor.language, rating)))
+    await edit(
+        update,
+        t(
+            actor.language,
+            "posts.assessed",
+            name=holder.name or "",
+            post=post.name,
+            rating=_rating(actor.language, rating),
+        ),
+    )
     if holder.telegram_id is not None:
         lang = holder.language or services.settings.general.default_language
-        await send(context, holder.telegram_id, t(lang, "posts.told_assessed", post=post.name,
-                                                  year=post.year, rating=_rating(lang, rating)))
+        await send(
+            context,
+            holder.telegram_id,
+            t(
+                lang,
+                "posts.told_assessed",
+                post=post.name,
+                year=post.year,
+                rating=_rating(lang, rating),
+            ),
+        )
 
 
 # ---------------------------------------------------------------- /posts
@@ -484,15 +621,30 @@ async def _progress(
     reports = await repo.reports_for(services.db, [holder.id])
     counts = await repo.counts_for(services.db, [holder.id])
     count_text = "".join(
-        t(language, "posts.mine_count", label=x.label, done=_num(counts.get((holder.id, x.id))),
-          target=_num(x.target), unit=x.unit or "")
-        for x in targets if x.post_id == post.id and x.target is not None
+        t(
+            language,
+            "posts.mine_count",
+            label=x.label,
+            done=_num(counts.get((holder.id, x.id))),
+            target=_num(x.target),
+            unit=x.unit or "",
+        )
+        for x in targets
+        if x.post_id == post.id and x.target is not None
     )
-    rating = t(language, "posts.mine_rating", rating=_rating(language, holder.rating)) \
-        if holder.rating else ""
-    return t(language, "posts.mine_progress", post=post.name,
-             reported=sum(r.status == "done" for r in reports), counts=raw(count_text),
-             rating=raw(rating))
+    rating = (
+        t(language, "posts.mine_rating", rating=_rating(language, holder.rating))
+        if holder.rating
+        else ""
+    )
+    return t(
+        language,
+        "posts.mine_progress",
+        post=post.name,
+        reported=sum(r.status == "done" for r in reports),
+        counts=raw(count_text),
+        rating=raw(rating),
+    )
 
 
 async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -512,8 +664,9 @@ async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = actor.language
     blocks = []
     for branch in branches:
-        year = cycle.local_year(services.clock.now(),
-                                zone(branch.timezone, services.settings.general.default_timezone))
+        year = cycle.local_year(
+            services.clock.now(), zone(branch.timezone, services.settings.general.default_timezone)
+        )
         posts = await repo.branch_posts(services.db, branch.id, year)
         if not posts:
             blocks.append(t(language, "posts.none", branch=branch.name, year=year))
@@ -524,21 +677,32 @@ async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         for post in posts:
             lines.append(f"\n<b>{html.escape(post.name)}</b>")
             lines.append(card(language, post, targets))
-            shown = [h for h in holders if h.post_id == post.id
-                     and (h.status == "accepted" or leader)]
+            shown = [
+                h for h in holders if h.post_id == post.id and (h.status == "accepted" or leader)
+            ]
             names = "、".join(
-                html.escape(h.name or "") + ("" if h.status == "accepted"
-                                             else f"（{t(language, f'posts.state_{h.status}')}）")
+                html.escape(h.name or "")
+                + (
+                    ""
+                    if h.status == "accepted"
+                    else f"（{t(language, f'posts.state_{h.status}')}）"
+                )
                 for h in shown
             )
-            lines.append(t(language, "posts.holders", names=raw(names)) if names
-                         else t(language, "posts.no_holders"))
+            lines.append(
+                t(language, "posts.holders", names=raw(names))
+                if names
+                else t(language, "posts.no_holders")
+            )
         blocks.append("\n".join(line for line in lines if line))
     person = await people.get_person_by_telegram(services.db, actor.telegram_id)
     membership = await members.current_membership(services.db, person.id) if person else None
     if membership is not None:
-        mine = [h for h in await repo.member_holders(services.db, membership.id)
-                if h.status == "accepted"]
+        mine = [
+            h
+            for h in await repo.member_holders(services.db, membership.id)
+            if h.status == "accepted"
+        ]
         if mine:
             posts_by_id = {h.post_id: await repo.get_post(services.db, h.post_id) for h in mine}
             targets = await repo.targets_of(services.db, list(posts_by_id))
@@ -576,31 +740,53 @@ async def plan_posts(services: Services, now: datetime) -> list[OutgoingMessage]
         language = h.language or default_language
         month = cycle.open_month(now, settings.report_day, tz, hours)
         report_at = cycle.report_moment(month, settings.report_day, tz, hours)
-        if (h.telegram_id is not None and month // 100 == h.year
-                and h.decided_at <= report_at.timestamp()
-                and not await repo.reports_for(services.db, [h.holder_id], month)):
+        if (
+            h.telegram_id is not None
+            and month // 100 == h.year
+            and h.decided_at <= report_at.timestamp()
+            and not await repo.reports_for(services.db, [h.holder_id], month)
+        ):
             closes = cycle.report_moment(cycle.next_month(month), settings.report_day, tz, hours)
-            text = t(language, "posts.report_ask", post=h.post_name,
-                     month=_month(language, month), card=raw(card(language, post, targets)))
-            found.append(OutgoingMessage(
-                dedupe_key=occurrence_key("post.report", h.member_id, f"h{h.holder_id}", month),
-                kind="post.report", person_id=h.person_id, chat_id=h.telegram_id, text=text,
-                due_at=int(cycle.send_time(report_at, now, tz, hours).timestamp()),
-                reply_markup=report_keyboard(language, h.holder_id, month).to_dict(),
-                expires_at=int(closes.timestamp()),
-            ))
-            number, scheduled = cycle.latest_followup(report_at, now, settings.max_followups)
-            if number > 0 and not is_away(h.away_until, local_date(now.timestamp(), tz)):
-                found.append(OutgoingMessage(
-                    dedupe_key=occurrence_key("post.followup", h.member_id, f"h{h.holder_id}",
-                                              f"{month}.{number}"),
-                    kind="post.followup", person_id=h.person_id, chat_id=h.telegram_id,
-                    text=t(language, "posts.followup", post=h.post_name,
-                           month=_month(language, month)),
-                    due_at=int(cycle.send_time(scheduled, now, tz, hours).timestamp()),
+            text = t(
+                language,
+                "posts.report_ask",
+                post=h.post_name,
+                month=_month(language, month),
+                card=raw(card(language, post, targets)),
+            )
+            found.append(
+                OutgoingMessage(
+                    dedupe_key=occurrence_key("post.report", h.member_id, f"h{h.holder_id}", month),
+                    kind="post.report",
+                    person_id=h.person_id,
+                    chat_id=h.telegram_id,
+                    text=text,
+                    due_at=int(cycle.send_time(report_at, now, tz, hours).timestamp()),
                     reply_markup=report_keyboard(language, h.holder_id, month).to_dict(),
                     expires_at=int(closes.timestamp()),
-                ))
+                )
+            )
+            number, scheduled = cycle.latest_followup(report_at, now, settings.max_followups)
+            if number > 0 and not is_away(h.away_until, local_date(now.timestamp(), tz)):
+                found.append(
+                    OutgoingMessage(
+                        dedupe_key=occurrence_key(
+                            "post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}"
+                        ),
+                        kind="post.followup",
+                        person_id=h.person_id,
+                        chat_id=h.telegram_id,
+                        text=t(
+                            language,
+                            "posts.followup",
+                            post=h.post_name,
+                            month=_month(language, month),
+                        ),
+                        due_at=int(cycle.send_time(scheduled, now, tz, hours).timestamp()),
+                        reply_markup=report_keyboard(language, h.holder_id, month).to_dict(),
+                        expires_at=int(closes.timestamp()),
+                    )
+                )
         opens = cycle.evaluation_ask_moment(h.year, now, tz, hours)
         if opens is not None and h.rating is None:
             found += await _assess_asks(services, now, h, post, targets, opens, leaders)
@@ -608,8 +794,12 @@ async def plan_posts(services: Services, now: datetime) -> list[OutgoingMessage]
 
 
 async def _assess_asks(
-    services: Services, now: datetime, h: repo.ActiveHolder, post: Post,
-    targets: Sequence[PostTarget], opens: datetime,
+    services: Services,
+    now: datetime,
+    h: repo.ActiveHolder,
+    post: Post,
+    targets: Sequence[PostTarget],
+    opens: datetime,
     leaders: dict[int, list[tuple[int, int, str | None]]],
 ) -> list[OutgoingMessage]:
     if h.branch_id not in leaders:
@@ -622,25 +812,53 @@ async def _assess_asks(
             continue  # nobody assesses their own post
         language = leader_language or services.settings.general.default_language
         count_text = "".join(
-            t(language, "posts.mine_count", label=x.label,
-              done=_num(counts.get((h.holder_id, x.id))), target=_num(x.target), unit=x.unit or "")
-            for x in targets if x.post_id == post.id and x.target is not None
+            t(
+                language,
+                "posts.mine_count",
+                label=x.label,
+                done=_num(counts.get((h.holder_id, x.id))),
+                target=_num(x.target),
+                unit=x.unit or "",
+            )
+            for x in targets
+            if x.post_id == post.id and x.target is not None
         )
-        summary = t(language, "posts.assess_summary",
-                    reported=sum(r.status == "done" for r in reports), months=12,
-                    missed=sum(r.status == "missed" for r in reports), counts=raw(count_text))
-        keys = [_button(t(language, f"pledges.rating.{r}"), "a", h.holder_id, r)
-                for r in cycle.RATINGS]
-        found.append(OutgoingMessage(
-            dedupe_key=occurrence_key("post.assess", h.member_id, f"h{h.holder_id}", person_id),
-            kind="post.assess", person_id=person_id, chat_id=telegram_id,
-            text=t(language, "posts.assess_ask", year=h.year, name=h.name or "",
-                   post=h.post_name, summary=raw(summary)),
-            due_at=int(cycle.send_time(opens, now, zone(h.timezone, None),
-                                       cycle.member_hours("regular",
-                                                          services.settings.study)).timestamp()),
-            reply_markup=InlineKeyboardMarkup(button_grid(keys)).to_dict(),
-        ))
+        summary = t(
+            language,
+            "posts.assess_summary",
+            reported=sum(r.status == "done" for r in reports),
+            months=12,
+            missed=sum(r.status == "missed" for r in reports),
+            counts=raw(count_text),
+        )
+        keys = [
+            _button(t(language, f"pledges.rating.{r}"), "a", h.holder_id, r) for r in cycle.RATINGS
+        ]
+        found.append(
+            OutgoingMessage(
+                dedupe_key=occurrence_key("post.assess", h.member_id, f"h{h.holder_id}", person_id),
+                kind="post.assess",
+                person_id=person_id,
+                chat_id=telegram_id,
+                text=t(
+                    language,
+                    "posts.assess_ask",
+                    year=h.year,
+                    name=h.name or "",
+                    post=h.post_name,
+                    summary=raw(summary),
+                ),
+                due_at=int(
+                    cycle.send_time(
+                        opens,
+                        now,
+                        zone(h.timezone, None),
+                        cycle.member_hours("regular", services.settings.study),
+                    ).timestamp()
+                ),
+                reply_markup=InlineKeyboardMarkup(button_grid(keys)).to_dict(),
+            )
+        )
     return found
 
 
@@ -672,8 +890,16 @@ async def digest_lines(
     if not missing:
         return []
     names = "、".join(dict.fromkeys(h.name or t(language, "digest.anonymous") for h in missing))
-    return [t(language, "posts.digest_line", posts=len({h.post_id for h in holders}),
-              reported=len(reported), due=len(due), names=names)]
+    return [
+        t(
+            language,
+            "posts.digest_line",
+            posts=len({h.post_id for h in holders}),
+            reported=len(reported),
+            due=len(due),
+            names=names,
+        )
+    ]
 
 
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
@@ -693,28 +919,45 @@ async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
             target_text = "；".join(html.unescape(_target_text(z, x)) for x in mine)
             for h in [h for h in holders if h.post_id == post.id] or [None]:
                 if h is None:
-                    found.append([post.name, post.year, post.duties, target_text, "", "", 0, 0,
-                                  "", "", ""])
+                    found.append(
+                        [post.name, post.year, post.duties, target_text, "", "", 0, 0, "", "", ""]
+                    )
                     continue
                 theirs = [r for r in reports if r.holder_id == h.id]
                 count_text = "；".join(
                     f"{x.label} {_num(counts.get((h.id, x.id)))}/{_num(x.target)}"
-                    for x in mine if x.target is not None
+                    for x in mine
+                    if x.target is not None
                 )
-                by = {html.unescape(p.name or "") for r in theirs if r.entered_by is not None
-                      for p in [helper_names.get(r.entered_by)] if p is not None}
-                found.append([
-                    post.name, post.year, post.duties, target_text,
-                    h.name or html.unescape(t(z, "digest.anonymous")),
-                    html.unescape(t(z, f"posts.state_{h.status}")),
-                    sum(r.status == "done" for r in theirs),
-                    sum(r.status == "missed" for r in theirs), count_text,
-                    html.unescape(_rating(z, h.rating)) if h.rating else "", "、".join(sorted(by)),
-                ])
+                by = {
+                    html.unescape(p.name or "")
+                    for r in theirs
+                    if r.entered_by is not None
+                    for p in [helper_names.get(r.entered_by)]
+                    if p is not None
+                }
+                found.append(
+                    [
+                        post.name,
+                        post.year,
+                        post.duties,
+                        target_text,
+                        h.name or html.unescape(t(z, "digest.anonymous")),
+                        html.unescape(t(z, f"posts.state_{h.status}")),
+                        sum(r.status == "done" for r in theirs),
+                        sum(r.status == "missed" for r in theirs),
+                        count_text,
+                        html.unescape(_rating(z, h.rating)) if h.rating else "",
+                        "、".join(sorted(by)),
+                    ]
+                )
     if not found:
         return None
-    return Sheet(html.unescape(t(z, "posts.ledger_sheet")),
-                 html.unescape(t(z, "posts.ledger_head")).split("|"), found)
+    return Sheet(
+        html.unescape(t(z, "posts.ledger_sheet")),
+        html.unescape(t(z, "posts.ledger_head")).split("|"),
+        found,
+    )
 
 
 async def _all_posts(services: Services, branch_id: int) -> list[Post]:
@@ -757,4 +1000,3 @@ def register(app: Application) -> None:
     add_planner(app, "posts", plan_posts)
     add_digest_section("posts", digest_lines)
     add_ledger_sheet("posts", ledger_sheet)
-

@@ -76,7 +76,9 @@ class Star:
     votes: int
 
 
-_CAMPAIGN = "SELECT id, unit_id, title, stars, opens_at, closes_at, status, confirmed_at FROM campaigns"
+_CAMPAIGN = (
+    "SELECT id, unit_id, title, stars, opens_at, closes_at, status, confirmed_at FROM campaigns"
+)
 
 
 async def open_campaign(
@@ -239,15 +241,14 @@ async def confirm_result(
     return True
 
 
-async def stars_in(
-    db: aiosqlite.Connection, branch_id: int, year: int
-) -> list[Star]:
+async def stars_in(db: aiosqlite.Connection, branch_id: int, year: int) -> list[Star]:
     """Return the confirmed stars who are members of a branch, of campaigns confirmed in `year`."""
     async with db.execute(
         "SELECT s.campaign_id, c.title, s.member_id, p.name, m.branch_id, s.votes"
         " FROM campaign_stars s JOIN campaigns c ON c.id = s.campaign_id"
         " JOIN members m ON m.id = s.member_id JOIN people p ON p.id = m.person_id"
-        " WHERE m.branch_id = ? AND CAST(strftime('%Y', c.confirmed_at, 'unixepoch') AS INTEGER) = ?"
+        " WHERE m.branch_id = ?"
+        " AND CAST(strftime('%Y', c.confirmed_at, 'unixepoch') AS INTEGER) = ?"
         " ORDER BY c.id, s.votes DESC, p.name COLLATE NOCASE",
         (branch_id, year),
     ) as cur:

@@ -1,11 +1,11 @@
 """Posts with duties (设岗定责): posts, their targets, holders, monthly 履岗 reports and counts.
 
-    post_id = await create_post(db, branch_id=3, year=2026, name="柑桔种植技术服务岗",
-                                duties="…", targets=[("技术指导", 12.0, "户次")], by=1, now=now)
-    holder = await ask_holder(db, post_id, member_id, now=now)     # consent asked
-    await decide_holder(db, holder.id, accept=True, now=now)
-    await save_report(db, holder.id, 202603, "done", note=None, now=now, entered_by=None)
-    await add_count(db, holder.id, target_id, 202603, 3)
+post_id = await create_post(db, branch_id=3, year=2026, name="柑桔种植技术服务岗",
+                            duties="…", targets=[("技术指导", 12.0, "户次")], by=1, now=now)
+holder = await ask_holder(db, post_id, member_id, now=now)     # consent asked
+await decide_holder(db, holder.id, accept=True, now=now)
+await save_report(db, holder.id, 202603, "done", note=None, now=now, entered_by=None)
+await add_count(db, holder.id, target_id, 202603, 3)
 """
 
 from __future__ import annotations
@@ -193,7 +193,8 @@ async def ask_holder(db: aiosqlite.Connection, post_id: int, member_id: int, *, 
     """Ask a member to hold a post (again, if they declined); return the holder row."""
     await db.execute(
         "INSERT INTO post_holders (post_id, member_id, status, asked_at) VALUES (?, ?, 'asked', ?)"
-        " ON CONFLICT (post_id, member_id) DO UPDATE SET status = 'asked', asked_at = excluded.asked_at,"
+        " ON CONFLICT (post_id, member_id) DO UPDATE SET status = 'asked',"
+        " asked_at = excluded.asked_at,"
         " decided_at = NULL WHERE post_holders.status = 'declined'",
         (post_id, member_id, now),
     )
@@ -212,7 +213,9 @@ async def get_holder(db: aiosqlite.Connection, holder_id: int) -> Holder | None:
     return _holder(row) if row else None
 
 
-async def decide_holder(db: aiosqlite.Connection, holder_id: int, *, accept: bool, now: int) -> bool:
+async def decide_holder(
+    db: aiosqlite.Connection, holder_id: int, *, accept: bool, now: int
+) -> bool:
     """Record the member's consent (or refusal); False if it was no longer asked."""
     cursor = await db.execute(
         "UPDATE post_holders SET status = ?, decided_at = ? WHERE id = ? AND status = 'asked'",
@@ -303,7 +306,8 @@ async def add_count(
     """Add to a holder's count on a target for a month; return the year's total so far."""
     await db.execute(
         "INSERT INTO post_counts (holder_id, target_id, month, amount) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (holder_id, target_id, month) DO UPDATE SET amount = amount + excluded.amount",
+        " ON CONFLICT (holder_id, target_id, month)"
+        " DO UPDATE SET amount = amount + excluded.amount",
         (holder_id, target_id, month, amount),
     )
     async with db.execute(

@@ -55,8 +55,9 @@ async def test_a_posts_whole_year(harness: BotHarness) -> None:
     await h.tick()
     march = find(zhang, "2026年3月履岗")
     assert march.button_texts == ["✅ 按要求履岗", "📝 说说做了什么", "🙋 本月未能履岗：原因"]
-    assert li.messages == [] or not any("履岗" in m.plain and "2026年3月" in m.plain
-                                        for m in li.messages)
+    assert li.messages == [] or not any(
+        "履岗" in m.plain and "2026年3月" in m.plain for m in li.messages
+    )
     await zhang.press("✅ 按要求履岗", march)
     counting = await zhang.wait_for_message(lambda m: "技术指导：本月做了多少户次" in m.plain)
     assert counting.button_texts[:4] == ["+1", "+2", "+3", "+5"]

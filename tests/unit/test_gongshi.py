@@ -10,7 +10,9 @@ import matplotlib.image
 from bot.gongshi import Gongshi, gongshi_lines, render_gongshi_sync
 
 DATA = Gongshi(
-    branch="梦公塘早蜜柑脐橙种植党支部", year=2026, date="4月5日（周日）",
+    branch="梦公塘早蜜柑脐橙种植党支部",
+    year=2026,
+    date="4月5日（周日）",
     pledges=[("张伟", "带动5户群众改造果园")],
     posts=[("柑桔种植技术服务岗", ["张伟", "李娜"])],
     stars=[("服务明星评比", "李娜")],
@@ -35,7 +37,10 @@ def test_a_valid_png_with_no_missing_glyphs() -> None:
         warnings.simplefilter("always")
         png = render_gongshi_sync(DATA)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not [w for w in caught if "missing from" in str(w.message).lower()
-                or "glyph" in str(w.message).lower()]
+    assert not [
+        w
+        for w in caught
+        if "missing from" in str(w.message).lower() or "glyph" in str(w.message).lower()
+    ]
     image = matplotlib.image.imread(io.BytesIO(png), format="png")
     assert image.shape[0] > image.shape[1] > 800  # portrait, printable
