@@ -496,9 +496,9 @@ async def plan_campaigns(services: Services, now: datetime) -> list[OutgoingMess
                 found.append(
                     OutgoingMessage(
                         dedupe_key=occurrence_key(
-                            "campaign.open", row.member.id, f"c{campaign.id}", 0
+                            "star.open", row.member.id, f"c{campaign.id}", 0
                         ),
-                        kind="campaign.open",
+                        kind="star.open",
                         person_id=row.member.person_id,
                         chat_id=row.telegram_id,
                         text=text,
@@ -515,9 +515,9 @@ async def plan_campaigns(services: Services, now: datetime) -> list[OutgoingMess
                 found.append(
                     OutgoingMessage(
                         dedupe_key=occurrence_key(
-                            "campaign.result", row.member.id, f"c{campaign.id}", 0
+                            "star.result", row.member.id, f"c{campaign.id}", 0
                         ),
-                        kind="campaign.result",
+                        kind="star.result",
                         person_id=row.member.person_id,
                         chat_id=row.telegram_id,
                         text=t(
@@ -533,8 +533,8 @@ async def plan_campaigns(services: Services, now: datetime) -> list[OutgoingMess
                 lang = language or default
                 found.append(
                     OutgoingMessage(
-                        dedupe_key=f"campaign.close|c{campaign.id}|p{person_id}",
-                        kind="campaign.close",
+                        dedupe_key=f"star.close|c{campaign.id}|p{person_id}",
+                        kind="star.close",
                         person_id=person_id,
                         chat_id=telegram_id,
                         text=t(lang, "campaign.due_close", title=campaign.title),
