@@ -127,7 +127,8 @@ async def button_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE,
     entries = await repo.roster(services.db, meeting.id)
     present = sum(1 for e in entries if e.attendance == rules.Attendance.PRESENT)
     await update.callback_query.answer()
-    await _show(update, context, actor, meeting, edit=True)
+    confirmed = await repo.get_meeting(services.db, meeting.id)
+    await _show(update, context, actor, confirmed or meeting, edit=True)
     if meeting.kind in HOURS_KINDS and meeting.hours:
         await reply(update, actor.language, "meetings.hours_credited", count=present,
                     hours=hours_text(meeting.hours))

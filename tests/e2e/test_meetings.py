@@ -194,6 +194,8 @@ async def test_theme_day_from_notice_to_record(h):
     await secretary.press("❌ 李大爷", roster)
     toggled = await secretary.wait_for_message(lambda m: "✅ 李大爷 · 到会" in m.plain)
     await secretary.press("✔ 确认", toggled)
+    done = await secretary.wait_for_message(lambda m: "✔ 已确认" in m.plain)
+    assert done.button_texts == []  # confirmed: the roster can no longer be toggled
     await secretary.wait_for_message(lambda m: "一句话写下纪要" in m.plain)
     await secretary.send_text("学习两会精神，决定三月底前完成春耕互助。")
     await secretary.wait_for_message(lambda m: "纪要已保存" in m.plain)
