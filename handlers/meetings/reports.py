@@ -20,12 +20,12 @@ from bot.domain import meetings as rules
 from bot.domain.humane import day_label
 from bot.domain.localtime import zone
 from bot.domain.meetings import Attendance, Kind, Rhythm
-from bot.domain.study import zone_finder
 from bot.i18n import t
 from bot.ledger import LEDGER_LANGUAGE
 from bot.report_parts import Sheet
 from bot.services import Services
 from handlers.meetings.render import hours_text, meeting_name
+from storage.repositories import digest as digest_repo
 from storage.repositories import meetings as repo
 from storage.repositories import units
 
@@ -35,11 +35,11 @@ __all__ = ["branch_owed", "digest_lines", "ledger_hours", "ledger_life"]
 async def _branch(services: Services, branch_id: int) -> tuple[str, ZoneInfo]:
     """Return the branch's kind and zone (its own, else the nearest above)."""
     unit = await units.get_unit(services.db, branch_id)
-    default = services.settings.general.default_timezone
-    if unit is not None and unit.timezone:
-        return str(unit.kind), zone(unit.timezone)
-    all_units = await units.list_units(services.db)
-    return (str(unit.kind) if unit else "", zone(zone_finder(all_units, default)(branch_id)))
+    # The zone up the tree by the branch's own ancestors, not the county's unit list.
+    context = await digest_repo.branch_context(
+        services.db, branch_id, default_timezone=services.settings.general.default_timezone)
+    return (str(unit.kind) if unit else "",
+            zone(context.timezone if context else services.settings.general.default_timezone))
 
 
 def _year_bounds(year: int, tz: ZoneInfo) -> tuple[int, int]:

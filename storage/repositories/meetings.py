@@ -480,7 +480,7 @@ async def recent_marks(
         "SELECT member_id, attendance FROM ("
         " SELECT i.member_id, i.attendance, ROW_NUMBER() OVER ("
         "  PARTITION BY i.member_id ORDER BY mt.starts_at DESC, mt.id DESC) AS n"
-        " FROM meeting_invitees i JOIN meetings mt ON mt.id = i.meeting_id"
+        " FROM meetings mt CROSS JOIN meeting_invitees i ON i.meeting_id = mt.id"
         " JOIN members mb ON mb.id = i.member_id"
         " WHERE mt.branch_id = ? AND mt.confirmed_at IS NOT NULL AND mt.starts_at < ?"
         " AND mb.status = 'active' AND i.guest = 0)"
@@ -498,8 +498,10 @@ async def guest_attendance(
 ) -> list[tuple[str | None, str, str, int]]:
     """Return (member name, host branch, meeting kind, start) where home members came elsewhere."""
     async with db.execute(
-        "SELECT p.name, u.name, mt.kind, mt.starts_at FROM meeting_invitees i"
-        " JOIN meetings mt ON mt.id = i.meeting_id JOIN members mb ON mb.id = i.member_id"
+        # CROSS JOIN fixes the order: from the branch's members, never the county's invitees.
+        "SELECT p.name, u.name, mt.kind, mt.starts_at FROM members mb"
+        " CROSS JOIN meeting_invitees i ON i.member_id = mb.id"
+        " JOIN meetings mt ON mt.id = i.meeting_id"
         " JOIN people p ON p.id = mb.person_id JOIN units u ON u.id = mt.branch_id"
         " WHERE mb.branch_id = ? AND mt.branch_id != mb.branch_id AND i.attendance = 'present'"
         " AND mt.confirmed_at IS NOT NULL AND mt.starts_at >= ? AND mt.starts_at < ?"
