@@ -351,6 +351,9 @@ def render_rollup(
             members=line.members, rate=_percent(line.study_rate), late=line.late_pledges,
             silent=line.silent, lost=line.lost, unreachable=line.unreachable,
             gaps=line.year_gaps,
+            # Features' figures (bot.report_parts), already rendered, before the score.
+            figures=raw("".join(t(language, "digest.rollup_figure", text=raw(f.text))
+                                for f in line.figures)),
             health="—" if line.health is None else f"{line.health:.0f}",
         ))
     text += ["", t(language, "digest.rollup_score")]

@@ -37,7 +37,14 @@ from bot.domain.permissions import can_manage_unit, is_leader, top_led_units
 from bot.domain.tree import branches_under
 from bot.i18n import raw, t
 from bot.ledger import LEDGER_LANGUAGE
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    CAMPAIGN_LAST_DAYS,
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
@@ -595,6 +602,23 @@ async def digest_lines(
     return lines
 
 
+async def rollup_figure(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> RollupFigure:
+    """Return the roll-up's "投票未投 N" (this branch's members); it weighs only near the close."""
+    outstanding, closing = 0, False
+    last_days = CAMPAIGN_LAST_DAYS * 86_400
+    people = [m.member.person_id
+              for m in await members.list_members_in(services.db, [branch_id], ("active",))]
+    for campaign in await _branch_campaigns(services, branch_id):
+        if campaign.status != "open":
+            continue
+        outstanding += len(people) - await repo.voted_among(services.db, campaign.id, people)
+        closing |= services.now_ts() >= campaign.closes_at - last_days
+    return RollupFigure(t(language, "campaign.rollup", count=outstanding), outstanding,
+                        weighs=closing)
+
+
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
     """Return the 创先争优 sheet: each campaign covering the branch, one row per nominee."""
     z = LEDGER_LANGUAGE
@@ -662,3 +686,4 @@ def register(app: Application) -> None:
     add_planner(app, "campaigns", plan_campaigns)
     add_digest_section("campaigns", digest_lines)
     add_ledger_sheet("campaigns", ledger_sheet)
+    add_rollup_figure("campaigns", rollup_figure)

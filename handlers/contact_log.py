@@ -42,7 +42,13 @@ from bot.domain.places import find_place, place_by_key, popular_places, suggest_
 from bot.domain.pledges import member_hours
 from bot.i18n import raw, t, tr
 from bot.ledger import LEDGER_LANGUAGE as LEDGER
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
@@ -445,6 +451,22 @@ async def digest_lines(
     return lines
 
 
+async def rollup_figure(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> RollupFigure:
+    """Return the roll-up's "联系未果 N 人": members a recorded attempt this week did not reach.
+
+    A failed attempt puts the secretary's call task on the ladder (contact_ladder.due_steps),
+    so these are the open call tasks; one reached later in the week is no longer counted.
+    """
+    until = end + 1 if end >= services.now_ts() else end
+    week = await contacts.branch_attempts(services.db, branch_id, since=start, until=until)
+    reached = {a.member_id for a in week if a.is_reached}
+    open_tasks = {a.member_id for a in week if not a.is_reached} - reached
+    return RollupFigure(t(language, "contact_log.rollup", count=len(open_tasks)),
+                        len(open_tasks))
+
+
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
     """Return the 联系记录 sheet (date, member, method, by whom, outcome, place); None if empty."""
     branch = await units.get_unit(services.db, branch_id)
@@ -476,3 +498,4 @@ def register(app: Application) -> None:
     add_planner(app, "contact_ladder", plan_contact_ladder)
     add_digest_section("contact", digest_lines)
     add_ledger_sheet("contact", ledger_sheet)
+    add_rollup_figure("contact", rollup_figure)

@@ -66,7 +66,7 @@ from bot.domain.text import split_message
 from bot.domain.tree import ancestors, branches_under
 from bot.i18n import t
 from bot.ledger import build_ledger
-from bot.report_parts import digest_sections, ledger_sheets
+from bot.report_parts import digest_sections, ledger_sheets, rollup_figures
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import contact_log
@@ -217,8 +217,15 @@ async def compose_rollup(
         branch.id: await branch_digest(services, branch, _period_in(branch, period, now), now)
         for branch in branches
     }
+    # Figures features contribute (bot.report_parts) show on the line and weigh in the score.
+    figures = {
+        branch.id: await rollup_figures(services, branch.id, digests[branch.id].period.start,
+                                        digests[branch.id].period.end, language)
+        for branch in branches
+    }
     ranked: list[RollupLine] = rank_rollup(
-        (rollup_line(d) for d in digests.values()), order=[b.id for b in branches]
+        (rollup_line(d, figures[d.branch_id]) for d in digests.values()),
+        order=[b.id for b in branches],
     )
     parts = split_message(render_rollup(language, unit.name, period, unit.timezone, ranked))
     markup = keyboard(rollup_buttons(ranked, period), columns=1)

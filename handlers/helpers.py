@@ -5,12 +5,14 @@
     /helpfor    helper (or secretary): member → 📖 学习 / 📝 承诺 / 📍 所在地
     /start helper_<code>   a relative or neighbour: consent → name → 联系人 (no membership)
 
-Acting for a member reuses the member's own flows: /helpfor records whom the
-helper acts for (storage.repositories.helpers.start_acting) and then shows the
+Acting for a member reuses the member's own flows: /helpfor shows the
 member's own buttons (the study reminder's ✅ / 🙋, /mypledges, the monthly
-践诺 questions, the year-end self-rating, "still in 深圳?").  Those flows ask
-handlers.acting_for.subject_of whose record a press changes, and store the
-helper as entered_by, so every record says "代为登记：X".
+践诺 questions, the year-end self-rating, "still in 深圳?"), each naming the
+member in a trailing `f<member id>` part (handlers.acting_for.carrying).
+Those flows ask handlers.acting_for.subject_of whose record a press changes
+(the member the press names, checked on every press; else the presser), and
+store the helper as entered_by, so every record says "代为登记：X".  Nothing
+is remembered between presses: the helper's own reminders stay their own.
 
 Callback data (feature "hp"):
 
@@ -38,9 +40,16 @@ from bot.domain.models import Category, Member, Unit
 from bot.domain.permissions import Actor, can_manage_branch, managed_branch_ids
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.services import Services, get_services
 from handlers import awaiting
+from handlers.acting_for import Subject, acting, carrying
 from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
 from handlers.keyboards import MAX_BUTTONS, button_grid, yes_no_keyboard
 from handlers.pledges import reports as pledge_reports
@@ -352,8 +361,6 @@ async def cmd_helpfor(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """List the members the presser helps, each a button to their menu."""
     actor = await load_actor(update, context)
     services = get_services(context)
-    if actor.person_id is not None:
-        await helpers.stop_acting(services.db, actor.person_id)
     mine = await _my_members(services, actor, await load_units(context))
     if not mine:
         await reply(update, actor.language, "helpers.helpfor_none")
@@ -385,17 +392,12 @@ async def _helped(
     return actor, member, _name(actor.language, person.name if person else None)
 
 
-async def _act(services: Services, actor: Actor, member: Member) -> None:
-    """Make the actor's next presses record for the member."""
-    if actor.person_id is None:
-        # A leader known only by an admin id: give them a people row to be named by.
-        person = await people.ensure_person(services.db, telegram_id=actor.telegram_id,
-                                            now=services.now_ts())
-        actor_id = person.id
-    else:
-        actor_id = actor.person_id
-    await helpers.start_acting(services.db, helper_person_id=actor_id, member_id=member.id,
-                               now=services.now_ts())
+async def _act(services: Services, actor: Actor, member: Member) -> Subject:
+    """Return the subject the actor's buttons for this member name (checked again per press)."""
+    # A leader known only by an admin id gets a people row to be named by (entered_by).
+    helper = await people.ensure_person(services.db, telegram_id=actor.telegram_id,
+                                        now=services.now_ts())
+    return await acting(services, helper, member.id)
 
 
 async def button_for(
@@ -473,7 +475,7 @@ async def button_study_item(
     await update.callback_query.answer()
     await reply(update, actor.language, "helpers.study_item", name=name,
                 title=raw(title_html(actor.language, item)),
-                reply_markup=answer_keyboard(actor.language, item.id))
+                reply_markup=carrying(answer_keyboard(actor.language, item.id), member.id))
 
 
 async def button_pledges(
@@ -484,11 +486,11 @@ async def button_pledges(
     if found is None:
         return
     actor, member, name = found
-    await _act(get_services(context), actor, member)
+    subject = await _act(get_services(context), actor, member)
     await update.callback_query.answer()
     await reply(update, actor.language, "helpers.acting", name=name,
                 who=_name(actor.language, actor.name))
-    await pledge_views.my_pledges(update, context)
+    await pledge_views.my_pledges(update, context, subject)
 
 
 async def button_report(
@@ -500,14 +502,13 @@ async def button_report(
         return
     actor, member, name = found
     services = get_services(context)
-    await _act(services, actor, member)
-    me = await load_me(update, services)
+    me = await load_me(update, services, await _act(services, actor, member))
     if me is None:
         await _refuse(update, actor.language, "errors.stale_button")
         return
     await reply(update, actor.language, "helpers.acting", name=name,
                 who=_name(actor.language, actor.name))
-    await pledge_reports.button_again(update, context, [str(open_month(me, services))])
+    await pledge_reports.ask_progress(update, services, me, open_month(me, services))
 
 
 async def button_rate(
@@ -519,8 +520,7 @@ async def button_rate(
         return
     actor, member, name = found
     services = get_services(context)
-    await _act(services, actor, member)
-    me = await load_me(update, services)
+    me = await load_me(update, services, await _act(services, actor, member))
     pledges = await approved(services, member.id, current_year(me, services)) if me else []
     open_ones = [p for p in pledges if p.secretary_rating is None]
     await update.callback_query.answer()
@@ -533,7 +533,7 @@ async def button_rate(
     for pledge in open_ones:
         await update.effective_chat.send_message(
             evaluation_ask(actor.language, pledge, number_of(pledges, pledge.id), reports),
-            reply_markup=rating_keyboard(actor.language, "self", pledge.id),
+            reply_markup=carrying(rating_keyboard(actor.language, "self", pledge.id), member.id),
         )
 
 
@@ -552,7 +552,8 @@ async def button_where(
     await _act(services, actor, member)
     base = await where_repo.last_answer_at(services.db, member.id)
     text, markup = ask_message(
-        actor.language, member.place, base or member.decided_at or member.requested_at
+        actor.language, member.place, base or member.decided_at or member.requested_at,
+        subject=member.id,
     )
     await update.callback_query.answer()
     await reply(update, actor.language, "helpers.acting", name=name,
@@ -563,10 +564,8 @@ async def button_where(
 async def button_end(
     update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
 ) -> None:
-    """Make the presser's buttons their own again."""
+    """Close the member's menu (nothing to undo: each button names whom it acts for)."""
     actor = await load_actor(update, context)
-    if actor.person_id is not None:
-        await helpers.stop_acting(get_services(context).db, actor.person_id)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(t(actor.language, "helpers.ended"))
 
@@ -715,6 +714,15 @@ async def digest_lines(
     return [t(language, "helpers.digest", lines=raw("；".join(lines)))]
 
 
+async def rollup_figure(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> RollupFigure:
+    """Return the roll-up's "代为登记 N" this week: information only, helping is no fault."""
+    entries = await helpers.entries_on_behalf(services.db, branch_id, start=start, end=end + 1)
+    return RollupFigure(t(language, "helpers.rollup", count=len(entries)), len(entries),
+                        weighs=False)
+
+
 def _entry_text(language: str, entry: helpers.Entry) -> str:
     """Return the ledger's words for one entry: what it was and its value."""
     detail = entry.detail or ""
@@ -791,4 +799,5 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(FEATURE)))
     add_digest_section("helpers", digest_lines)
     add_ledger_sheet("helpers", ledger_sheet)
+    add_rollup_figure("helpers", rollup_figure)
 

@@ -46,7 +46,13 @@ from bot.domain.text import split_message
 from bot.errors import InvalidInput
 from bot.i18n import raw, t, tr
 from bot.ledger import LEDGER_LANGUAGE as LEDGER
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
@@ -660,9 +666,33 @@ async def digest_lines(
     services: Services, branch_id: int, start: int, end: int, language: str
 ) -> list[str]:
     """Return the 结对帮扶 line, only when a household has waited too long for a visit."""
+    summary = await _month_summary(services, branch_id, end)
+    if summary is None or not summary.needs_attention:
+        return []
+    days = services.settings.households.reminder_days
+    return [t(language, "households.digest", count=summary.count, visited=summary.visited,
+              days=days, names=t(language, "digest.separator").join(summary.overdue))]
+
+
+async def rollup_figure(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> RollupFigure | None:
+    """Return the roll-up's "超 30 天未走访 N 户" (households waiting too long for a visit)."""
+    summary = await _month_summary(services, branch_id, end)
+    if summary is None:
+        return None
+    return RollupFigure(t(language, "households.rollup", count=len(summary.overdue),
+                          days=services.settings.households.reminder_days),
+                        len(summary.overdue))
+
+
+async def _month_summary(
+    services: Services, branch_id: int, end: int
+) -> rules.MonthSummary | None:
+    """Return the branch's households this month as of `end` (None: it helps none)."""
     rows = await repo.branch_households(services.db, branch_id)
     if not rows:
-        return []
+        return None
     branch = await units.get_unit(services.db, branch_id)
     tz = zone(branch.timezone if branch else None, services.settings.general.default_timezone)
     now = min(services.now_ts(), end)
@@ -671,15 +701,10 @@ async def digest_lines(
                       .timestamp())
     visited = {v.household_id for v in await repo.branch_visits(services.db, branch_id,
                                                                 since=month_start, until=now + 1)}
-    days = services.settings.households.reminder_days
-    summary = rules.month_summary(
+    return rules.month_summary(
         [(h.id, h.name, h.created_at, h.last_visit_at) for h in rows],
-        visited_ids=visited, now=now, days=days,
+        visited_ids=visited, now=now, days=services.settings.households.reminder_days,
     )
-    if not summary.needs_attention:
-        return []
-    return [t(language, "households.digest", count=summary.count, visited=summary.visited,
-              days=days, names=t(language, "digest.separator").join(summary.overdue))]
 
 
 def _local(at: int, tz_name: str | None, services: Services) -> datetime:
@@ -734,3 +759,4 @@ def register(app: Application) -> None:
     add_planner(app, "households", plan_household_reminders)
     add_digest_section("households", digest_lines)
     add_ledger_sheet("households", ledger_sheets)
+    add_rollup_figure("households", rollup_figure)

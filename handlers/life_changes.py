@@ -40,7 +40,13 @@ from bot.domain.places import Place, find_place, place_by_key, popular_places, s
 from bot.domain.tree import ancestors, branches_under
 from bot.i18n import t
 from bot.ledger import LEDGER_LANGUAGE
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
@@ -542,6 +548,15 @@ async def digest_lines(services: Services, branch_id: int, start: int, end: int,
             *(_digest_line(language, row, branch_id) for row in rows)]
 
 
+async def rollup_figure(services: Services, branch_id: int, start: int, end: int,
+                        language: str) -> RollupFigure:
+    """Return the roll-up's "本周变动 N": information only, a change is no fault."""
+    now = services.now_ts()
+    rows = await life_changes.done_between(services.db, branch_id, start,
+                                           now + 1 if end >= now else end)
+    return RollupFigure(t(language, "life.rollup", count=len(rows)), len(rows), weighs=False)
+
+
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
     """Return the 变动记录 sheet: every change that concerns the branch (None: there is none)."""
     branch = await units.get_unit(services.db, branch_id)
@@ -584,3 +599,4 @@ def register(app: Application) -> None:
                                         on_city))
     add_digest_section("life", digest_lines)
     add_ledger_sheet("life", ledger_sheet)
+    add_rollup_figure("life", rollup_figure)

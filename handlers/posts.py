@@ -45,7 +45,13 @@ from bot.domain.permissions import can_manage_branch, is_leader, managed_branche
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.ledger import LEDGER_LANGUAGE
-from bot.report_parts import Sheet, add_digest_section, add_ledger_sheet
+from bot.report_parts import (
+    RollupFigure,
+    Sheet,
+    add_digest_section,
+    add_ledger_sheet,
+    add_rollup_figure,
+)
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
@@ -869,23 +875,7 @@ async def digest_lines(
     services: Services, branch_id: int, start: int, end: int, language: str
 ) -> list[str]:
     """Return "🏷 岗位 N 个，本月履岗汇报 a/b；未报：X" when a holder has not reported yet."""
-    now = services.clock.now()
-    holders = await repo.planned_holders(services.db, [now.year], branch_id)
-    settings = services.settings.pledges
-    due: list[tuple[repo.ActiveHolder, int]] = []
-    for h in holders:
-        tz = zone(h.timezone, services.settings.general.default_timezone)
-        hours = cycle.member_hours(h.category, services.settings.study)
-        month = cycle.open_month(now, settings.report_day, tz, hours)
-        report_at = cycle.report_moment(month, settings.report_day, tz, hours)
-        if month // 100 == h.year and h.decided_at <= report_at.timestamp():
-            due.append((h, month))
-    if not due:
-        return []
-    reported = set()
-    for h, month in due:
-        if await repo.reports_for(services.db, [h.holder_id], month):
-            reported.add(h.holder_id)
+    holders, due, reported = await _month_reports(services, branch_id)
     missing = [h for h, _ in due if h.holder_id not in reported]
     if not missing:
         return []
@@ -900,6 +890,37 @@ async def digest_lines(
             names=names,
         )
     ]
+
+
+async def rollup_figure(
+    services: Services, branch_id: int, start: int, end: int, language: str
+) -> RollupFigure:
+    """Return the roll-up's "履岗未报 N": holders whose report for this month is missing."""
+    _, due, reported = await _month_reports(services, branch_id)
+    missing = len({h.holder_id for h, _ in due} - reported)
+    return RollupFigure(t(language, "posts.rollup", count=missing), missing)
+
+
+async def _month_reports(
+    services: Services, branch_id: int
+) -> tuple[list[repo.ActiveHolder], list[tuple[repo.ActiveHolder, int]], set[int]]:
+    """Return the year's holders, those whose 履岗 report is due now, and who reported."""
+    now = services.clock.now()
+    holders = await repo.planned_holders(services.db, [now.year], branch_id)
+    settings = services.settings.pledges
+    due: list[tuple[repo.ActiveHolder, int]] = []
+    for h in holders:
+        tz = zone(h.timezone, services.settings.general.default_timezone)
+        hours = cycle.member_hours(h.category, services.settings.study)
+        month = cycle.open_month(now, settings.report_day, tz, hours)
+        report_at = cycle.report_moment(month, settings.report_day, tz, hours)
+        if month // 100 == h.year and h.decided_at <= report_at.timestamp():
+            due.append((h, month))
+    reported: set[int] = set()
+    for h, month in due:
+        if await repo.reports_for(services.db, [h.holder_id], month):
+            reported.add(h.holder_id)
+    return holders, due, reported
 
 
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
@@ -1000,3 +1021,4 @@ def register(app: Application) -> None:
     add_planner(app, "posts", plan_posts)
     add_digest_section("posts", digest_lines)
     add_ledger_sheet("posts", ledger_sheet)
+    add_rollup_figure("posts", rollup_figure)

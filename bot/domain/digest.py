@@ -50,6 +50,18 @@ no way to reach them.  A week without
 study items uses the attention term alone; a branch without members has no
 score and is listed last.  Ties: lower study rate, then more missed, then tree
 order.
+
+Features' figures (RollupFigure, contributed through bot.report_parts): each
+is shown on the branch's line; a figure that `weighs` adds its count to the
+flagged members, one thing needing the secretary (an unreported post, a
+household past 30 days, a meeting owed, a member a call did not reach) counting
+as one member needing attention, and the share is capped at 1:
+
+    attention_share = min(1, (flagged members + Σ weighing counts) / members)
+
+Counting them as members keeps the score's scale and needs no per-feature
+weights; a figure that is only information (changes this week, 代为登记) is
+shown but never lowers the score.
 """
 
 from __future__ import annotations
@@ -81,6 +93,7 @@ __all__ = [
     "Outcome",
     "Pending",
     "Period",
+    "RollupFigure",
     "RollupLine",
     "Silence",
     "StudyItem",
@@ -651,6 +664,15 @@ def build_digest(week: BranchWeek, rules: WhereaboutsSettings) -> BranchDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class RollupFigure:
+    """A feature's figure for one branch's roll-up line (see the module docstring)."""
+
+    text: str  # short and already rendered (HTML-escaped), e.g. "履岗未报 2"
+    count: int  # how many things it counts; 0 means nothing to show
+    weighs: bool = True  # False: information only, never lowers the score
+
+
+@dataclass(frozen=True, slots=True)
 class RollupLine:
     """One branch in a higher secretary's roll-up."""
 
@@ -667,24 +689,27 @@ class RollupLine:
     pending: int
     health: float | None
     year_gaps: int = 0  # members the year still waits for (pledges, ratings, whereabouts)
+    figures: tuple[RollupFigure, ...] = ()  # features' figures, shown in registration order
 
 
-def _health(digest: BranchDigest) -> float | None:
+def _health(digest: BranchDigest, figures: Sequence[RollupFigure] = ()) -> float | None:
     if digest.member_count == 0:
         return None
     flagged = {m.member.member_id for m in digest.mobile}
     flagged |= {u.member.member_id for u in digest.unreachable}
     flagged |= {member.member_id for member, _ in digest.late_pledges}
     flagged |= {gap.member.member_id for gap in digest.year_gaps}
-    attention_term = 1 - len(flagged) / digest.member_count
+    weighing = sum(max(f.count, 0) for f in figures if f.weighs)
+    attention_term = 1 - min(1.0, (len(flagged) + weighing) / digest.member_count)
     rate = digest.study.rate
     if rate is None:
         return round(100 * attention_term, 1)
     return round(100 * (STUDY_WEIGHT * rate + (1 - STUDY_WEIGHT) * attention_term), 1)
 
 
-def rollup_line(digest: BranchDigest) -> RollupLine:
-    """Summarise a branch digest as one roll-up line with its health score."""
+def rollup_line(digest: BranchDigest, figures: Sequence[RollupFigure] = ()) -> RollupLine:
+    """Summarise a branch digest and its features' figures as one line with its health score."""
+    shown = tuple(f for f in figures if f.count > 0)
     return RollupLine(
         branch_id=digest.branch_id,
         branch_key=digest.branch_key,
@@ -697,8 +722,9 @@ def rollup_line(digest: BranchDigest) -> RollupLine:
         lost=len(digest.lost),
         unreachable=len(digest.unreachable),
         pending=len(digest.pending),
-        health=_health(digest),
+        health=_health(digest, shown),
         year_gaps=len(digest.year_gaps),
+        figures=shown,
     )
 
 

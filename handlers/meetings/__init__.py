@@ -28,7 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.callback_data import INT, decode, pattern
 from bot.domain.meetings import Attendance, Kind, Reason
 from bot.errors import InvalidInput
-from bot.report_parts import add_digest_section, add_ledger_sheet
+from bot.report_parts import add_digest_section, add_ledger_sheet, add_rollup_figure
 from bot.scheduling import add_planner
 from handlers import awaiting
 from handlers.awaiting import TypedAnswer
@@ -127,3 +127,4 @@ def register(app: Application) -> None:
     add_digest_section("meetings", reports.digest_lines)
     add_ledger_sheet("meetings", reports.ledger_life)
     add_ledger_sheet("meetings_hours", reports.ledger_hours)
+    add_rollup_figure("meetings", reports.rollup_figure)

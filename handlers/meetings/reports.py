@@ -22,7 +22,7 @@ from bot.domain.localtime import zone
 from bot.domain.meetings import Attendance, Kind, Rhythm
 from bot.i18n import t
 from bot.ledger import LEDGER_LANGUAGE
-from bot.report_parts import Sheet
+from bot.report_parts import RollupFigure, Sheet
 from bot.services import Services
 from handlers.meetings.render import hours_text, meeting_name
 from storage.repositories import digest as digest_repo
@@ -107,6 +107,19 @@ async def digest_lines(services: Services, branch_id: int, start: int, end: int,
     if not lines:
         return []
     return ["", t(language, "meetings.digest_title"), *lines]
+
+
+async def rollup_figure(services: Services, branch_id: int, start: int, end: int,
+                        language: str) -> RollupFigure:
+    """Return the roll-up's "组织生活未召开 N": owed meetings whose period ends soon or ended.
+
+    Only urgent ones (rules.URGENT_DAYS): at a month's start every branch owes its
+    monthly meetings, which says nothing about how it is doing.
+    """
+    _, tz = await _branch(services, branch_id)
+    today = _local_day(max(start, end - 1), tz)
+    urgent = [o for o in await branch_owed(services, branch_id, today) if o.urgent]
+    return RollupFigure(t(language, "meetings.rollup", count=len(urgent)), len(urgent))
 
 
 def _plain(key: str, **params: Any) -> str:

@@ -206,6 +206,21 @@ async def voter_count(db: aiosqlite.Connection, campaign_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def voted_among(
+    db: aiosqlite.Connection, campaign_id: int, person_ids: Sequence[int]
+) -> int:
+    """Return how many of `person_ids` have voted (a count only, as the ballot is secret)."""
+    if not person_ids:
+        return 0
+    marks = ",".join("?" * len(person_ids))
+    async with db.execute(
+        f"SELECT COUNT(*) FROM campaign_voters WHERE campaign_id = ? AND person_id IN ({marks})",
+        (campaign_id, *person_ids),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def tally_of(db: aiosqlite.Connection, campaign_id: int) -> list[tuple[int, str | None, int]]:
     """Return (member id, name, votes) per nominee, most votes first."""
     async with db.execute(
