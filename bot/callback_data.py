@@ -16,6 +16,14 @@ shape and raises MalformedButton for anything else:
 
 The feature prefix lets each module's CallbackQueryHandler match `^join:`;
 handlers.basics answers whatever no feature takes.
+
+A button a helper presses for a member names that member in a trailing
+`f<member id>` part (SUBJECT), so whom the press acts for comes from the
+press itself (handlers.acting_for); `optional_subject` lets a feature's
+shapes take it, and `decode` returns it apart from the args:
+
+    SHAPES = optional_subject({"done": (INT,)})
+    decode("st:done:7:f12", "st", SHAPES)   # Pressed(action="done", args=["7"], ..., subject=12)
 """
 
 from __future__ import annotations
@@ -28,15 +36,19 @@ __all__ = [
     "INT",
     "MAX_BYTES",
     "MAX_INT",
+    "SUBJECT",
     "TEXT",
     "ArgKind",
     "MalformedButton",
     "Pressed",
     "decode",
+    "optional_subject",
     "pack",
     "parse_id",
     "pattern",
+    "subject_in",
     "unpack",
+    "with_subject",
 ]
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
@@ -44,6 +56,7 @@ MAX_INT = 2**63 - 1  # SQLite's largest INTEGER: a bigger id would raise Overflo
 
 INT = "int"  # a part that is a non-negative decimal number (ids, stamps, counts)
 TEXT = "text"  # any non-empty part (a code, a key)
+SUBJECT = "subject"  # the member a helper acts for: `f<member id>`, only as the last part
 # An argument's kind: INT, TEXT, or the set of literal values it may take.
 ArgKind = str | frozenset[str]
 # An action's shape: the kinds of its args in order; a list gives alternatives.
@@ -52,6 +65,7 @@ Shape = Sequence[ArgKind]
 # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and
 # other scripts' digits (which int() reads), neither of which the bot ever packs.
 _DECIMAL = re.compile(r"[0-9]{1,19}")
+_SUBJECT = re.compile(r"f([0-9]{1,19})")
 
 
 class MalformedButton(ValueError):
@@ -66,6 +80,7 @@ class Pressed:
     action: str
     args: list[str]
     values: tuple[int | str, ...]
+    subject: int | None = None  # the member a helper's press acts for (None: the presser)
 
 
 def pack(feature: str, action: str, *args: object) -> str:
@@ -94,8 +109,33 @@ def parse_id(part: str) -> int | None:
     return value if value <= MAX_INT else None
 
 
+def subject_in(data: str) -> int | None:
+    """Return the member id a press names in its trailing SUBJECT part, or None."""
+    last = data.rpartition(":")[2]
+    found = _SUBJECT.fullmatch(last)
+    return parse_id(found.group(1)) if found and data.count(":") >= 2 else None
+
+
+def with_subject(data: str, member_id: int) -> str:
+    """Return callback data naming member_id as the subject, within the 64 bytes."""
+    feature, action, args = unpack(data)
+    return pack(feature, action, *args, f"f{member_id}")
+
+
+def optional_subject(shapes: Mapping[str, Shape | list[Shape]]) -> dict[str, list[Shape]]:
+    """Return shapes that also take a trailing SUBJECT part (a helper's press)."""
+    widened: dict[str, list[Shape]] = {}
+    for action, shape in shapes.items():
+        alternatives = shape if isinstance(shape, list) else [shape]
+        widened[action] = [*alternatives, *((*kinds, SUBJECT) for kinds in alternatives)]
+    return widened
+
+
 def _typed(part: str, kind: ArgKind) -> int | str | None:
     """Return `part` read as `kind`, or None if it is not one."""
+    if kind == SUBJECT:
+        found = _SUBJECT.fullmatch(part)
+        return parse_id(found.group(1)) if found else None
     if kind == INT:
         return parse_id(part)
     if kind == TEXT:
@@ -117,6 +157,9 @@ def decode(data: str | None, feature: str, shapes: Mapping[str, Shape | list[Sha
             continue
         values = tuple(_typed(part, kind) for part, kind in zip(args, kinds, strict=True))
         if all(value is not None for value in values):
+            if kinds and kinds[-1] == SUBJECT:
+                # The subject is not an arg: handlers read args by position.
+                return Pressed(feature, action, args[:-1], values[:-1], int(values[-1]))
             return Pressed(feature, action, args, values)
     raise MalformedButton(data)
 

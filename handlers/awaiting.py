@@ -69,10 +69,11 @@ async def current(
 
 
 async def expect(
-    services: Services, telegram_id: int, kind: str, data: str | None = None
+    services: Services, telegram_id: int, kind: str, data: str | None = None,
+    *, subject: int | None = None,
 ) -> PendingInput:
-    """Await the user's next input for `kind`, replacing any other awaited input."""
-    pending = PendingInput(telegram_id, kind, services.now_ts(), data)
+    """Await the user's next input for `kind` (for member `subject`, when a helper acts)."""
+    pending = PendingInput(telegram_id, kind, services.now_ts(), data, subject)
     await pending_inputs.set_pending(services.db, pending)
     return pending
 

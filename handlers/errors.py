@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.callback_data import MalformedButton
+from bot.errors import PermissionDenied
 from bot.i18n import language_from_telegram, t
 from bot.services import get_services
 from storage.repositories import people
@@ -30,6 +31,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Not a fault of the bot: a client sent data no button of ours carries.
         log.info("malformed callback data %r", context.error.args[0] if context.error.args else "")
         await on_unknown_button(update, context)
+        return
+    if isinstance(context.error, PermissionDenied) and isinstance(update, Update):
+        # A press (or typed answer) naming a member the presser may not act for
+        # (handlers.acting_for): the one refusal, whatever the id names.
+        await _not_allowed(update, context)
         return
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
@@ -56,6 +62,18 @@ async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
         # The failure being reported may be the database itself.
         return fallback
     return (person.language if person else None) or fallback
+
+
+async def _not_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer errors.button_not_allowed: an alert on a press, a message on typed text."""
+    text = t(await _language(update, context), "errors.button_not_allowed")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(text)
+    except TelegramError:
+        log.info("could not answer a refused press", exc_info=True)
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

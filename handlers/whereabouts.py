@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import INT, TEXT, decode, pack, pattern
+from bot.callback_data import INT, TEXT, decode, optional_subject, pack, pattern
 from bot.domain import whereabouts as rules
 from bot.domain.free_text import echo
 from bot.domain.humane import day_label, zone_label
@@ -55,7 +55,7 @@ from bot.i18n import t
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting, contact_log
-from handlers.acting_for import subject_of
+from handlers.acting_for import carrying, subject_of
 from handlers.awaiting import AwaitedInputHandler
 from handlers.common import load_units, reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name
@@ -87,6 +87,7 @@ class _Mobile:
     base: int  # last answer, else approval: what the current ask counts from
     entered_by: int | None = None  # a helper answering for the member (handlers.acting_for)
     chat_id: int = 0  # the presser's chat, where a typed place is awaited
+    subject: int | None = None  # the member a helper's press named; their buttons name them too
 
 
 async def _load_mobile(update: Update, services: Services) -> _Mobile | None:
@@ -106,6 +107,7 @@ async def _load_mobile(update: Update, services: Services) -> _Mobile | None:
         base=base or member.decided_at or member.requested_at,
         entered_by=subject.entered_by,
         chat_id=update.effective_user.id,
+        subject=subject.member_id,
     )
 
 
@@ -123,9 +125,11 @@ def _ask_keyboard(language: str, base: int) -> InlineKeyboardMarkup:
     )
 
 
-def ask_message(language: str, place: str | None, base: int) -> tuple[str, InlineKeyboardMarkup]:
-    """Return the "still in …?" question and its buttons (a helper's /helpfor asks it too)."""
-    return _ask_text(language, place), _ask_keyboard(language, base)
+def ask_message(
+    language: str, place: str | None, base: int, subject: int | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Return the "still in …?" question and its buttons (naming `subject` for a helper)."""
+    return _ask_text(language, place), carrying(_ask_keyboard(language, base), subject)
 
 
 def _ask_text(language: str, place: str | None) -> str:
@@ -190,7 +194,9 @@ async def _moving(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str)
     if mobile is None:
         return
     services = get_services(context)
-    await awaiting.expect(services, mobile.chat_id, WAITING_PLACE, str(mobile.base))
+    await awaiting.expect(
+        services, mobile.chat_id, WAITING_PLACE, str(mobile.base), subject=mobile.subject
+    )
     await update.callback_query.answer()
     await _edit(update, t(mobile.language, "whereabouts.moving"))
     await update.effective_chat.send_message(
@@ -206,7 +212,8 @@ async def _offer_places(
     markup = place_keyboard(
         mobile.language, places, lambda place: pack(FEATURE, "pl", place.key, mobile.base)
     )
-    await reply(update, mobile.language, key, reply_markup=markup, **params)
+    await reply(update, mobile.language, key, reply_markup=carrying(markup, mobile.subject),
+                **params)
 
 
 async def _home(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str) -> None:
@@ -318,7 +325,8 @@ _ACTIONS: dict[str, _Answer] = {"yes": _confirm, "move": _moving, "home": _home}
 
 # What each action's args must look like; anything else is answered as a stale
 # button (bot.callback_data.decode → handlers.errors) before a handler runs.
-_SHAPES = {**dict.fromkeys(_ACTIONS, (INT,)), "pl": (TEXT, INT)}
+# A helper's press also names the member it acts for (handlers.acting_for).
+_SHAPES = optional_subject({**dict.fromkeys(_ACTIONS, (INT,)), "pl": (TEXT, INT)})
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import INT, decode, pattern
+from bot.callback_data import INT, decode, optional_subject, pattern
 from bot.domain.pledges import PROGRESS, RATINGS
 from bot.scheduling import add_planner
 from handlers import awaiting
@@ -74,7 +74,11 @@ _BUTTONS: dict[str, tuple[tuple[object, ...], _Button]] = {
     "sec": (_RATING, ratings.button_secretary_rating),
     "nocm": (_ID, ratings.button_no_comment),
 }
+# A member's own actions also take the member a helper's press acts for (acting_for);
+# the secretary's (ok, all, ret, sec, nocm) never act for anyone.
+_MEMBER_ACTIONS = ("add", "tpl", "tpa", "sub", "edit", "del", "rep", "ska", "skn", "again", "self")
 _SHAPES = {action: shape for action, (shape, _) in _BUTTONS.items()}
+_SHAPES.update(optional_subject({a: _SHAPES[a] for a in _MEMBER_ACTIONS}))
 
 _TYPED: dict[str, TypedAnswer] = {
     ADDING: drafting.typed_pledge,

@@ -14,7 +14,7 @@ from bot.domain.models import Category, Member, Person
 from bot.domain.permissions import Actor, can_manage_branch
 from bot.domain.pledges import Pledge
 from bot.services import Services, get_services
-from handlers.acting_for import subject_of
+from handlers.acting_for import Subject, subject_of
 from handlers.common import load_actor, load_units, user_language
 from handlers.pledges.messaging import stale
 from handlers.pledges.render import number_of
@@ -51,6 +51,9 @@ class Me:
     entered_by: int | None = None
     # The presser's chat: where typed answers are awaited (a helper's, when acting).
     chat_id: int = 0
+    # The member a helper's press named (handlers.acting_for), else None: every
+    # button shown and question awaited in answer names them too.
+    subject: int | None = None
 
     @property
     def is_elderly(self) -> bool:
@@ -58,9 +61,12 @@ class Me:
         return self.member.category == Category.ELDERLY
 
 
-async def load_me(update: Update, services: Services) -> Me | None:
-    """Return the active member behind the update (or the one a helper acts for), or None."""
-    subject = await subject_of(update, services)
+async def load_me(
+    update: Update, services: Services, subject: Subject | None = None
+) -> Me | None:
+    """Return the active member the update acts for (or `subject`'s), or None."""
+    if subject is None:
+        subject = await subject_of(update, services)
     person = subject.person
     if person is None:
         return None
@@ -79,6 +85,7 @@ async def load_me(update: Update, services: Services) -> Me | None:
         hours=rules.member_hours(member.category, services.settings.study),
         entered_by=subject.entered_by,
         chat_id=update.effective_user.id,
+        subject=subject.member_id,
     )
 
 

@@ -12,6 +12,7 @@ from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services import Services, get_services
 from handlers import awaiting
+from handlers.acting_for import carrying
 from handlers.common import reply
 from handlers.pledges.acting import Me, current_year, load_me, member_or_stale, own_pledge
 from handlers.pledges.approval import ask_approval
@@ -50,7 +51,7 @@ async def _show_review(
     """Send the year's draft review under the header `header_key`."""
     pledges = await repo.member_pledges(services.db, me.member.id, year)
     text, markup = review(me.language, year, pledges, t(me.language, header_key, **params))
-    await update.effective_chat.send_message(text, reply_markup=markup)
+    await update.effective_chat.send_message(text, reply_markup=carrying(markup, me.subject))
 
 
 async def button_add(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
@@ -65,7 +66,7 @@ async def button_add(update: Update, context: ContextTypes.DEFAULT_TYPE, args: l
     number = await parse_or_explain(update, me.language, rules.next_draft_number, count)
     if number is None:
         return
-    await await_answer(services, me.chat_id, ADDING, y=year)
+    await await_answer(services, me.chat_id, ADDING, subject=me.subject, y=year)
     await reply(update, me.language, "pledges.ask_text", n=number, limit=rules.MAX_TEXT)
 
 
@@ -81,7 +82,8 @@ async def button_templates(
     await update.callback_query.answer()
     rows = [[button(text, "tpa", year, i)] for i, text in enumerate(templates(me.language))]
     await reply(
-        update, me.language, "pledges.templates_title", reply_markup=InlineKeyboardMarkup(rows)
+        update, me.language, "pledges.templates_title",
+        reply_markup=carrying(InlineKeyboardMarkup(rows), me.subject),
     )
 
 
@@ -138,7 +140,7 @@ async def typed_pledge(
         entered_by=me.entered_by,
     )
     # Each pledge keeps the question open for the next one a while longer.
-    await await_answer(services, me.chat_id, ADDING, y=year)
+    await await_answer(services, me.chat_id, ADDING, subject=me.subject, y=year)
     await _show_review(update, services, me, year, "pledges.added", n=number)
 
 
@@ -153,7 +155,7 @@ async def button_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
         return
     await update.callback_query.answer()
     pledges = await repo.member_pledges(services.db, me.member.id, pledge.year)
-    await await_answer(services, me.chat_id, EDITING, p=pledge.id)
+    await await_answer(services, me.chat_id, EDITING, subject=me.subject, p=pledge.id)
     await reply(
         update,
         me.language,
@@ -198,7 +200,8 @@ async def button_delete(
         return
     await update.callback_query.answer(t(me.language, "pledges.deleted"))
     pledges = await repo.member_pledges(services.db, me.member.id, pledge.year)
-    await edit(update, *review(me.language, pledge.year, pledges))
+    text, markup = review(me.language, pledge.year, pledges)
+    await edit(update, text, carrying(markup, me.subject))
 
 
 async def button_submit(

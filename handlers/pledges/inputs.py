@@ -40,9 +40,11 @@ RETURNING = "pledge.return"  # {"p": pledge, "c": chat, "mid": approval message}
 RATE_COMMENT = "pledge.rcomment"  # {"p": pledge}
 
 
-async def await_answer(services: Services, telegram_id: int, kind: str, **data: Any) -> None:
-    """Take the user's next text as the answer to `kind`, about `data`."""
-    await awaiting.expect(services, telegram_id, kind, json.dumps(data))
+async def await_answer(
+    services: Services, telegram_id: int, kind: str, *, subject: int | None = None, **data: Any
+) -> None:
+    """Take the user's next text as the answer to `kind`, about `data` (for member `subject`)."""
+    await awaiting.expect(services, telegram_id, kind, json.dumps(data), subject=subject)
 
 
 def answer_data(pending: PendingInput) -> dict[str, Any]:

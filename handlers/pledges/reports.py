@@ -12,6 +12,7 @@ from bot.domain.pledges import Pledge, format_number
 from bot.i18n import t
 from bot.services import Services, get_services
 from handlers import awaiting
+from handlers.acting_for import carrying
 from handlers.common import reply
 from handlers.pledges.acting import (
     Me,
@@ -44,6 +45,7 @@ from storage.repositories import pledges as repo
 from storage.repositories.pending_inputs import PendingInput
 
 __all__ = [
+    "ask_progress",
     "button_again",
     "button_report",
     "button_skip_amount",
@@ -113,12 +115,12 @@ async def _ask(
     **params: Any,
 ) -> None:
     """Await the typed answer `kind` about a pledge's month, with a `skip` button for none."""
-    await await_answer(services, me.chat_id, kind, p=pledge.id, m=month)
+    await await_answer(services, me.chat_id, kind, subject=me.subject, p=pledge.id, m=month)
     await reply(
         update,
         me.language,
         key,
-        reply_markup=skip_keyboard(me.language, skip, pledge.id, month),
+        reply_markup=carrying(skip_keyboard(me.language, skip, pledge.id, month), me.subject),
         **params,
     )
 
@@ -263,7 +265,11 @@ async def button_again(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
     me = await member_or_stale(update, services)
     if me is None:
         return
-    month = int(args[0])
+    await ask_progress(update, services, me, int(args[0]))
+
+
+async def ask_progress(update: Update, services: Services, me: Me, month: int) -> None:
+    """Ask the month's progress of each pledge not yet reported (for me.subject, a helper's)."""
     if not await _month_is_open(update, services, me, month):
         return
     missing = await _unreported(services, me, month)
@@ -277,5 +283,5 @@ async def button_again(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
     for pledge in missing:
         await update.effective_chat.send_message(
             report_ask(me.language, month, number_of(numbering, pledge.id), pledge),
-            reply_markup=progress_keyboard(me.language, pledge.id, month),
+            reply_markup=carrying(progress_keyboard(me.language, pledge.id, month), me.subject),
         )

@@ -15,6 +15,7 @@ from bot.domain.pledges import Pledge
 from bot.domain.text import split_message
 from bot.i18n import raw, t
 from bot.services import Services, get_services
+from handlers.acting_for import Subject, carrying
 from handlers.common import load_actor, load_units, reply
 from handlers.pledges.acting import current_year, language_of, load_me
 from handlers.pledges.messaging import parse_or_explain
@@ -33,10 +34,12 @@ from storage.repositories import pledges as repo
 __all__ = ["my_pledges", "show_branch_pledges"]
 
 
-async def my_pledges(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show my pledges of a year with progress and ratings (drafts with their buttons)."""
+async def my_pledges(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, subject: Subject | None = None
+) -> None:
+    """Show my pledges of a year (or `subject`'s, for a helper) with their buttons."""
     services = get_services(context)
-    me = await load_me(update, services)
+    me = await load_me(update, services, subject)
     if me is None:
         await reply(update, language_of(update, services, None), "errors.not_member")
         return
@@ -56,14 +59,16 @@ async def my_pledges(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 year=year,
                 minimum=rules.MIN_PLEDGES,
                 maximum=rules.MAX_PLEDGES,
-                reply_markup=start_keyboard(me.language, year),
+                reply_markup=carrying(start_keyboard(me.language, year), me.subject),
             )
         else:
             await reply(update, me.language, "pledges.none_for_year", year=year)
         return
     if year == current and any(p.is_editable for p in pledges):
         text, markup = review(me.language, year, pledges)
-        await update.effective_chat.send_message(text, reply_markup=markup)
+        await update.effective_chat.send_message(
+            text, reply_markup=carrying(markup, me.subject)
+        )
         return
     reports = await repo.reports_for(services.db, [p.id for p in pledges])
     lines = [t(me.language, "pledges.mine_title", year=year)]

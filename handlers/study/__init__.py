@@ -31,7 +31,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import INT, TEXT, decode, pattern
+from bot.callback_data import INT, TEXT, decode, optional_subject, pattern
 from bot.domain.study import OFF, Reason
 from bot.errors import InvalidInput
 from bot.scheduling import add_planner
@@ -74,8 +74,11 @@ _BUTTONS: dict[str, Button] = {
 # button (bot.callback_data.decode → handlers.errors) before a handler runs.
 _ID = (INT,)
 _SHAPES = {
-    **dict.fromkeys(("done", "later", "excuse", "back"), _ID),
-    "why": (INT, frozenset(Reason)),
+    # A member's answers; a helper's press names the member it acts for (acting_for).
+    **optional_subject({
+        **dict.fromkeys(("done", "later", "excuse", "back"), _ID),
+        "why": (INT, frozenset(Reason)),
+    }),
     **dict.fromkeys(("skip", "type", "cancel", "pub"), _ID),
     "to": (INT, INT),
     "due": (TEXT, INT),

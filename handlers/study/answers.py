@@ -23,7 +23,7 @@ from bot.domain.schedule import Windows
 from bot.domain.study import Answer, Reason
 from bot.i18n import t
 from bot.services import Services, get_services
-from handlers.acting_for import subject_of
+from handlers.acting_for import carrying, subject_of
 from handlers.common import load_actor, reply, user_language
 from handlers.study.inputs import NOTE, await_input, pending_for, question_data
 from handlers.study.lookups import Button, member_zone
@@ -66,6 +66,9 @@ class Answering:
     elderly: bool
     # The helper answering for the member (handlers.acting_for), else None.
     helper_id: int | None = None
+    # The member the pressed button named (a helper's press), else None: the
+    # buttons this press shows name them too.
+    subject: int | None = None
 
 
 async def _answering(
@@ -96,7 +99,7 @@ async def _answering(
     tz = await member_zone(services, person.timezone, item.branch_id)
     return Answering(
         services, language, item, membership.id, person.id, tz, membership.category == "elderly",
-        subject.entered_by,
+        subject.entered_by, subject.member_id,
     )
 
 
@@ -171,7 +174,7 @@ async def button_later(update: Update, member: Answering, args: list[str]) -> No
 async def button_excuse(update: Update, member: Answering, args: list[str]) -> None:
     """Show the excuse reasons in place of the answer buttons."""
     await replace_buttons(
-        update, reason_keyboard(member.language, member.item.id),
+        update, carrying(reason_keyboard(member.language, member.item.id), member.subject),
         toast=t(member.language, "study.pick_reason"),
     )
 
@@ -179,7 +182,9 @@ async def button_excuse(update: Update, member: Answering, args: list[str]) -> N
 @_member_button
 async def button_back(update: Update, member: Answering, args: list[str]) -> None:
     """Put the answer buttons back (the member changed their mind about excusing)."""
-    await replace_buttons(update, answer_keyboard(member.language, member.item.id))
+    await replace_buttons(
+        update, carrying(answer_keyboard(member.language, member.item.id), member.subject)
+    )
 
 
 @_member_button
@@ -196,7 +201,7 @@ async def button_why(update: Update, member: Answering, args: list[str]) -> None
     stamp = services.now_ts()
     await await_input(
         services, update.effective_user.id, NOTE, stamp,
-        {"item": member.item.id, "member": member.member_id},
+        {"item": member.item.id, "member": member.member_id}, subject=member.subject,
     )
     skip = button(t(member.language, "study.btn_skip"), "skip", stamp)
     await update.effective_chat.send_message(

@@ -53,12 +53,13 @@ def question_data(pending: PendingInput) -> dict[str, Any]:
 
 
 async def await_input(
-    services: Services, telegram_id: int, kind: str, started_at: int, data: dict[str, Any]
+    services: Services, telegram_id: int, kind: str, started_at: int, data: dict[str, Any],
+    *, subject: int | None = None,
 ) -> None:
     """Take the user's next text as the answer to `kind` (asked at `started_at`), about `data`."""
     await pending_inputs.set_pending(
         services.db,
-        PendingInput(telegram_id, kind, started_at, json.dumps(data, ensure_ascii=False)),
+        PendingInput(telegram_id, kind, started_at, json.dumps(data, ensure_ascii=False), subject),
     )
 
 

@@ -17,7 +17,7 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
   secretary's comments on their pledges;
 - open conversations: the registration draft and any awaited typed answer;
 - roles they held (a secretary who forgets stops being one in the bot);
-- helper ties: as a helper or 联系人 (member_helpers, acting_for, the link
+- helper ties: as a helper or 联系人 (member_helpers, the link
   they used) and, for a member, their helpers and helper links;
 - the outbox, already sent or not: every row addressed to them or about
   them (its key names their member id) loses chat id, text, buttons and
@@ -166,11 +166,10 @@ async def _erase_helper_links(db: aiosqlite.Connection, who: Erasure, members: l
     # forgotten loses their helpers.  The rows go: who helped whom is personal.
     marks = ", ".join("?" for _ in members)
     in_members = f" OR member_id IN ({marks})" if members else ""
-    for table in ("member_helpers", "acting_for"):
-        await db.execute(
-            f"DELETE FROM {table} WHERE helper_person_id = ?{in_members}",
-            (who.person_id, *members),
-        )
+    await db.execute(
+        f"DELETE FROM member_helpers WHERE helper_person_id = ?{in_members}",
+        (who.person_id, *members),
+    )
     await db.execute(
         f"DELETE FROM helper_links WHERE used_by = ?{in_members}", (who.person_id, *members)
     )

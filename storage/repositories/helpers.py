@@ -5,8 +5,6 @@
     mine = await members_helped_by(db, 9)          # active members person 9 helps
     await remove_helper(db, member_id=5, helper_person_id=9, now=now)
     link = await new_link(db, code="abc", member_id=5, created_by=2, now=now, expires_at=...)
-    await start_acting(db, helper_person_id=9, member_id=5, now=now)
-    acting = await acting_member(db, 9, not_before=now - ttl)  # member id or None
 
 A 联系人 is a people row with no membership: the member_helpers row (kind
 'contact') is their only tie to the bot, and holds their consent.  Removing a
@@ -26,7 +24,6 @@ __all__ = [
     "HelpedMember",
     "Helper",
     "HelperLink",
-    "acting_member",
     "add_helper",
     "entries_on_behalf",
     "get_link",
@@ -35,8 +32,6 @@ __all__ = [
     "members_helped_by",
     "new_link",
     "remove_helper",
-    "start_acting",
-    "stop_acting",
     "use_link",
 ]
 
@@ -108,10 +103,6 @@ async def remove_helper(
         "UPDATE member_helpers SET removed_at = ?"
         " WHERE member_id = ? AND helper_person_id = ? AND removed_at IS NULL",
         (now, member_id, helper_person_id),
-    )
-    await db.execute(
-        "DELETE FROM acting_for WHERE helper_person_id = ? AND member_id = ?",
-        (helper_person_id, member_id),
     )
     return cursor.rowcount > 0
 
@@ -190,41 +181,6 @@ async def use_link(db: aiosqlite.Connection, link_id: int, person_id: int, now: 
         (now, person_id, link_id),
     )
     return cursor.rowcount == 1
-
-
-# ---------------------------------------------------------------- acting for
-
-
-async def start_acting(
-    db: aiosqlite.Connection, *, helper_person_id: int, member_id: int, now: int
-) -> None:
-    """Make the helper's next presses act for this member."""
-    await db.execute(
-        "INSERT INTO acting_for (helper_person_id, member_id, started_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (helper_person_id) DO UPDATE SET member_id = excluded.member_id,"
-        " started_at = excluded.started_at",
-        (helper_person_id, member_id, now),
-    )
-
-
-async def stop_acting(db: aiosqlite.Connection, helper_person_id: int) -> None:
-    """Make the helper's presses their own again."""
-    await db.execute("DELETE FROM acting_for WHERE helper_person_id = ?", (helper_person_id,))
-
-
-async def acting_member(
-    db: aiosqlite.Connection, helper_person_id: int, *, not_before: int
-) -> int | None:
-    """Return the member the helper acts for, if chosen since `not_before` and still theirs."""
-    async with db.execute(
-        "SELECT a.member_id FROM acting_for a JOIN member_helpers h"
-        " ON h.member_id = a.member_id AND h.helper_person_id = a.helper_person_id"
-        " AND h.removed_at IS NULL JOIN members m ON m.id = a.member_id AND m.status = 'active'"
-        " WHERE a.helper_person_id = ? AND a.started_at >= ?",
-        (helper_person_id, not_before),
-    ) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
 
 
 # ---------------------------------------------------------------- what was entered for whom

@@ -22,12 +22,16 @@ class PendingInput:
     kind: str
     started_at: int
     data: str | None = None
+    # The member a helper's press opened this question for: the typed answer
+    # records for them (handlers.acting_for); None for the user's own.
+    subject_member_id: int | None = None
 
 
 async def get_pending(db: aiosqlite.Connection, telegram_id: int) -> PendingInput | None:
     """Return the input this user's next text answers, or None."""
     async with db.execute(
-        "SELECT telegram_id, kind, started_at, data FROM pending_inputs WHERE telegram_id = ?",
+        "SELECT telegram_id, kind, started_at, data, subject_member_id FROM pending_inputs"
+        " WHERE telegram_id = ?",
         (telegram_id,),
     ) as cur:
         row = await cur.fetchone()
@@ -37,9 +41,10 @@ async def get_pending(db: aiosqlite.Connection, telegram_id: int) -> PendingInpu
 async def set_pending(db: aiosqlite.Connection, pending: PendingInput) -> None:
     """Await an input from the user, replacing whatever was awaited before."""
     await db.execute(
-        "INSERT OR REPLACE INTO pending_inputs (telegram_id, kind, started_at, data)"
-        " VALUES (?, ?, ?, ?)",
-        (pending.telegram_id, pending.kind, pending.started_at, pending.data),
+        "INSERT OR REPLACE INTO pending_inputs"
+        " (telegram_id, kind, started_at, data, subject_member_id) VALUES (?, ?, ?, ?, ?)",
+        (pending.telegram_id, pending.kind, pending.started_at, pending.data,
+         pending.subject_member_id),
     )
 
 

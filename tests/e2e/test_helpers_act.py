@@ -20,11 +20,11 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.domain.models import Category
-from storage.repositories import members, people, pledges, study, units
+from storage.repositories import helpers, members, people, pledges, study, units
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_offline_members import register_offline
-from tests.e2e.test_study import member_in_db, publish
+from tests.e2e.test_study import member_id, member_in_db, publish, until
 
 CITRUS = "renhe-citrus"
 SECRETARY = BRANCH_SECRETARIES[CITRUS]  # 陈秀兰
@@ -119,12 +119,13 @@ async def test_a_helper_from_another_branch_acts_for_a_phone_less_member(h):
     await helper.press("📝 承诺", menu)
     start = await helper.wait_for_message(lambda m: "📋 常用承诺" in m.button_texts)
     await helper.press("📋 常用承诺", start)
-    offered = await helper.wait_for_message(lambda m: "pl:tpa:2026:0" in str(m.buttons))
-    await helper.press_data("pl:tpa:2026:0", offered)
+    # The helper's buttons name the member they act for (a trailing f<member id>).
+    offered = await helper.wait_for_message(lambda m: "pl:tpa:2026:0:" in str(m.buttons))
+    await helper.press_data(f"pl:tpa:2026:0:f{elderly}", offered)
     review = await helper.wait_for_message(lambda m: "已加入" in m.plain or "1." in m.plain)
-    await helper.press_data("pl:tpl:2026", review)
-    offered = await helper.wait_for_message(lambda m: "pl:tpa:2026:1" in str(m.buttons))
-    await helper.press_data("pl:tpa:2026:1", offered)
+    await helper.press_data(f"pl:tpl:2026:f{elderly}", review)
+    offered = await helper.wait_for_message(lambda m: "pl:tpa:2026:1:" in str(m.buttons))
+    await helper.press_data(f"pl:tpa:2026:1:f{elderly}", offered)
     review = await helper.wait_for_message(lambda m: "📤 提交支部审核" in m.button_texts)
     await helper.press("📤 提交支部审核", review)
     await helper.wait_for_message(lambda m: "已提交" in m.plain)
@@ -227,3 +228,89 @@ async def test_a_contact_registers_through_a_helper_link_and_confirms_whereabout
         "SELECT kind, entered_by FROM whereabouts_log WHERE member_id = ?", (member.id,)
     )
     assert [tuple(row) for row in rows] == [("confirmed", contact.id)]
+
+
+async def test_a_helpers_own_buttons_stay_their_own_after_helpfor(h):
+    """Whom a press records for comes from the press, not from having opened /helpfor."""
+    secretary = h.user(SECRETARY, "zh")
+    await register_offline(secretary, "王秀英", "老龄党员", None)
+    elderly = await _offline_member_id(h, "王秀英")
+    # A helper who is also a member of the same branch: she gets her own reminders.
+    helper = await member_in_db(h, 4201, "李强", "Asia/Shanghai")
+    helper_id = await _person_id(h, 4201)
+    own = await member_id(h, 4201)
+    await helpers.add_helper(h.services.db, member_id=elderly, helper_person_id=helper_id,
+                             kind=helpers.HELPER, added_by=None,
+                             now=int(h.clock.now().timestamp()))
+    await publish(secretary, "学习党章")
+    await until(h, datetime(2026, 3, 9, 11, 30, tzinfo=UTC))  # 19:30 in Beijing
+    reminder = await helper.wait_for_message(
+        lambda m: m.plain.startswith("📖") and "✅ 已学习" in m.button_texts
+    )
+    item = next(
+        i.id for i in await study.open_items(h.services.db, [(await units.get_unit_by_key(
+            h.services.db, CITRUS)).id], min_due="2000-01-01") if i.title == "学习党章"
+    )
+
+    # /helpfor shows the member's study item; then ✅ on her OWN reminder: her own answer.
+    menu = await _menu(helper, "王秀英")
+    await helper.press("📖 学习", menu)
+    items = await helper.wait_for_message(lambda m: "学习党章" in m.button_texts)
+    await helper.press("学习党章", items)
+    ask = await helper.wait_for_message(
+        lambda m: "王秀英" in m.plain and "✅ 已学习" in m.button_texts
+    )
+    assert all(data.endswith(f":f{elderly}") for row in ask.buttons for _, data in row)
+    assert not any(":f" in (data or "") for row in reminder.buttons for _, data in row)
+    await helper.press("✅ 已学习", reminder)
+    await helper.wait_for_message(lambda m: m.message_id == reminder.message_id
+                                  and "已学习（" in m.plain)
+    mine = await study.get_answer(h.services.db, item, own)
+    assert mine is not None and mine.status == "done" and not mine.on_behalf
+    assert await study.get_answer(h.services.db, item, elderly) is None
+
+    # Then ✅ on the /helpfor study message: the member's, entered by the helper.
+    await helper.press("✅ 已学习", ask)
+    await helper.wait_for_message(lambda m: m.message_id == ask.message_id and not m.button_texts)
+    theirs = await study.get_answer(h.services.db, item, elderly)
+    assert (theirs.status, theirs.entered_by, theirs.on_behalf) == ("done", helper_id, True)
+
+    # 🙋 📝 其他 pressed for the member, then a typed reason: on the member's answer.
+    await publish(secretary, "学习新条例")
+    second = next(
+        i.id for i in await study.open_items(h.services.db, [(await units.get_unit_by_key(
+            h.services.db, CITRUS)).id], min_due="2000-01-01") if i.title == "学习新条例"
+    )
+    menu = await _menu(helper, "王秀英")
+    await helper.press("📖 学习", menu)
+    items = await helper.wait_for_message(lambda m: "学习新条例" in m.button_texts)
+    await helper.press("学习新条例", items)
+    ask = await helper.wait_for_message(lambda m: "学习新条例" in m.plain and "王秀英" in m.plain
+                                        and "🙋 请假" in m.button_texts)
+    await helper.press("🙋 请假", ask)
+    await helper.wait_for_message(lambda m: "📝 其他" in m.button_texts)
+    await helper.press("📝 其他", ask)
+    await helper.wait_for_message(lambda m: "补充请假说明" in m.plain)
+    await helper.send_text("住院了")
+    await helper.wait_for_message(lambda m: "已记录说明" in m.plain)
+    excused = await study.get_answer(h.services.db, second, elderly)
+    assert (excused.status, excused.reason, excused.note, excused.entered_by) == (
+        "excused", "other", "住院了", helper_id
+    )
+    assert await study.get_answer(h.services.db, second, own) is None
+
+    # Her own pledges, right after acting for the member: her own buttons, her own record.
+    await helper.send_command("mypledges")
+    start = await helper.wait_for_message(lambda m: "📋 常用承诺" in m.button_texts
+                                          and "王秀英" not in m.plain)
+    await helper.press("📋 常用承诺", start)
+    offered = await helper.wait_for_message(lambda m: "pl:tpa:2026:0" in str(m.buttons))
+    assert f":f{elderly}" not in str(offered.buttons)
+    await helper.press_data("pl:tpa:2026:0", offered)
+    await helper.wait_for_message(lambda m: "📤 提交支部审核" in m.button_texts)
+    assert len(await pledges.member_pledges(h.services.db, own, 2026)) == 1
+    assert await pledges.member_pledges(h.services.db, elderly, 2026) == []
+    rows = await h.services.db.execute_fetchall(
+        "SELECT entered_by FROM pledges WHERE member_id = ?", (own,)
+    )
+    assert [row[0] for row in rows] == [None]

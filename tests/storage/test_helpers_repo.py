@@ -45,14 +45,9 @@ async def test_a_member_has_several_helpers_and_a_removed_one_is_gone(db) -> Non
     assert {h.name for h in await helpers.helpers_of(db, elderly)} == {"李明", "张华"}
     assert [m.member_id for m in await helpers.members_helped_by(db, helper)] == [elderly]
 
-    await helpers.start_acting(db, helper_person_id=helper, member_id=elderly, now=NOW)
-    assert await helpers.acting_member(db, helper, not_before=NOW - 1) == elderly
-    assert await helpers.acting_member(db, helper, not_before=NOW + 1) is None
-
     assert await helpers.remove_helper(db, member_id=elderly, helper_person_id=helper, now=NOW)
     assert [h.name for h in await helpers.helpers_of(db, elderly)] == ["张华"]
     assert await helpers.members_helped_by(db, helper) == []
-    assert await helpers.acting_member(db, helper, not_before=0) is None
     # Added again later: a new current row beside the history.
     assert await helpers.add_helper(db, **_pair(elderly, helper), kind=helpers.HELPER)
 
@@ -97,7 +92,6 @@ async def test_forgetting_a_helper_or_a_member_removes_their_helper_ties(db) -> 
     contact = await people.ensure_person(db, telegram_id=9, now=NOW, name="王小红")
     for member in (elderly, other):
         await helpers.add_helper(db, **_pair(member, contact.id), kind=helpers.CONTACT)
-    await helpers.start_acting(db, helper_person_id=contact.id, member_id=elderly, now=NOW)
     link = await helpers.new_link(
         db, code="c0de", member_id=elderly, created_by=None, now=NOW, expires_at=NOW + 10
     )
@@ -106,7 +100,7 @@ async def test_forgetting_a_helper_or_a_member_removes_their_helper_ties(db) -> 
     await erase_person(db, Erasure(contact.id, 9, "王小红", "（已删除）", NOW))
     assert await helpers.helpers_of(db, elderly) == []
     assert await helpers.members_helped_by(db, contact.id) == []
-    for table in ("member_helpers", "acting_for", "helper_links"):
+    for table in ("member_helpers", "helper_links"):
         assert await db.execute_fetchall(f"SELECT * FROM {table}") == []
     assert (await people.get_person(db, contact.id)).name is None
 
