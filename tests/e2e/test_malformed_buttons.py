@@ -35,7 +35,13 @@ MALFORMED = [
     "study:cim:a:b", "study:done:²", "study:done:٣", "study:done:99999999999999999999",
     "study:why:1:bored", "study:edit:1:colour", "study:sd:1:x:2000", "pl:ok:x",
     "pl:rep:1:202601:great", "pl:self:1:best", "pl:again:abc", "pl:tpa:2026:x",
-    "wh:yes:x", "wh:pl:beijing:x", "sec:rmask:x", "sec:pick:nope:1", "sec:pick:invite:1:x:5",
+    "wh:yes:x", "wh:pl:beijing:x", "sec:rmask:x",
+    # a helper's subject part (f<member id>): not a number, misplaced, doubled, on a
+    # secretary's button, or naming a member nobody may act for
+    "study:done:1:fx", "study:done:1:f", "study:done:1:12", "study:done:f1:1",
+    "study:done:1:f1:f1", "study:open:1:f1", "pl:add:2026:f²", "pl:ok:1:f1",
+    "pl:rep:1:202601:done:fx", "wh:yes:1:f-1", "wh:pl:beijing:1:fabc", "study:done:1:f999999",
+    "pl:add:2026:f999999", "wh:yes:1:f999999", "sec:pick:nope:1", "sec:pick:invite:1:x:5",
     "dg:x:x", "dg:d:1:gossip:2026W10", "lang:set:xx", "tz:cancel:x", "away:days:5",
     "away:off:1", "leave:yes:x", "forget:no:x",
     # well formed, naming nothing that exists or a value out of range

@@ -358,6 +358,15 @@ async def test_helpers_and_contacts_act_only_for_their_own_members(world):
             for action in ("for", "st", "pl", "rp", "rt", "wb")
             for target in (other.id, NONE)
         }
+        # A member's own buttons with a forged subject (a member not theirs, or
+        # nobody): the permission is checked before anything is looked up, and
+        # the refusal is the one the /helpfor buttons give.
+        answers |= {
+            await _press_raw(h, user, data.format(target))
+            for data in ("study:done:1:f{}", "study:why:1:ill:f{}", "pl:add:2026:f{}",
+                         "pl:rep:1:202601:done:f{}", "pl:self:1:good:f{}", "wh:yes:1:f{}")
+            for target in (other.id, NONE)
+        }
         assert len(answers) == 1 and _is_refusal(answers.pop())
         # Managing helpers is the secretary's: refused, whoever it names.
         assert _is_refusal(await _press_raw(h, user, f"hp:m:{theirs.id}"))
