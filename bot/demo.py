@@ -29,6 +29,7 @@ from bot.demo_combinations import play_combinations
 from bot.demo_contact import play_contact
 from bot.demo_digest import play_digest
 from bot.demo_helpers import play_helpers
+from bot.demo_households import play_households
 from bot.demo_lives import play_lives
 from bot.demo_meetings import play_meetings
 from bot.demo_offline import play_offline
@@ -171,6 +172,7 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_helpers(script)  # a helper of another branch enters pledges for her
     await play_lives(script)  # big buttons; a member who leaves and changes branch
     await play_contact(script)  # a phone call recorded: contact that counts offline
+    await play_households(script)  # 结对帮扶: a household registered, paired, visited in two taps
     await play_digest(script, app, clock)
     await play_combinations(script, app, clock)  # 设岗定责, 创先争优 (issue 13); last: to the 25th
     await play_meetings(script, app, clock)  # a 主题党日 from notice to attendance (issue 12)
