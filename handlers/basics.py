@@ -45,12 +45,20 @@ COMMAND_KEYS.update({name: f"offline.commands.{name}" for name in ("addmember", 
 COMMAND_KEYS.update({name: f"households.commands.{name}" for name in ("households", "household")})
 COMMAND_KEYS.update({name: f"meetings.commands.{name}"
                      for name in ("meeting", "meetings", "mymeetings", "attend")})
+COMMAND_KEYS.update({name: f"posts.commands.{name}" for name in ("post", "posts")})
+COMMAND_KEYS.update({name: f"life.commands.{name}" for name in ("moving", "transfer", "elderly")})
+COMMAND_KEYS.update(
+    campaign="campaign.commands.campaign", gongshi="gongshi.commands.gongshi",
+    buttons="bigbuttons.commands.buttons", helpfor="helpers.commands.helpfor",
+)
 # Help sections in the order shown; each keeps only the lines of allowed commands.
 _MEMBER_HELP = ("help.member", "pledges.help_member", "households.help_member",
-                "meetings.help_member")
+                "meetings.help_member", "posts.help_member", "life.help_member")
+# Shown to 帮学人 and 联系人 whether or not they are members themselves.
+_HELPER_HELP = ("helpers.help",)
 _LEADER_HELP = (
     "help.secretary", "pledges.help_secretary", "digest.help", "study.help_secretary",
-    "offline.help", "households.help", "meetings.help",
+    "offline.help", "households.help", "meetings.help", "posts.help", "life.help",
 )
 
 
@@ -88,6 +96,8 @@ def help_text(language: str, user_roles: Roles) -> str:
         keys += _MEMBER_HELP
     else:
         keys.append("help.basic")
+    if user_roles.helper:
+        keys += _HELPER_HELP
     if user_roles.leader or user_roles.admin:
         keys += _LEADER_HELP
     if user_roles.admin:

@@ -5,8 +5,8 @@
     keep_allowed_lines(text, {"me"}) # drops the help lines of other commands
 
 An admin or a secretary who is not a member of a branch gets no member
-commands (/leave, /away, /mypledges ...); /checkin is shown to leaders and to
-members who help an elderly member (帮学人).
+commands (/leave, /away, /mypledges, /moving ...); /checkin and /helpfor are
+shown to leaders and to 帮学人 and 联系人 (who need not be members).
 """
 
 from __future__ import annotations
@@ -30,21 +30,26 @@ __all__ = [
 # Who may use each command (the menu shows them in this order).
 EVERYONE = ("start", "help", "language")
 PERSON = ("me", "forget")  # anyone with stored data may see and delete it
-MEMBER = ("timezone", "away", "leave", "mypledges", "pledges", "households", "mymeetings",
-          "attend")
-HELPER = ("checkin", "households")
+MEMBER = (
+    "timezone", "away", "leave", "mypledges", "pledges", "households", "mymeetings", "attend",
+    "posts", "campaign", "moving", "transfer", "buttons",
+)
+# 帮学人 and 联系人: a 联系人 is no member, so these must not depend on MEMBER.
+HELPER = ("helpfor", "checkin", "households")
 LEADER = (
     "members", "pending", "invite", "invites", "revoke", "remove", "org",
     "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile", "pledges",
     "addmember", "offline", "households", "household", "meeting", "meetings",
+    "post", "posts", "campaign", "gongshi", "elderly",
 )
 ADMIN_ONLY = ("appoint",)
 _ORDER = (
-    "start", "help", "me", "language", "timezone", "away", "leave", "forget",
-    "mypledges", "pledges", "members", "pending", "invite", "invites", "revoke", "remove",
-    "org", "digest", "export", "study", "studies", "studyday", "checkin", "pair", "mobile",
-    "addmember", "offline", "households", "household", "meeting", "meetings", "mymeetings",
-    "attend", "appoint",
+    "start", "help", "me", "language", "timezone", "away", "moving", "transfer", "buttons",
+    "leave", "forget", "mypledges", "pledges", "helpfor", "members", "pending", "invite",
+    "invites", "revoke", "remove", "org", "digest", "export", "study", "studies", "studyday",
+    "checkin", "pair", "elderly", "mobile", "addmember", "offline", "households", "household",
+    "meeting", "meetings", "mymeetings", "attend", "post", "posts", "campaign", "gongshi",
+    "appoint",
 )
 
 # A help line about a command starts with it: "/leave — …".

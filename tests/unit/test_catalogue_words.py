@@ -114,8 +114,13 @@ NEW_WORDING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("registered in Branch Assistant",),
     ),
     "help.member": (
-        ("/leave — 不再使用支部助手", "帮学"),
+        ("/leave — 不再使用支部助手",),
         ("/leave — stop using Branch Assistant",),
+    ),
+    # /checkin and /helpfor moved here from help.member: 联系人 are no members.
+    "helpers.help": (
+        ("帮学人", "联系人", "代为登记"),
+        ("帮学人", "联系人", "names you"),
     ),
     "commands.leave": (("不再使用支部助手",), ("Stop using Branch Assistant",)),
     "leave.confirm": (("不再使用支部助手", "不影响您的党员身份和组织关系"), ("not affected",)),

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
+from pathlib import Path
 
 import pytest
 
-from bot.domain.menus import Roles, allowed_commands, keep_allowed_lines
+from bot.domain.menus import (
+    ADMIN_ONLY,
+    EVERYONE,
+    HELPER,
+    LEADER,
+    MEMBER,
+    PERSON,
+    Roles,
+    allowed_commands,
+    keep_allowed_lines,
+)
 from bot.i18n import LANGUAGES, catalogue
 from handlers.basics import MEMBER_COMMANDS, command_key, help_text, menu
 
@@ -38,7 +50,8 @@ def test_default_menu_is_the_members(language: str) -> None:
 
 def test_admin_who_is_no_member_gets_no_member_commands() -> None:
     admin = allowed_commands(Roles(admin=True))
-    for name in ("leave", "forget", "away", "timezone", "mypledges", "me"):
+    for name in ("leave", "forget", "away", "timezone", "mypledges", "me", "moving", "transfer",
+                 "buttons", "mymeetings", "attend", "helpfor"):
         assert name not in admin
     assert {"appoint", "invite", "digest", "checkin", "language", "help"} <= set(admin)
     text = help_text("zh", Roles(admin=True))
@@ -72,3 +85,53 @@ def test_keep_allowed_lines_drops_sections_left_empty() -> None:
     section = "<b>Title</b>\n/leave — leave\n/me — me"
     assert keep_allowed_lines(section, {"me"}) == "<b>Title</b>\n/me — me"
     assert keep_allowed_lines(section, {"help"}) == ""
+
+
+HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
+
+
+def _registered_commands() -> set[str]:
+    """Return every command a CommandHandler(...) in handlers/ is registered for."""
+    names: set[str] = set()
+    for path in HANDLERS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "CommandHandler"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                names.add(node.args[0].value)
+    return names
+
+
+def test_every_registered_command_is_in_some_roles_menu() -> None:
+    registered = _registered_commands()
+    assert {"helpfor", "post", "campaign", "gongshi", "moving", "buttons"} <= registered
+    offered = set(EVERYONE + PERSON + MEMBER + HELPER + LEADER + ADMIN_ONLY)
+    assert registered - offered == set(), "registered but in no role's menu"
+    assert offered - registered == set(), "in a menu but never registered"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("roles", ALL_ROLES, ids=repr)
+def test_help_explains_every_command_in_the_roles_menu(roles: Roles, language: str) -> None:
+    text = help_text(language, roles)
+    shown = {line[1:].split()[0] for line in text.split("\n") if line.startswith("/")}
+    # /start is how one arrives, not something to look up in /help.
+    assert set(allowed_commands(roles)) - {"start"} <= shown, roles
+
+
+def test_new_features_reach_the_right_roles() -> None:
+    member = set(allowed_commands(Roles(has_person=True, member=True)))
+    assert {"moving", "transfer", "buttons", "posts", "campaign"} <= member
+    assert not {"post", "gongshi", "elderly", "helpfor"} & member
+    # A 联系人 is a stored person who is no member: /helpfor, nothing of a member's.
+    contact = set(allowed_commands(Roles(has_person=True, helper=True)))
+    assert {"helpfor", "checkin"} <= contact
+    assert not {"moving", "mypledges", "campaign", "post"} & contact
+    leader = set(allowed_commands(Roles(has_person=True, leader=True)))
+    assert {"post", "posts", "campaign", "gongshi", "elderly", "pair"} <= leader
+    assert not {"moving", "transfer", "buttons", "helpfor"} & leader
+    zh = help_text("zh", Roles(has_person=True, helper=True))
+    assert "/helpfor" in zh and "联系人" in zh
