@@ -70,6 +70,7 @@ __all__ = [
     "month_state",
     "next_draft_number",
     "next_month",
+    "next_planning_moment",
     "open_month",
     "parse_amount",
     "parse_pledge",
@@ -618,3 +619,43 @@ def month_state(*, due: int, reported: int, now: datetime, report_at: datetime) 
     if now >= report_at + timedelta(days=FOLLOWUP_DAYS):
         return MonthState.LATE
     return MonthState.WAITING
+
+
+def next_planning_moment(
+    now: datetime,
+    tz: ZoneInfo,
+    hours: Hours,
+    settings: PledgeSettings,
+    approved_at: int | None,
+    away_until: str | None,
+    pledge_years: Sequence[int],
+) -> datetime:
+    """Return the first moment after `now` at which the pledge planner may owe this member more.
+
+    While the member's facts stay the same (any change makes the planner look
+    again at once, see storage migration 0017), what the planner owes changes
+    only at these moments: a year's first ask and its follow-ups, a month's
+    report ask and its follow-ups, the next month's ask, the evaluation day,
+    the day the secretary rates unrated pledges, the end of an absence, and
+    the local new year.  The earliest of those still ahead is returned.
+    """
+    step = timedelta(days=FOLLOWUP_DAYS)
+    local = now.astimezone(tz)
+    moments: list[datetime] = [
+        datetime(local.year + 1, 1, 1, tzinfo=tz).astimezone(UTC),
+    ]
+    for year in (local.year - 1, local.year, local.year + 1):
+        first = pledge_ask_moment(year, settings, tz, hours, approved_at)
+        if first is not None:
+            moments += [first + n * step for n in range(settings.max_followups + 1)]
+    this = month_key(local.year, local.month)
+    for month in (_previous_month(this), this, next_month(this), next_month(next_month(this))):
+        report_at = report_moment(month, settings.report_day, tz, hours)
+        moments += [report_at + n * step for n in range(settings.max_followups + 1)]
+    for year in {*pledge_years, local.year - 1, local.year}:
+        moments.append(evaluation_moment(year, tz, hours))
+        moments.append(secretary_rating_moment(year, tz, hours, settings))
+    if away_until is not None:
+        back = date.fromisoformat(away_until) + timedelta(days=1)
+        moments.append(datetime.combine(back, time(0, 0), tz).astimezone(UTC))
+    return min(m for m in moments if m > now) if any(m > now for m in moments) else now + step

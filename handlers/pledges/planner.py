@@ -7,6 +7,7 @@ never rated, from [pledges].secretary_rates_after_days later (here).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,10 +33,14 @@ from handlers.pledges.render import (
     secretary_rate_ask,
     start_keyboard,
 )
-from storage.repositories import outbox, roles, units
+from storage.repositories import outbox, roles, schedule, units
 from storage.repositories import pledges as repo
 
-__all__ = ["plan_pledges"]
+__all__ = ["SCHEDULE_KIND", "plan_pledges"]
+
+SCHEDULE_KIND = "pledges"
+# Connections whose schedule was reset since this process started.
+_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
 
 _Reports = dict[int, list[PledgeReport]]
 
@@ -50,17 +55,30 @@ class _Candidate:
 
 
 async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessage]:
-    """Return the pledge asks, monthly report asks, follow-ups and evaluation asks due now."""
-    members_now = await repo.active_members(services.db)
-    if not members_now:
+    """Return the pledge asks, monthly report asks, follow-ups and evaluation asks due now.
+
+    Only members whose schedule row is due are read (issue 14: an idle tick
+    costs what is due, not the county); each is then given its next moment.
+    """
+    db = services.db
+    if db not in _LOOKED_SINCE_START:
+        # Settings (report day, follow-ups) may differ from the last run's.
+        await schedule.reset_kind(db, SCHEDULE_KIND)
+        _LOOKED_SINCE_START.add(db)
+    due_ids = await schedule.due_members(db, SCHEDULE_KIND, int(now.timestamp()))
+    if not due_ids:
         return []
+    members_now = await repo.active_members(db, member_ids=due_ids)
+    # Members not planned for (left, no chat, unreachable) wait for a change of facts.
+    next_at = dict.fromkeys(due_ids, schedule.NEVER)
     years = [now.year - 1, now.year, now.year + 1]
+    ids = [member.member_id for member in members_now]
     by_member: dict[int, list[Pledge]] = {}
-    for pledge in await repo.approved_pledges(services.db, years):
+    for pledge in await repo.approved_pledges(db, years, ids):
         by_member.setdefault(pledge.member_id, []).append(pledge)
     started = {
         year: await repo.members_with_pledges(
-            services.db, year, ("submitted", "returned", "approved")
+            db, year, ("submitted", "returned", "approved"), ids
         )
         for year in years
     }
@@ -81,7 +99,9 @@ async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessag
             reported.add((report.pledge_id, month))
     candidates: list[_Candidate] = []
     leaders: dict[int, tuple[str, list[tuple[int, int, str | None]]]] = {}
+    owner: dict[str, int] = {}
     for member, tz, hours, month in contexts:
+        first = len(candidates)
         mine = by_member.get(member.member_id, [])
         language = member.language or services.settings.general.default_language
         candidates += _pledge_ask(services, now, member, language, tz, hours, started)
@@ -89,8 +109,21 @@ async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessag
         candidates += _evaluation_asks(now, member, language, tz, hours, mine)
         if any(_secretary_rates_now(services, now, tz, hours, p) for p in mine):
             candidates += await _secretary_asks(services, now, member, tz, hours, mine, leaders)
+        owner.update((c.key, member.member_id) for c in candidates[first:])
     known = await outbox.known_keys(services.db, (c.key for c in candidates))
     fresh = [c for c in candidates if c.key not in known]
+    owed = {owner[c.key] for c in fresh}
+    for member, tz, hours, _month in contexts:
+        if member.member_id in owed:
+            # Looked at again next tick: moves on only once what it owes is queued.
+            next_at[member.member_id] = int(now.timestamp())
+            continue
+        moment = rules.next_planning_moment(
+            now, tz, hours, services.settings.pledges, member.approved_at,
+            member.away_until, sorted({p.year for p in by_member.get(member.member_id, [])}),
+        )
+        next_at[member.member_id] = int(moment.timestamp())
+    await schedule.set_next(db, SCHEDULE_KIND, next_at)
     summaries: _Reports = {}
     wanted = [c.summary_of for c in fresh if c.summary_of is not None]
     if wanted:

@@ -291,44 +291,84 @@ async def reports_for(
 
 
 async def active_members(
-    db: aiosqlite.Connection, *, category: str | None = None
+    db: aiosqlite.Connection,
+    *,
+    category: str | None = None,
+    member_ids: Sequence[int] | None = None,
 ) -> list[ActiveMember]:
-    """Return every active, reachable member with a chat (of one category, when given)."""
+    """Return every active, reachable member with a chat (of one category, of some ids)."""
+    if member_ids is not None:
+        return [
+            found
+            for start in range(0, len(member_ids), _CHUNK)
+            for found in await _active_members(
+                db, category, member_ids[start : start + _CHUNK]
+            )
+        ]
+    return await _active_members(db, category, None)
+
+
+async def _active_members(
+    db: aiosqlite.Connection, category: str | None, member_ids: Sequence[int] | None
+) -> list[ActiveMember]:
     sql = (
         "SELECT m.id, m.branch_id, m.category, m.decided_at, m.away_until, p.id, p.telegram_id,"
         " p.name, p.language, COALESCE(p.timezone, u.timezone)"
         " FROM members m JOIN people p ON p.id = m.person_id JOIN units u ON u.id = m.branch_id"
         " WHERE m.status = 'active' AND p.telegram_id IS NOT NULL AND p.is_reachable = 1"
     )
-    params: tuple[str, ...] = ()
+    params: list[str | int] = []
     if category is not None:
         sql += " AND m.category = ?"
-        params = (category,)
+        params.append(category)
+    if member_ids is not None:
+        sql += f" AND m.id IN ({','.join('?' * len(member_ids))})"
+        params.extend(member_ids)
     async with db.execute(sql + " ORDER BY m.id", params) as cur:
         return [ActiveMember(*row) for row in await cur.fetchall()]
 
 
-async def approved_pledges(db: aiosqlite.Connection, years: Sequence[int]) -> list[Pledge]:
-    """Return the approved pledges of the given years (what reports and ratings are about)."""
+async def approved_pledges(
+    db: aiosqlite.Connection, years: Sequence[int], member_ids: Sequence[int] | None = None
+) -> list[Pledge]:
+    """Return the approved pledges of the given years (of some members, when given)."""
     marks = ",".join("?" * len(years))
-    async with db.execute(
-        f"SELECT {_COLUMNS} FROM pledges pl WHERE pl.year IN ({marks})"
-        " AND pl.status = 'approved' ORDER BY pl.member_id, pl.id",
-        tuple(years),
-    ) as cur:
-        return [_pledge(row) for row in await cur.fetchall()]
+    sql = f"SELECT {_COLUMNS} FROM pledges pl WHERE pl.year IN ({marks}) AND pl.status = 'approved'"
+    if member_ids is None:
+        async with db.execute(sql + " ORDER BY pl.member_id, pl.id", tuple(years)) as cur:
+            return [_pledge(row) for row in await cur.fetchall()]
+    found: list[Pledge] = []
+    for start in range(0, len(member_ids), _CHUNK):
+        chunk = member_ids[start : start + _CHUNK]
+        async with db.execute(
+            sql + f" AND pl.member_id IN ({','.join('?' * len(chunk))})"
+            " ORDER BY pl.member_id, pl.id",
+            (*years, *chunk),
+        ) as cur:
+            found.extend(_pledge(row) for row in await cur.fetchall())
+    return found
 
 
 async def members_with_pledges(
-    db: aiosqlite.Connection, year: int, statuses: Sequence[str] = ("submitted", "approved")
+    db: aiosqlite.Connection,
+    year: int,
+    statuses: Sequence[str] = ("submitted", "approved"),
+    member_ids: Sequence[int] | None = None,
 ) -> set[int]:
-    """Return the ids of members who have pledges of a year in the given statuses."""
+    """Return the ids of members (of some, when given) with pledges of a year in these statuses."""
     marks = ",".join("?" * len(statuses))
-    async with db.execute(
-        f"SELECT DISTINCT member_id FROM pledges WHERE year = ? AND status IN ({marks})",
-        (year, *statuses),
-    ) as cur:
-        return {row[0] for row in await cur.fetchall()}
+    sql = f"SELECT DISTINCT member_id FROM pledges WHERE year = ? AND status IN ({marks})"
+    if member_ids is None:
+        async with db.execute(sql, (year, *statuses)) as cur:
+            return {row[0] for row in await cur.fetchall()}
+    found: set[int] = set()
+    for start in range(0, len(member_ids), _CHUNK):
+        chunk = member_ids[start : start + _CHUNK]
+        async with db.execute(
+            sql + f" AND member_id IN ({','.join('?' * len(chunk))})", (year, *statuses, *chunk)
+        ) as cur:
+            found.update(row[0] for row in await cur.fetchall())
+    return found
 
 
 async def branch_pledges(
