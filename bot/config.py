@@ -139,6 +139,21 @@ class DeliverySettings:
     # and when such an 'uncertain' message may be sent once more (bot.delivery).
     send_timeout_seconds: float = 5.0
     uncertain_retry_minutes: int = 30
+    # Sends in flight at once: bot.delivery picks k ≈ rate × round trip + 1
+    # from the measured round trip, never above this cap.
+    max_in_flight: int = 8
+    # Sent (or otherwise closed) outbox rows older than this keep only their
+    # key, kind, dates and outcome: text, keyboard, photo and chat id are dropped.
+    retention_days: int = 30
+    # Bot API allow_paid_broadcast: up to 1000 messages/s for 0.1 Telegram Star
+    # per message beyond the free limit, from the bot's balance.  Off: ~30/s.
+    paid_broadcast: bool = False
+    paid_per_second: float = 1000.0
+
+    @property
+    def send_per_second(self) -> float:
+        """Return the overall rate delivery paces to (the paid rate when paid broadcasts are on)."""
+        return self.paid_per_second if self.paid_broadcast else self.global_per_second
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +508,10 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         tick_seconds=d.number("tick_seconds", 30.0, 0.05, 24 * 3600.0),
         send_timeout_seconds=d.number("send_timeout_seconds", 5.0, 0.05),
         uncertain_retry_minutes=d.integer("uncertain_retry_minutes", 30, 1, 24 * 60),
+        max_in_flight=d.integer("max_in_flight", 8, 1, 64),
+        retention_days=d.integer("retention_days", 30, 1, 3650),
+        paid_broadcast=d.boolean("paid_broadcast", False),
+        paid_per_second=d.number("paid_per_second", 1000.0, 0.1, 1000.0),
     )
     d.reject_unknown()
 

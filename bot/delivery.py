@@ -59,11 +59,13 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import math
 import sqlite3
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 import httpx
@@ -80,13 +82,14 @@ from telegram.error import (
 )
 
 from bot.domain.outgoing import LEADER_KINDS
+from bot.domain.schedule import Windows, first_allowed
 from bot.pacing import Pacer, pacer_for
 from bot.services import Services
 from storage.db import open_database
 from storage.repositories import outbox, people
 from storage.repositories.outbox import OutboxRow
 
-__all__ = ["DeliveryReport", "deliver_due"]
+__all__ = ["DeliveryReport", "deliver_due", "recover_interrupted"]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,9 @@ class DeliveryReport:
     retried: int = 0
     deferred: int = 0  # left pending after network errors, retried by a later tick
     uncertain: int = 0  # sent with no answer: maybe delivered, never repeated blindly
+    quiet_deferred: int = 0  # would have landed in quiet hours: moved to the morning
+    flood_waits: int = 0  # 429s answered (each waited out and sent again)
+    peak_in_flight: int = 0  # most sends in flight at once in this run
     stopped: str | None = None  # why the run ended before the outbox was drained
     expired_by_kind: dict[str, int] = field(default_factory=dict)
     unreachable_people: list[int] = field(default_factory=list)
@@ -135,8 +141,13 @@ async def deliver_due(
     *,
     should_stop: Callable[[], bool] | None = None,
     batch_size: int = BATCH_SIZE,
+    woken: asyncio.Event | None = None,
 ) -> DeliveryReport:
-    """Send every due outbox row once, paced, and report what became of them."""
+    """Send every due outbox row once, paced, and report what became of them.
+
+    `woken` set during the run (a planner enqueued) makes it read the outbox
+    again from the top, so newly planned time-sensitive rows go next.
+    """
     report = DeliveryReport()
     settings = services.settings.delivery
     db = await _open_marks_connection(services.db)
@@ -154,8 +165,9 @@ async def deliver_due(
             report=report,
             should_stop=should_stop or _never,
             batch_size=batch_size,
+            woken=woken,
         )
-        await run.deliver(now)
+        await run.deliver()
     finally:
         if db is not services.db:
             await db.close()
@@ -185,6 +197,23 @@ async def deliver_due(
             f" (stopped: {report.stopped})" if report.stopped else "",
         )
     return report
+
+
+async def recover_interrupted(services: Services) -> list[OutboxRow]:
+    """Turn sends a crash cut off ('sending' rows) into unknown outcomes; return them.
+
+    At most k rows, each to a different chat.  Each is sent once more, at once,
+    unless it already had an unknown outcome (then it is closed, never a third copy).
+    """
+    rows = await outbox.recover_sending(services.db, now=services.now_ts())
+    if rows:
+        log.warning(
+            "outbox: %d send(s) were in flight when the bot stopped; each is sent at most"
+            " once more (chats %s)",
+            len(rows),
+            ", ".join(str(row.chat_id) for row in rows),
+        )
+    return rows
 
 
 class _Stop(Exception):
@@ -246,8 +275,12 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return float(value)
 
 
+class _Released(Exception):
+    """A claimed row's request never left (the run is stopping): give it back."""
+
+
 class _Run:
-    """One pass over the due outbox."""
+    """One pass over the due outbox, with up to k sends in flight."""
 
     def __init__(
         self,
@@ -259,6 +292,7 @@ class _Run:
         report: DeliveryReport,
         should_stop: Callable[[], bool],
         batch_size: int,
+        woken: asyncio.Event | None = None,
     ) -> None:
         self.bot = bot
         self.services = services
@@ -267,65 +301,145 @@ class _Run:
         self.report = report
         self.should_stop = should_stop
         self.batch_size = batch_size
+        self.woken = woken
         self.settings = services.settings.delivery
+        self.windows = Windows.from_settings(services.settings.study)
         self.unreachable_chats: set[int] = set()
-        # Rows of chats still cooling down, per chat in due order, and when each
-        # such chat may be served next.
+        # Rows of chats still cooling down or with a send in flight, per chat in
+        # order, and when each cooling chat may be served next.
         self.held: dict[int, deque[OutboxRow]] = {}
         self.held_count = 0
         self.cooling: list[tuple[float, int, int]] = []  # (ready_at, seq, chat_id)
         self.seq = 0
         self.unknown_in_a_row = 0
+        self.in_flight: set[int] = set()  # chats with a send in flight: never two at once
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stop_reason: str | None = None
+
+    def in_flight_limit(self) -> int:
+        """Return k: about rate × measured round trip + 1, at most [delivery].max_in_flight."""
+        cap = self.settings.max_in_flight
+        rtt = self.pacer.round_trip
+        if rtt is None:
+            return min(cap, 2)  # nothing measured yet: the first answers size k
+        return max(1, min(cap, math.ceil(self.pacer.global_per_second * rtt) + 1))
 
     # ------------------------------------------------------------------ the loop
-    async def deliver(self, now: int) -> None:
+    async def deliver(self) -> None:
         queue: deque[OutboxRow] = deque()
-        cursor: tuple[int, int] | None = None
+        cursor: tuple[int, int, int] | None = None
         exhausted = False
         try:
             while True:
-                if self.should_stop():
-                    raise _Stop("bot stopping")
+                if self.stop_reason is None and self.should_stop():
+                    self.stop_reason = "bot stopping"
+                if self.stop_reason is not None:
+                    return
+                if self.woken is not None and self.woken.is_set():
+                    # New rows were planned (a digest during a fan-out): read
+                    # again from the top, so time-sensitive kinds go next.
+                    self.woken.clear()
+                    queue.clear()
+                    self._forget_held()
+                    cursor, exhausted = None, False
                 if not queue and not exhausted and self.held_count < MAX_HELD:
-                    batch = await outbox.due_rows(self.db, now, self.batch_size, after=cursor)
+                    batch = await outbox.due_rows(
+                        self.db, self.services.now_ts(), self.batch_size, after=cursor
+                    )
                     exhausted = len(batch) < self.batch_size
                     if batch:
-                        cursor = (batch[-1].due_at, batch[-1].id)
+                        last = batch[-1]
+                        cursor = (last.priority, last.due_at, last.id)
                         queue.extend(batch)
-                row = self._next_ready(queue)
-                if row is not None:
-                    await self._handle(row)
-                    if row.chat_id in self.held:  # it came from the held rows: more wait
-                        self._cool(row.chat_id)
-                elif not exhausted and self.held_count < MAX_HELD:
-                    continue  # every queued row is held: read on for other chats
-                elif self.cooling:
-                    await self._sleep_until(self.cooling[0][0])
-                else:
+                if len(self.tasks) < self.in_flight_limit():
+                    row = self._next_ready(queue)
+                    if row is not None:
+                        self._start(row)
+                        continue
+                    if not queue and not exhausted and self.held_count < MAX_HELD:
+                        continue  # every queued row is held: read on for other chats
+                elif queue or self.cooling:
+                    pass  # k in flight: wait for one to end
+                if not self.tasks and not self.cooling and not queue and (
+                    exhausted or self.held_count >= MAX_HELD
+                ):
                     return
-        except _Stop as stop:
-            self.report.stopped = str(stop)
+                await self._wait()
+        finally:
+            # Sends in flight finish and record their outcome; none is abandoned.
+            while self.tasks:
+                await asyncio.wait(set(self.tasks))
+            if self.stop_reason is not None:
+                self.report.stopped = self.stop_reason
+
+    def _start(self, row: OutboxRow) -> None:
+        self.in_flight.add(row.chat_id)
+        task = asyncio.get_running_loop().create_task(self._run_one(row))
+        self.tasks.add(task)
+        self.report.peak_in_flight = max(self.report.peak_in_flight, len(self.tasks))
+
+    async def _run_one(self, row: OutboxRow) -> None:
+        try:
+            await self._handle(row)
+        except (_Stop, _Released) as stop:
+            if isinstance(stop, _Stop) and self.stop_reason is None:
+                self.stop_reason = str(stop)
+            await outbox.release_claim(self.db, row.id)
+        except Exception:
+            log.exception("outbox: handling row %d failed", row.id)
+            if self.stop_reason is None:
+                self.stop_reason = "unexpected error"
+            await outbox.release_claim(self.db, row.id)
+        finally:
+            self.in_flight.discard(row.chat_id)
+            if row.chat_id in self.held:
+                self._cool(row.chat_id)
+            task = asyncio.current_task()
+            self.tasks.discard(task)  # type: ignore[arg-type]
+
+    async def _wait(self) -> None:
+        """Wait for a send to end, a cooling chat to be ready, or half a second."""
+        timeout = _STOP_POLL
+        if self.cooling:
+            timeout = min(timeout, max(0.0, self.cooling[0][0] - self.pacer.now()))
+        if self.tasks:
+            await asyncio.wait(
+                set(self.tasks), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        else:
+            await asyncio.sleep(timeout)
+
+    def _forget_held(self) -> None:
+        self.held.clear()
+        self.held_count = 0
+        self.cooling.clear()
 
     def _next_ready(self, queue: deque[OutboxRow]) -> OutboxRow | None:
-        """Return the next row whose chat may be served now, holding back cooling ones."""
+        """Return the next row whose chat may be served now, holding back the others."""
         now = self.pacer.now()
         # A held chat whose cool-down is over goes first: its rows are older.
-        if self.cooling and self.cooling[0][0] <= now:
+        while self.cooling and self.cooling[0][0] <= now:
             _, _, chat_id = heapq.heappop(self.cooling)
+            rows = self.held.get(chat_id)
+            if rows is None or chat_id in self.in_flight:
+                continue  # stale: read again since, or re-cooled when its send ends
             if self.pacer.chat_ready_at(chat_id) > now:
                 self._cool(chat_id)
-            else:
-                rows = self.held[chat_id]
-                row = rows.popleft()
-                self.held_count -= 1
-                if not rows:
-                    del self.held[chat_id]
-                return row
+                continue
+            row = rows.popleft()
+            self.held_count -= 1
+            if not rows:
+                del self.held[chat_id]
+            return row
         while queue:
             row = queue.popleft()
             held = self.held.get(row.chat_id)
             if held is not None:
                 held.append(row)
+                self.held_count += 1
+            elif row.chat_id in self.in_flight:
+                # Cooled (and served) once its send in flight ends.
+                self.held[row.chat_id] = deque([row])
                 self.held_count += 1
             elif self.pacer.chat_ready_at(row.chat_id) > now:
                 self.held[row.chat_id] = deque([row])
@@ -340,19 +454,19 @@ class _Run:
         heapq.heappush(self.cooling, (self.pacer.chat_ready_at(chat_id), self.seq, chat_id))
 
     async def _sleep_until(self, deadline: float) -> None:
-        """Sleep until the pacer's monotonic `deadline`, checking should_stop meanwhile."""
+        """Sleep until the pacer's monotonic `deadline`; stop early if the run is stopping."""
         while True:
             remaining = deadline - self.pacer.now()
             if remaining <= 0:
                 return
             await asyncio.sleep(min(remaining, _STOP_POLL))
-            if self.should_stop():
-                raise _Stop("bot stopping")
+            if self.stop_reason is not None or self.should_stop():
+                raise _Released
 
     # ------------------------------------------------------------------ one row
     async def _handle(self, row: OutboxRow) -> None:
-        # Read up to a batch (and held rows) earlier: a withdraw or an answer may
-        # have cancelled it since, during a fan-out that takes minutes.
+        # Read up to a batch earlier: a withdraw or an answer may have
+        # cancelled it since, during a fan-out that takes minutes.
         current = await outbox.get_row(self.db, row.dedupe_key)
         if current is None or not (
             current.status == "pending"
@@ -370,6 +484,11 @@ class _Run:
             await outbox.mark_final(self.db, row.id, status="expired")
             _count_expired(self.report, {row.kind: 1})
             return
+        later = self._after_quiet_hours(row)
+        if later is not None:
+            await outbox.push_to(self.db, row.id, due_at=later)
+            self.report.quiet_deferred += 1
+            return
         if row.chat_id in self.unreachable_chats:
             await self._close_unreachable(row, "unreachable earlier in this run", now)
             return
@@ -382,31 +501,61 @@ class _Run:
         except Exception as exc:  # a stored keyboard PTB cannot read: never sendable
             await self._fail(row, f"unreadable reply_markup: {exc!r}")
             return
+        # Claimed in its own commit before the request leaves: a crash from
+        # here on leaves it 'sending', and the next start sends it at most once more.
+        if not await outbox.mark_sending(self.db, row.id):
+            return
         await self._send_with_retries(row, markup)
+
+    def _after_quiet_hours(self, row: OutboxRow) -> int | None:
+        """Return when a row that would land in quiet hours (or outside an elderly
+        member's daytime window) may go instead, or None to send it now."""
+        if row.quiet_zone is None:
+            return None
+        try:
+            zone = ZoneInfo(row.quiet_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None  # an unknown zone never holds a message back forever
+        now = self.services.clock.now()
+        allowed = first_allowed(now, zone, self.windows, elderly=row.elderly)
+        if allowed <= now:
+            return None
+        return int(allowed.timestamp())
+
+    async def _take_send_slot(self) -> None:
+        """Wait for room in the overall window, then count this send as started."""
+        while True:
+            ready = self.pacer.global_ready_at()
+            if ready <= self.pacer.now():
+                self.pacer.begin()  # no await since the check: k tasks cannot race it
+                return
+            await self._sleep_until(ready)
 
     async def _send_with_retries(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> None:
         network_tries = 0
         floods = 0
         while True:
-            await self._sleep_until(self.pacer.ready_at(row.chat_id))
+            await self._take_send_slot()
+            started = self.pacer.now()
             try:
                 message = await self._send(row, markup)
             except RetryAfter as exc:
-                self.pacer.record(row.chat_id)
+                self.pacer.finish(row.chat_id)
                 seconds = _retry_seconds(exc)
                 self.pacer.pause(seconds)
                 self.report.retried += 1
+                self.report.flood_waits += 1
                 floods += 1
                 log.warning("outbox: flood control, waiting %.1f s before sending on", seconds)
                 if floods >= MAX_FLOOD_RETRIES:
                     await self._retry_later(row, self._scrub(str(exc)), extra=seconds)
                     raise _Stop("flood control persists") from None
             except Forbidden as exc:
-                self.pacer.record(row.chat_id)
+                self.pacer.finish(row.chat_id)
                 await self._close_unreachable(row, self._scrub(exc.message))
                 return
             except BadRequest as exc:
-                self.pacer.record(row.chat_id)
+                self.pacer.finish(row.chat_id)
                 if "chat not found" in exc.message.lower():
                     await self._close_unreachable(row, self._scrub(exc.message))
                 else:
@@ -415,11 +564,12 @@ class _Run:
             except (InvalidToken, EndPointNotFound) as exc:
                 # The bot's configuration, not this message: keep everything pending.
                 self._note(self._scrub(str(exc)))
+                await outbox.release_claim(self.db, row.id)
                 raise _Stop(f"Bot API refused the bot: {type(exc).__name__}") from None
             except NetworkError as exc:  # includes TimedOut (BadRequest is caught above)
                 error = self._scrub(_describe(exc))
                 if not never_left(exc):
-                    self.pacer.record(row.chat_id)  # it may have arrived: keep the chat's pace
+                    self.pacer.finish(row.chat_id)  # it may have arrived: keep the chat's pace
                     await self._uncertain(row, error)
                     return
                 network_tries += 1
@@ -434,7 +584,7 @@ class _Run:
                 self.report.retried += 1
                 await self._sleep_for(FIRST_BACKOFF * 2 ** (network_tries - 1))
             except TelegramError as exc:  # ChatMigrated and anything new: not retryable
-                self.pacer.record(row.chat_id)
+                self.pacer.finish(row.chat_id)
                 await self._fail(row, self._scrub(f"{type(exc).__name__}: {exc}"))
                 return
             except Exception as exc:
@@ -443,12 +593,18 @@ class _Run:
                 await self._retry_later(row, self._scrub(repr(exc)))
                 raise _Stop(f"unexpected {type(exc).__name__}") from None
             else:
-                self.pacer.record(row.chat_id)
+                self.pacer.finish(row.chat_id)
+                self._measure(self.pacer.now() - started)
                 self.unknown_in_a_row = 0
                 await self._mark_sent(row, message.message_id)
                 return
-            if self.should_stop():
-                raise _Stop("bot stopping")
+            if self.stop_reason is not None or self.should_stop():
+                raise _Released
+
+    def _measure(self, seconds: float) -> None:
+        """Fold one answered send's round trip into the bot's estimate (sizes k)."""
+        rtt = self.pacer.round_trip
+        self.pacer.round_trip = seconds if rtt is None else 0.8 * rtt + 0.2 * seconds
 
     async def _send(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> Message:
         if row.photo is not None:
@@ -459,6 +615,7 @@ class _Run:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 read_timeout=self.settings.send_timeout_seconds,
+                allow_paid_broadcast=self._paid,
             )
         return await self.bot.send_message(
             chat_id=row.chat_id,
@@ -466,7 +623,13 @@ class _Run:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             read_timeout=self.settings.send_timeout_seconds,
+            allow_paid_broadcast=self._paid,
         )
+
+    @property
+    def _paid(self) -> bool | None:
+        # None leaves the parameter out of the request (free sends, the default).
+        return True if self.settings.paid_broadcast else None
 
     async def _sleep_for(self, seconds: float) -> None:
         await self._sleep_until(self.pacer.now() + seconds)
@@ -483,14 +646,15 @@ class _Run:
             except sqlite3.OperationalError:  # database locked past busy_timeout
                 if attempt == 4:
                     log.exception("outbox: could not record row %d as sent", row.id)
-                    raise _Stop("database locked") from None
+                    raise _Stop("database locked") from None  # stays 'sending': one repeat
                 await asyncio.sleep(0.5)
         self.report.sent += 1
 
     async def _uncertain(self, row: OutboxRow, error: str) -> None:
         """Record an unknown outcome: never again, or once more after a long wait."""
         now = self.services.now_ts()
-        resend = row.status == "pending" and resends_uncertain(row.kind)
+        # One unknown outcome before (a time-out, or a crash while sending) used the re-send.
+        resend = row.uncertain_at is None and resends_uncertain(row.kind)
         resend_at = now + self.settings.uncertain_retry_minutes * 60 if resend else None
         await outbox.mark_uncertain(self.db, row.id, error=error, now=now, resend_at=resend_at)
         self.report.uncertain += 1

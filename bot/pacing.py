@@ -4,6 +4,9 @@
     pacer.ready_at(chat_id)         # earliest monotonic time a send to chat_id may start
     ...send...
     pacer.record(chat_id)           # the send reached Telegram (call after the response)
+    # with several sends in flight (bot.delivery):
+    pacer.begin()                   # a send starts now: counts in the overall window
+    pacer.finish(chat_id)           # its answer came: the chat cools down from now
     pacer.pause(retry_after)        # a 429: nothing goes out for that long (flood control
                                     # is per bot, so the pause is global)
 
@@ -13,9 +16,13 @@ sleeps itself, so tests drive a Pacer with a fake clock.
 The overall limit is a sliding window mirroring Telegram's "N per second":
 at most floor(N) sends in any window of floor(N)/N seconds.  Per chat, two sends
 are at least 1/per_chat_per_second apart (groups: also 60/per_group_per_minute).
-Stamps are taken when a response arrives, not when the request leaves: a request
-reaches the server between those two moments, so the server can never see two
-stamps closer than the pacer allowed, whatever the network jitter.
+With one send in flight, `record` stamps when a response arrives: a request
+reaches the server between leaving and that moment, so the server can never see
+two stamps closer than the pacer allowed, whatever the network jitter.  With k
+sends in flight (bot.delivery) the overall window is paced on send START
+(`begin`), at PACE_FRACTION of the limit so network jitter between start and
+arrival does not tip a window over; the per-chat gap still runs from the
+answer (`finish`), and a chat never has two sends in flight.
 """
 
 from __future__ import annotations
@@ -28,7 +35,10 @@ from collections.abc import Callable
 
 from bot.config import DeliverySettings
 
-__all__ = ["Pacer", "pacer_for"]
+__all__ = ["PACE_FRACTION", "Pacer", "pacer_for"]
+
+# Pace k-in-flight sends just under the limit: 30/s becomes 29.4/s.
+PACE_FRACTION = 0.98
 
 _NEVER = -math.inf
 _PRUNE_ABOVE = 4096  # chats remembered before idle ones are forgotten
@@ -63,6 +73,9 @@ class Pacer:
         self._stamps: deque[float] = deque(maxlen=self.capacity)
         self._last_by_chat: dict[int, float] = {}
         self._paused_until = _NEVER
+        # The bot's measured round trip to the Bot API (bot.delivery sizes k by it);
+        # kept here because, like the limits, it belongs to the bot, not to one run.
+        self.round_trip: float | None = None
 
     def now(self) -> float:
         """Return the pacer's monotonic now."""
@@ -99,6 +112,17 @@ class Pacer:
         if len(self._last_by_chat) > _PRUNE_ABOVE:
             self._forget_idle(stamp)
 
+    def begin(self, at: float | None = None) -> None:
+        """Count one send starting now in the overall window (k sends in flight)."""
+        self._stamps.append(self.monotonic() if at is None else at)
+
+    def finish(self, chat_id: int, at: float | None = None) -> None:
+        """Start `chat_id`'s cool-down now, when the answer to its send arrived."""
+        stamp = self.monotonic() if at is None else at
+        self._last_by_chat[chat_id] = stamp
+        if len(self._last_by_chat) > _PRUNE_ABOVE:
+            self._forget_idle(stamp)
+
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` from now (Telegram's retry_after)."""
         self._paused_until = max(self._paused_until, self.monotonic() + max(0.0, seconds))
@@ -119,7 +143,7 @@ class Pacer:
     def matches(self, settings: DeliverySettings) -> bool:
         """Tell whether this pacer was built for these settings' rates."""
         return (
-            self.global_per_second == settings.global_per_second
+            self.global_per_second == settings.send_per_second * PACE_FRACTION
             and self.chat_interval == 1.0 / settings.per_chat_per_second
             and self.group_interval
             == max(self.chat_interval, 60.0 / settings.per_group_per_minute)
@@ -138,7 +162,7 @@ def pacer_for(token: str, settings: DeliverySettings, *, server: str = "") -> Pa
     pacer = _PACERS.get(key)
     if pacer is None or not pacer.matches(settings):
         pacer = _PACERS[key] = Pacer(
-            global_per_second=settings.global_per_second,
+            global_per_second=settings.send_per_second * PACE_FRACTION,
             per_chat_per_second=settings.per_chat_per_second,
             per_group_per_minute=settings.per_group_per_minute,
         )

@@ -13,10 +13,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LEADER_KINDS", "OutgoingMessage", "occurrence_key"]
+__all__ = [
+    "LEADER_KINDS",
+    "URGENT_KINDS",
+    "OutgoingMessage",
+    "occurrence_key",
+    "priority_of",
+]
 
 # Messages a person gets as a leader, not as a member: they outlive a membership.
 LEADER_KINDS = ("digest", "where.warn", "where.lost")
+# Time-sensitive kinds (by prefix): delivery sends them ahead of bulk reminders,
+# so a secretary's 09:00 digest or a cancelled meeting does not wait behind a
+# county-wide fan-out of study reminders.
+URGENT_KINDS = (
+    *LEADER_KINDS,
+    "meet.cancel",
+    "meet.notice",
+    "meet.confirm",
+    "contact.call",
+    "reply",
+)
+
+
+def priority_of(kind: str) -> int:
+    """Return the delivery priority of a kind: 0 time-sensitive, 1 bulk."""
+    return 0 if kind.startswith(URGENT_KINDS) else 1
 
 
 def occurrence_key(kind: str, member_id: int, item: object, occurrence: object) -> str:
@@ -37,3 +59,8 @@ class OutgoingMessage:
     reply_markup: dict[str, Any] | None = None
     expires_at: int | None = None
     photo: bytes | None = None
+    # Re-check quiet hours (and with `elderly`, the daytime window) in this IANA
+    # zone when the message is actually sent: a fan-out that runs late pushes it
+    # to the morning instead of waking the member.  None: send whenever due.
+    quiet_zone: str | None = None
+    elderly: bool = False

@@ -6,6 +6,7 @@ Point a bot in another process at the printed base URL and drive users through t
 Example::
 
     python -m bot.emulator --port 8081 --user 1001:Alice --user 1002:Bob
+    python -m bot.emulator --port 0 --rtt-ms 100     # a round trip from Asia, ±10 ms
     # base_url=http://127.0.0.1:8081/bot
 """
 
@@ -36,14 +37,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="ID[:FIRST_NAME]",
         help="pre-create an emulated user (repeatable)",
     )
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0.0, help="network round trip per API call (ms)"
+    )
+    parser.add_argument(
+        "--jitter-ms", type=float, default=None, help="± spread of the round trip (default rtt/10)"
+    )
+    parser.add_argument(
+        "--global-per-second",
+        type=float,
+        default=None,
+        help="refuse sends above this overall rate with 429, as Telegram does",
+    )
     return parser.parse_args(argv)
 
 
 async def serve(options: argparse.Namespace) -> None:
     """Start the emulator, print its URLs and run until SIGINT/SIGTERM."""
+    jitter = options.rtt_ms / 10 if options.jitter_ms is None else options.jitter_ms
     async with BotApiEmulator(
-        host=options.host, port=options.port, bot_username=options.bot_username
+        host=options.host,
+        port=options.port,
+        bot_username=options.bot_username,
+        rtt=options.rtt_ms / 1000,
+        jitter=jitter / 1000,
     ) as emulator:
+        if options.global_per_second:
+            emulator.set_rate_limit(global_per_second=options.global_per_second)
         for spec in options.user:
             user_id, _, first_name = spec.partition(":")
             emulator.add_user(int(user_id), first_name=first_name)

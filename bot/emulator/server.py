@@ -38,6 +38,7 @@ import asyncio
 import itertools
 import json
 import logging
+import random
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -84,8 +85,11 @@ class BotApiEmulator:
         bot_first_name: str = "支部助手",
         bot_id: int = 7000000001,
         clock: Callable[[], float] | None = None,
+        rtt: float = 0.0,
+        jitter: float = 0.0,
     ) -> None:
         self.host = host
+        self.set_latency(rtt, jitter)
         self._requested_port = port
         self._port: int | None = None
         self.state = EmulatorState(
@@ -305,9 +309,32 @@ class BotApiEmulator:
             self.state.updates.confirm(pending[-1]["update_id"] + 1)
         return statuses
 
+    def set_latency(self, rtt: float, jitter: float = 0.0) -> None:
+        """Give every API call a network round trip of ``rtt`` ± ``jitter`` seconds.
+
+        Half is spent before the call is handled (the request travelling) and
+        half after (the answer travelling), each half jittered on its own, so
+        rate limits see requests arrive with real spread.  0 turns it off.
+        """
+        if rtt < 0 or jitter < 0 or jitter > rtt:
+            raise ValueError("need 0 <= jitter <= rtt")
+        self.rtt = rtt
+        self.jitter = jitter
+
+    async def _travel(self) -> None:
+        if self.rtt > 0:
+            half, spread = self.rtt / 2, self.jitter / 2
+            await asyncio.sleep(max(0.0, half + random.uniform(-spread, spread)))
+
     # ----------------------------------------------------------------- HTTP
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
-        """Dispatch ``/bot{token}/{method}`` to the method handler."""
+        """Dispatch ``/bot{token}/{method}`` to the method handler, after the round trip."""
+        await self._travel()  # the request on its way in
+        response = await self._handle_api_call(request)
+        await self._travel()  # the answer on its way back
+        return response
+
+    async def _handle_api_call(self, request: web.Request) -> web.StreamResponse:
         self.tokens_seen.add(request.match_info["token"])
         if request.match_info["token"] in self.rejected_tokens:
             return self._error(ApiError(401, "Unauthorized"))

@@ -4,8 +4,11 @@ inserted = await enqueue(db, messages, now=now)   # duplicates by key are ignore
 await cancel_pending(db, key_prefix="study.followup|m7|item42|")
 
 Statuses: 'pending' (not yet sent; `next_attempt_at` holds a retry back-off),
-'sent' (Telegram accepted it; the send log), 'expired' (due longer ago than the
-grace window, or past `expires_at`), 'unreachable' (403 or chat not found),
+'sending' (claimed by bot.delivery in its own commit just before the request
+leaves: at most k rows at once, each to a different chat; rows still 'sending'
+at start were cut off by a crash, see `recover_sending`), 'sent' (Telegram
+accepted it; the send log), 'expired' (due longer ago than the grace window,
+or past `expires_at`), 'unreachable' (403 or chat not found),
 'failed' (Telegram rejected this message for good, e.g. malformed HTML; see
 `last_error`), 'cancelled', and 'uncertain': a send went out and no answer came,
 so the member may or may not have it.  An uncertain row is never sent blindly
@@ -13,6 +16,12 @@ again: it is re-sent at most once, at its `next_attempt_at`, and only if
 bot.delivery set one (NULL: never re-sent); `uncertain_at` says when its first
 unknown outcome happened.  bot.delivery is the only writer of these transitions
 besides the cancels, which also withdraw an uncertain row's re-send.
+
+Retention: `prune_closed` drops text, keyboard, photo and chat id of closed
+rows older than [delivery].retention_days; the key, kind, dates and outcome
+stay (planners' "planned before?" checks and the ledger need only those).
+Rows are read by priority (0: time-sensitive kinds, bot.domain.outgoing.priority_of),
+then due time.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.domain.outgoing import OutgoingMessage
+from bot.domain.outgoing import OutgoingMessage, priority_of
 
 __all__ = [
     "OutboxRow",
@@ -39,8 +48,13 @@ __all__ = [
     "known_keys",
     "mark_attempt_failed",
     "mark_final",
+    "mark_sending",
     "mark_sent",
     "mark_uncertain",
+    "prune_closed",
+    "push_to",
+    "recover_sending",
+    "release_claim",
 ]
 
 
@@ -65,11 +79,21 @@ class OutboxRow:
     message_id: int | None
     last_error: str | None
     uncertain_at: int | None = None
+    priority: int = 1
+    quiet_zone: str | None = None
+    elderly: bool = False
+    pruned_at: int | None = None
 
 
 _COLUMNS = (
     "id, dedupe_key, kind, person_id, chat_id, text, reply_markup, photo, due_at, expires_at,"
-    " status, attempts, next_attempt_at, sent_at, message_id, last_error, uncertain_at"
+    " status, attempts, next_attempt_at, sent_at, message_id, last_error, uncertain_at,"
+    " priority, quiet_zone, elderly, pruned_at"
+)
+# Closed rows: nothing more will be sent for them (an uncertain row without a re-send too).
+_CLOSED = (
+    "(status IN ('sent', 'expired', 'unreachable', 'failed', 'cancelled')"
+    " OR (status = 'uncertain' AND next_attempt_at IS NULL))"
 )
 
 
@@ -77,6 +101,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
     values = {key: row[key] for key in row.keys()}
     if values["reply_markup"] is not None:
         values["reply_markup"] = json.loads(values["reply_markup"])
+    values["elderly"] = bool(values["elderly"])
     return OutboxRow(**values)
 
 
@@ -87,7 +112,8 @@ async def enqueue(
     before = db.total_changes
     await db.executemany(
         "INSERT OR IGNORE INTO outbox (dedupe_key, kind, person_id, chat_id, text, reply_markup,"
-        " photo, due_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " photo, due_at, expires_at, created_at, priority, quiet_zone, elderly)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.dedupe_key,
@@ -100,6 +126,9 @@ async def enqueue(
                 m.due_at,
                 m.expires_at,
                 now,
+                priority_of(m.kind),
+                m.quiet_zone,
+                int(m.elderly),
             )
             for m in messages
         ],
@@ -121,14 +150,13 @@ async def due_rows(
     now: int,
     limit: int = 500,
     *,
-    after: tuple[int, int] | None = None,
+    after: tuple[int, int, int] | None = None,
 ) -> list[OutboxRow]:
-    """Return pending rows due by `now` (and past any retry back-off), oldest first.
+    """Return rows due by `now` (past any retry back-off), urgent kinds first, then oldest.
 
     An uncertain row comes back only once its one re-send falls due
-    (`next_attempt_at` set and reached).  `after=(due_at, id)` of the last row
-    of the previous batch pages on from there (keyset paging: rows still
-    pending in memory are not read twice).
+    (`next_attempt_at` set and reached).  `after=(priority, due_at, id)` of the
+    last row of the previous batch pages on from there (keyset paging).
     """
     sql = (
         f"SELECT {_COLUMNS} FROM outbox WHERE due_at <= ? AND ("
@@ -137,9 +165,11 @@ async def due_rows(
     )
     params: tuple[Any, ...] = (now, now, now)
     if after is not None:
-        sql += " AND (due_at, id) > (?, ?)"
+        sql += " AND (priority, due_at, id) > (?, ?, ?)"
         params += after
-    async with db.execute(sql + " ORDER BY due_at, id LIMIT ?", (*params, limit)) as cur:
+    async with db.execute(
+        sql + " ORDER BY priority, due_at, id LIMIT ?", (*params, limit)
+    ) as cur:
         return [_row(row) for row in await cur.fetchall()]
 
 
@@ -162,6 +192,76 @@ async def expire_stale(
     return counts
 
 
+async def mark_sending(db: aiosqlite.Connection, row_id: int) -> bool:
+    """Claim a due row for its send (commits on its own); False if it was cancelled or taken.
+
+    Only a pending row or an uncertain row with its re-send still set can be claimed.
+    """
+    cursor = await db.execute(
+        "UPDATE outbox SET status = 'sending' WHERE id = ? AND (status = 'pending'"
+        " OR (status = 'uncertain' AND next_attempt_at IS NOT NULL))",
+        (row_id,),
+    )
+    return cursor.rowcount == 1
+
+
+async def recover_sending(db: aiosqlite.Connection, *, now: int) -> list[OutboxRow]:
+    """Turn rows left 'sending' by a crash into unknown outcomes; return them as they were.
+
+    Each may or may not have reached its chat.  One that never had an unknown
+    outcome before is sent once more, at once, whatever its kind (the crash may
+    have come before its request left, and nothing else would ever send it);
+    one that had (a re-send cut off in its turn) is closed: never a third copy.
+    """
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' ORDER BY id"
+    ) as cur:
+        rows = [_row(row) for row in await cur.fetchall()]
+    await db.execute(
+        "UPDATE outbox SET status = 'uncertain', attempts = attempts + 1,"
+        " next_attempt_at = CASE WHEN uncertain_at IS NULL THEN ? ELSE NULL END,"
+        " uncertain_at = COALESCE(uncertain_at, ?),"
+        " last_error = 'the bot stopped while sending' WHERE status = 'sending'",
+        (now, now),
+    )
+    return rows
+
+
+async def release_claim(db: aiosqlite.Connection, row_id: int) -> None:
+    """Give back a claimed row whose request never left (the run stopped first)."""
+    await db.execute(
+        "UPDATE outbox SET status = CASE WHEN uncertain_at IS NULL THEN 'pending'"
+        " ELSE 'uncertain' END WHERE id = ? AND status = 'sending'",
+        (row_id,),
+    )
+
+
+async def push_to(db: aiosqlite.Connection, row_id: int, *, due_at: int) -> None:
+    """Move a row's due time later (quiet hours at send time): it is due again then."""
+    await db.execute(
+        "UPDATE outbox SET due_at = ?, next_attempt_at = CASE WHEN status = 'uncertain'"
+        " THEN ? ELSE next_attempt_at END WHERE id = ?",
+        (due_at, due_at, row_id),
+    )
+
+
+async def prune_closed(
+    db: aiosqlite.Connection, *, due_before: int, now: int, limit: int = 5000
+) -> int:
+    """Drop text, keyboard, photo, chat id of closed rows due before `due_before`; return how many.
+
+    Keeps the key, kind, person, dates and outcome (the send log).  At most
+    `limit` rows per call, oldest first, so one pass never holds the database long.
+    """
+    cursor = await db.execute(
+        "UPDATE outbox SET text = '', reply_markup = NULL, photo = NULL, chat_id = 0,"
+        " pruned_at = ? WHERE id IN (SELECT id FROM outbox WHERE pruned_at IS NULL"
+        f" AND due_at < ? AND {_CLOSED} ORDER BY due_at LIMIT ?)",
+        (now, due_before, limit),
+    )
+    return cursor.rowcount
+
+
 async def mark_sent(db: aiosqlite.Connection, row_id: int, *, message_id: int, now: int) -> None:
     """Record a delivered message (this is the send log entry); commits on its own."""
     await db.execute(
@@ -174,9 +274,15 @@ async def mark_sent(db: aiosqlite.Connection, row_id: int, *, message_id: int, n
 async def mark_attempt_failed(
     db: aiosqlite.Connection, row_id: int, *, error: str, retry_at: int
 ) -> None:
-    """Record a failed attempt that will be retried at `retry_at`."""
+    """Record a failed attempt that will be retried at `retry_at`.
+
+    A claimed ('sending') row goes back to what it was: pending, or uncertain
+    (its one re-send, now at `retry_at`) if it had an unknown outcome before.
+    """
     await db.execute(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+        " status = CASE WHEN status <> 'sending' THEN status"
+        " WHEN uncertain_at IS NULL THEN 'pending' ELSE 'uncertain' END"
         " WHERE id = ?",
         (error, retry_at, row_id),
     )
@@ -192,12 +298,13 @@ async def mark_uncertain(
 ) -> None:
     """Record a send whose outcome is unknown; `resend_at` is its one re-send (None: never).
 
-    A row already uncertain has used its re-send: it stays uncertain with no
-    re-send whatever `resend_at` says, so no message goes out more than twice.
+    A row that had an unknown outcome before (`uncertain_at` set: a time-out
+    or a crash) has used its re-send: it stays uncertain with no re-send
+    whatever `resend_at` says, so no message goes out more than twice.
     """
     await db.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
-        " next_attempt_at = CASE WHEN status = 'uncertain' THEN NULL ELSE ? END,"
+        " next_attempt_at = CASE WHEN uncertain_at IS NOT NULL THEN NULL ELSE ? END,"
         " uncertain_at = COALESCE(uncertain_at, ?), status = 'uncertain' WHERE id = ?",
         (error, resend_at, now, row_id),
     )

@@ -22,7 +22,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, parse_settings
 from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
 from bot.org_file import parse_org_file
-from bot.scheduling import JOB_NAME, TickReport, tick
+from bot.scheduling import JOB_NAME, TickReport, stop_delivery_worker, tick
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import units
 
@@ -105,6 +105,7 @@ class BotHarness:
         # that already began finish before the test acts (tick() takes its lock).
         for job in self.app.job_queue.get_jobs_by_name(JOB_NAME):
             job.schedule_removal()
+        await stop_delivery_worker(self.app)  # if the first job run started it
         await tick(self.app)
 
     async def stop_bot(self) -> None:

@@ -123,9 +123,11 @@ async def test_a_bot_api_slow_for_everyone_stops_the_run_and_keeps_the_rest_unse
     report = (await h.tick()).delivery
     assert time.monotonic() - started < UNKNOWN_BEFORE_STOP * TIMEOUT + 1.5
     assert report is not None and report.stopped == "Bot API not answering"
-    assert report.uncertain == UNKNOWN_BEFORE_STOP
+    # Nothing answered, so nothing was measured and k is 2: the send already in
+    # flight when the third unknown outcome stops the run ends as unknown too.
+    assert UNKNOWN_BEFORE_STOP <= report.uncertain <= UNKNOWN_BEFORE_STOP + 1
     statuses = await outbox.count_by_status(h.services.db)
-    assert statuses == {"uncertain": UNKNOWN_BEFORE_STOP, "pending": 6 - UNKNOWN_BEFORE_STOP}
+    assert statuses == {"uncertain": report.uncertain, "pending": 6 - report.uncertain}
 
     h.emulator.clear_faults()
     for minutes in (1, 31, 120):

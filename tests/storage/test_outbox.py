@@ -56,7 +56,7 @@ async def test_due_rows_oldest_first_and_paged_by_keyset(db):
         if not page:
             break
         pages.extend(page)
-        after = (page[-1].due_at, page[-1].id)
+        after = (page[-1].priority, page[-1].due_at, page[-1].id)
     assert [r.id for r in pages] == [r.id for r in everything]
 
 
@@ -184,8 +184,12 @@ async def test_uncertain_rows_survive_the_migration_of_older_rows(tmp_path: Path
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 (migration.version, migration.description),
             )
-        await outbox.enqueue(db, [message(1)], now=NOW)
-        await db.execute("UPDATE outbox SET status = 'sent', message_id = 7")
+        # Written as the code of that time did (today's enqueue knows later columns).
+        await db.execute(
+            "INSERT INTO outbox (dedupe_key, kind, chat_id, text, due_at, created_at, status,"
+            " message_id) VALUES (?, 'study.reminder', 5001, 'x', ?, ?, 'sent', 7)",
+            (message(1).dedupe_key, NOW, NOW),
+        )
         await migrate(db)
         row = await outbox.get_row(db, message(1).dedupe_key)
         assert row is not None and row.status == "sent" and row.message_id == 7

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bot.config import DeliverySettings
-from bot.pacing import Pacer, pacer_for
+from bot.pacing import PACE_FRACTION, Pacer, pacer_for
 
 
 class FakeMonotonic:
@@ -146,4 +146,25 @@ def test_one_pacer_per_bot_and_settings():
     assert pacer_for("222:BBBBBBBBBBBBBBB", settings) is not first
     changed = pacer_for("111:AAAAAAAAAAAAAAA", DeliverySettings(global_per_second=10))
     assert changed is not first
-    assert changed.capacity == 10
+    # Paced just under the limit: sends start in time with k in flight, and
+    # network jitter between start and arrival must not tip Telegram's window.
+    assert changed.global_per_second == pytest.approx(10 * PACE_FRACTION)
+
+
+def test_paid_broadcasts_raise_the_pace_to_the_paid_rate():
+    free = pacer_for("333:CCCCCCCCCCCCCCC", DeliverySettings())
+    paid = pacer_for("333:CCCCCCCCCCCCCCC", DeliverySettings(paid_broadcast=True))
+    assert free.global_per_second == pytest.approx(30 * PACE_FRACTION)
+    assert paid.global_per_second == pytest.approx(1000 * PACE_FRACTION)
+    assert paid.chat_interval == 1.0  # still one a second to each chat
+
+
+def test_begin_paces_on_send_start_and_finish_cools_the_chat(clock):
+    pacer = make(clock, global_per_second=2.0)
+    pacer.begin()
+    pacer.begin()
+    assert pacer.global_ready_at() == pytest.approx(clock.now + 1.0)  # window full from the starts
+    assert pacer.chat_ready_at(7) == -math.inf  # nothing answered yet
+    clock.advance(0.3)
+    pacer.finish(7)
+    assert pacer.chat_ready_at(7) == pytest.approx(clock.now + 1.0)

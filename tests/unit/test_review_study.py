@@ -10,7 +10,7 @@ import aiosqlite
 import pytest_asyncio
 
 from bot.clock import FakeClock
-from bot.config import Settings
+from bot.config import DeliverySettings, Settings
 from bot.delivery import deliver_due
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.services import Services
@@ -68,7 +68,9 @@ async def test_a_row_cancelled_during_the_run_is_not_sent(db):
     ]
     await outbox.enqueue(db, messages, now=now)
     bot = CancellingBot(db, messages[1].dedupe_key)
-    services = Services(Settings(), FakeClock(NOW), db)
+    # One send in flight, so the second row is read again after the first send.
+    settings = Settings(delivery=DeliverySettings(max_in_flight=1))
+    services = Services(settings, FakeClock(NOW), db)
     report = await deliver_due(bot, services)  # type: ignore[arg-type]
     assert bot.sent == [7001]
     assert report.sent == 1
