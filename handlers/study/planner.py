@@ -131,4 +131,7 @@ def _outgoing(
         due_at=int(due_at.timestamp()),
         reply_markup=answer_keyboard(language, row.item.id).to_dict(),
         expires_at=int(due_end(date.fromisoformat(row.item.due_date), tz).timestamp()),
+        # A fan-out that runs late must not wake the member: delivery checks again.
+        quiet_zone=tz.key,
+        elderly=row.category == "elderly",
     )
