@@ -15,7 +15,10 @@ What goes (the /forget confirmation, `forget.confirm`, promises exactly this):
 - free text the person typed: excuse notes, pledge report notes, pledges
   never approved (drafts, submitted, returned: not yet a record), the
   secretary's comments on their pledges;
-- open conversations: the registration draft and any awaited typed answer;
+- open conversations: the registration draft and any awaited typed answer,
+  theirs or a helper's for them;
+- their name inside records others wrote (纪要, visit lines, contact notes,
+  履岗 notes, nomination reasons) becomes `placeholder`;
 - roles they held (a secretary who forgets stops being one in the bot);
 - helper ties: as a helper or 联系人 (member_helpers, the link
   they used) and, for a member, their helpers and helper links;
@@ -94,6 +97,7 @@ async def erase_person(db: aiosqlite.Connection, who: Erasure) -> None:
     await meetings.erase_notes(db, who.person_id)  # a typed 请假 reason (其他)
     await _erase_person_row(db, who)
     await _erase_helper_links(db, who, members)
+    await _erase_name_in_records(db, who)
     await _erase_audit(db, who)
 
 
@@ -173,6 +177,36 @@ async def _erase_helper_links(db: aiosqlite.Connection, who: Erasure, members: l
     await db.execute(
         f"DELETE FROM helper_links WHERE used_by = ?{in_members}", (who.person_id, *members)
     )
+    if members:
+        # A helper halfway through typing an answer for them: it would record
+        # for someone who is gone, and its context is about them.
+        await db.execute(
+            f"DELETE FROM pending_inputs WHERE subject_member_id IN ({marks})", members
+        )
+
+
+# Free text others wrote that stays as the branch's record but may name them
+# (a 纪要 "王芳同志请假", a visit line, a nomination reason): the name goes,
+# the record stays, as in approved pledge texts.
+_RECORD_TEXTS = (
+    ("meetings", "record"),
+    ("meetings", "topic"),
+    ("meetings", "subject"),
+    ("household_visits", "note"),
+    ("contact_attempts", "note"),
+    ("post_reports", "note"),
+    ("campaign_nominations", "reason"),
+)
+
+
+async def _erase_name_in_records(db: aiosqlite.Connection, who: Erasure) -> None:
+    for form in _name_forms(who.name):
+        for table, column in _RECORD_TEXTS:
+            await db.execute(
+                f"UPDATE {table} SET {column} = replace({column}, ?1, ?2)"
+                f" WHERE instr({column}, ?1) > 0",
+                (form, who.placeholder),
+            )
 
 
 async def _erase_person_row(db: aiosqlite.Connection, who: Erasure) -> None:

@@ -16,13 +16,25 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.pledges import ParsedPledge
-from storage.repositories import contacts, meetings, pledges, study
+from storage.repositories import (
+    campaigns,
+    contacts,
+    helpers,
+    households,
+    meetings,
+    pending_inputs,
+    people,
+    pledges,
+    posts,
+    study,
+)
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness, tap
 from tests.e2e.membership import admitted, stored
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday, 09:00 in Beijing
 CHAT_ID = 987654321
+HELPER_CHAT = 987000111
 NAME = "欧阳芳菲"
 CITY = "深圳"
 TYPED = ("工地加班走不开", "回乡招商引资")  # her excuse note, her draft pledge
@@ -123,7 +135,42 @@ async def test_forget_leaves_no_name_chat_id_city_or_typed_text_anywhere(h):
     await meetings.set_reply(db, called[0].id, membership.id, reply="leave", reason="other",
                              note=f"在{CITY}打工", by=person.id, now=now)
 
+    # The features added later hold her too: a 帮学人 tie and its link, a
+    # 履岗 report's note, a nomination's reason, a household visit's line, a
+    # 纪要 naming her, and a helper halfway through typing an answer for her.
+    helper = await people.ensure_person(db, telegram_id=HELPER_CHAT, now=now, name="帮学人老李")
+    assert await helpers.add_helper(db, member_id=membership.id, helper_person_id=helper.id,
+                                    kind="helper", added_by=None, now=now)
+    link = await helpers.new_link(db, code="hlpcode1", member_id=membership.id, created_by=None,
+                                  now=now, expires_at=now + 86400)
+    assert await helpers.use_link(db, link.id, helper.id, now)
+    post = await posts.create_post(db, branch_id=membership.branch_id, year=2026, name="宣传岗",
+                                   duties="", targets=[], by=None, now=now)
+    holder = await posts.ask_holder(db, post, membership.id, now=now)
+    await posts.save_report(db, holder.id, 202603, "done", note=f"在{CITY}宣讲两次", now=now,
+                            entered_by=None)
+    campaign = await campaigns.open_campaign(db, unit_id=membership.branch_id, title="服务之星",
+                                             stars=1, opens_at=now, closes_at=now + 86400, by=None)
+    await campaigns.nominate(db, campaign, member_id=membership.id, by=helper.id,
+                             reason=f"常回{CITY}帮乡亲", now=now)
+    household = await households.add_household(db, branch_id=membership.branch_id,
+                                               name="困难户老王家", needs=[], created_by=None,
+                                               now=now)
+    assert await households.assign(db, household_id=household, member_id=membership.id,
+                                   assigned_by=None, now=now)
+    visit = await households.record_visit(db, household_id=household, member_id=membership.id,
+                                          kind="visit", entered_by=None, now=now)
+    await households.set_note(db, visit, f"从{CITY}寄了药")
+    await meetings.set_record(db, called[0].id, f"{NAME}同志请假", by=None)
+    await pending_inputs.set_pending(db, pending_inputs.PendingInput(
+        telegram_id=HELPER_CHAT, kind="pledge_report_note", started_at=now, data="x",
+        subject_member_id=membership.id,
+    ))
+
     before = await dump(h)
+    for table in ("post_reports", "campaign_nominations", "household_visits"):
+        assert traces({table: before[table]}, CITY), table
+    assert traces({"meetings": before["meetings"]}, NAME)
     # The test means something only if all of it was really stored beforehand.
     assert traces({"meeting_invitees": before["meeting_invitees"]}, CITY)
     assert traces({"contact_attempts": before["contact_attempts"]}, CITY)
@@ -142,6 +189,12 @@ async def test_forget_leaves_no_name_chat_id_city_or_typed_text_anywhere(h):
 
     after = await dump(h)
     assert traces(after, NAME, CHAT_ID, CITY, *TYPED) == []
+    # Who helped her is personal too; a helper's half-typed answer for her is dropped,
+    # so it cannot record for someone who is gone.
+    for table in ("member_helpers", "helper_links"):
+        assert not [row for row in after[table] if row["member_id"] == membership.id], table
+    assert not [row for row in after["pending_inputs"]
+                if row["subject_member_id"] == membership.id]
 
     # The files on disk hold no old copy either (secure_delete, WAL checkpointed).
     for path in h.database.parent.glob(f"{h.database.name}*"):
