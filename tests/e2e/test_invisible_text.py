@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.repositories import pledges
+from storage.repositories import pledges, posts, units
 from tests.e2e.flows import BRANCH_SECRETARIES, NAME_QUESTION, invite_by_command
 from tests.e2e.harness import BotHarness, say, tap
 from tests.e2e.membership import admitted, stored
@@ -70,3 +70,25 @@ async def test_command_arguments_are_echoed_without_an_override(h):
     answer = await member.wait_for_message(lambda m: "下个月" in m.plain)
     assert RLO not in answer.text
     assert shows_no_invisible(secretary.texts + member.texts)
+
+
+async def test_later_features_clean_typed_names_too(h):
+    # /addmember: a name of Hangul fillers is refused like a member's own.
+    secretary = h.user(BRANCH_SECRETARIES["tingzijiang-sunset"], "zh")
+    await secretary.send_command("addmember")
+    await secretary.wait_for_message(lambda m: "真实姓名" in m.plain)
+    await secretary.send_text("\u3164\uffa0")
+    await secretary.wait_for_message(lambda m: "不能为空" in m.plain or "看得见" in m.plain)
+    await secretary.send_text(f"王{RLO}秀英\u200b")
+    await secretary.wait_for_message(lambda m: "老龄党员" in m.button_texts)
+    assert any("王秀英" in text for text in secretary.texts)
+
+    # /post: a right-to-left override in the post's name and duties never reaches the record.
+    leader = h.user(BRANCH_SECRETARIES["renhe-citrus"], "zh")
+    await leader.send_command("post", f"{RLO}宣传岗\u3164\n讲政策{RLO}")
+    created = await leader.wait_for_message(lambda m: "已设岗" in m.plain)
+    assert "宣传岗" in created.plain
+    branch = await units.get_unit_by_key(h.services.db, "renhe-citrus")
+    [post] = await posts.branch_posts(h.services.db, branch.id, 2026)
+    assert (post.name, post.duties) == ("宣传岗", "讲政策")
+    assert shows_no_invisible(secretary.texts + leader.texts)
