@@ -17,6 +17,7 @@ episode whose marks warn again.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,10 +62,14 @@ from handlers.common import load_units, reply, user_language
 from handlers.keyboards import location_keyboard, place_keyboard, place_name
 from handlers.scope import load_leader
 from storage.db import transaction
-from storage.repositories import members, outbox, people, roles, units
+from storage.repositories import members, outbox, people, roles, schedule, units
 from storage.repositories import whereabouts as repo
 
-__all__ = ["plan_whereabouts", "register"]
+__all__ = ["SCHEDULE_KIND", "plan_whereabouts", "register"]
+
+SCHEDULE_KIND = "whereabouts"
+# Connections whose schedule was reset since this process started.
+_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
 
 log = logging.getLogger(__name__)
 
@@ -407,13 +412,27 @@ async def show_mobile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 class _Candidate:
     key: str
     build: Callable[[], OutgoingMessage]
+    member_id: int  # whose schedule waits for this message to be queued
 
 
 async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMessage]:
-    """Return the whereabouts asks and silence warnings due now."""
-    rows = await repo.mobile_members(services.db)
-    if not rows:
+    """Return the whereabouts asks and silence warnings due now.
+
+    Only members whose schedule row is due are read (issue 14: an idle tick
+    costs what is due, not the county); each is then given its next moment.
+    """
+    db = services.db
+    if db not in _LOOKED_SINCE_START:
+        # Settings (interval, marks) may differ from the last run's.
+        await schedule.reset_kind(db, SCHEDULE_KIND)
+        _LOOKED_SINCE_START.add(db)
+    now_ts = int(now.timestamp())
+    due_ids = await schedule.due_members(db, SCHEDULE_KIND, now_ts)
+    if not due_ids:
         return []
+    # Not mobile, not active: nothing until a change of facts brings them back.
+    next_at = dict.fromkeys(due_ids, schedule.NEVER)
+    rows = await repo.mobile_members(db, member_ids=due_ids)
     settings = services.settings
     default_tz = settings.general.default_timezone
     hours = member_hours(Category.MOBILE, settings.study)
@@ -424,7 +443,19 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
     for row in rows:
         tz = zone(row.timezone, default_tz)
         base = row.confirmed_at or row.approved_at
-        if base is not None and row.telegram_id is not None and row.is_reachable:
+        asked = base is not None and row.telegram_id is not None and row.is_reachable
+        upcoming = rules.next_planning_moment(
+            now=now,
+            ask_base=base if asked else None,
+            silence_from=rules.silence_start(row.last_contact_at, row.approved_at)
+            if row.telegram_id is not None else None,
+            interval_days=settings.whereabouts.interval_days,
+            tz=tz,
+            hours=hours,
+            settings=settings.whereabouts,
+        )
+        next_at[row.member_id] = schedule.NEVER if upcoming is None else upcoming
+        if asked:
             ask = rules.next_ask(
                 base=base,
                 now=now,
@@ -452,7 +483,10 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
         for leader, language in leaders[row.branch_id]:
             leader_tz = zone(leader.timezone, default_tz)
             due = rules.warning_due(start, mark, leader_tz, leader_hours)
-            if due <= now:
+            if due > now:
+                # The mark has passed but this leader's daytime has not come.
+                next_at[row.member_id] = min(next_at[row.member_id], int(due.timestamp()))
+            else:
                 due = send_time(due, now, leader_tz, leader_hours)
                 candidates.append(
                     _warning_candidate(
@@ -467,8 +501,13 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
                         due,
                     )
                 )
-    known = await outbox.known_keys(services.db, (c.key for c in candidates))
-    return [c.build() for c in candidates if c.key not in known]
+    known = await outbox.known_keys(db, (c.key for c in candidates))
+    fresh = [c for c in candidates if c.key not in known]
+    for candidate in fresh:
+        # Looked at again next tick: moves on only once what it owes is queued.
+        next_at[candidate.member_id] = now_ts
+    await schedule.set_next(db, SCHEDULE_KIND, next_at)
+    return [c.build() for c in fresh]
 
 
 async def _leaders(services: Services, branch_id: int) -> list[tuple[Person, str]]:
@@ -499,7 +538,7 @@ def _ask_candidate(
             expires_at=int(ask.next_due_at.timestamp()),
         )
 
-    return _Candidate(key, build)
+    return _Candidate(key, build, row.member_id)
 
 
 def _warning_candidate(
@@ -542,7 +581,7 @@ def _warning_candidate(
             reply_markup=contact_log.record_markup(language, row.member_id).to_dict(),
         )
 
-    return _Candidate(key, build)
+    return _Candidate(key, build, row.member_id)
 
 
 # ---------------------------------------------------------------- wiring

@@ -26,6 +26,7 @@ __all__ = [
     "Level",
     "all_marks",
     "next_ask",
+    "next_planning_moment",
     "passed_mark",
     "silence_days",
     "silence_level",
@@ -119,3 +120,33 @@ def next_ask(
         due_at=_ask_due(base_day, number, interval_days, tz, hours),
         next_due_at=_ask_due(base_day, number + 1, interval_days, tz, hours),
     )
+
+
+def next_planning_moment(
+    *,
+    now: datetime,
+    ask_base: int | None,
+    silence_from: int | None,
+    interval_days: int,
+    tz: ZoneInfo,
+    hours: Hours,
+    settings: WhereaboutsSettings,
+) -> int | None:
+    """Return when the whereabouts planner may owe this member more (UTC seconds), or None.
+
+    While the facts stay the same (a change makes the planner look at once,
+    see storage migration 0017) only two things move: the next "still in …?"
+    ask after `ask_base` (None: the member is not asked), and the next silence
+    mark after `silence_from`.  A warning whose mark has passed but which
+    waits for a leader's daytime is added by the planner, which knows the leaders.
+    """
+    moments: list[int] = []
+    if ask_base is not None:
+        ask = next_ask(base=ask_base, now=now, interval_days=interval_days, tz=tz, hours=hours)
+        base_day = datetime.fromtimestamp(ask_base, UTC).astimezone(tz)
+        upcoming = ask.next_due_at if ask else _ask_due(base_day, 1, interval_days, tz, hours)
+        moments.append(int(upcoming.timestamp()))
+    if silence_from is not None:
+        later = [silence_from + mark * _DAY for mark in all_marks(settings)]
+        moments += [at for at in later if at > now.timestamp()]
+    return min(moments) if moments else None

@@ -62,22 +62,39 @@ async def last_answer_at(db: aiosqlite.Connection, member_id: int) -> int | None
 
 
 async def mobile_members(
-    db: aiosqlite.Connection, branch_ids: Sequence[int] | None = None
+    db: aiosqlite.Connection,
+    branch_ids: Sequence[int] | None = None,
+    *,
+    member_ids: Sequence[int] | None = None,
 ) -> list[MobileMember]:
-    """Return the active mobile members (of some branches, when given), in member order."""
+    """Return the active mobile members (of some branches, or some ids), in member order."""
+    if member_ids is not None:
+        found: list[MobileMember] = []
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start : start + 500]
+            found += await _mobile_members(
+                db, f" AND m.id IN ({','.join('?' * len(chunk))})", list(chunk)
+            )
+        return found
+    if branch_ids is None:
+        return await _mobile_members(db, "", [])
+    if not branch_ids:
+        return []
+    return await _mobile_members(
+        db, f" AND m.branch_id IN ({','.join('?' * len(branch_ids))})", list(branch_ids)
+    )
+
+
+async def _mobile_members(
+    db: aiosqlite.Connection, where: str, params: list[int]
+) -> list[MobileMember]:
     sql = (
         "SELECT m.id, m.branch_id, p.id, p.telegram_id, p.name, p.language,"
         " COALESCE(p.timezone, u.timezone), m.place, m.decided_at, p.last_contact_at,"
         " (SELECT MAX(w.at) FROM whereabouts_log w WHERE w.member_id = m.id), p.is_reachable"
         " FROM members m JOIN people p ON p.id = m.person_id JOIN units u ON u.id = m.branch_id"
         " WHERE m.status = 'active' AND m.category = 'mobile'"
-    )
-    params: list[int] = []
-    if branch_ids is not None:
-        if not branch_ids:
-            return []
-        sql += f" AND m.branch_id IN ({','.join('?' * len(branch_ids))})"
-        params = list(branch_ids)
+    ) + where
     async with db.execute(sql + " ORDER BY m.id", params) as cur:
         rows = await cur.fetchall()
     return [MobileMember(*row[:11], is_reachable=bool(row[11])) for row in rows]
