@@ -38,10 +38,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.callback_data import INT, decode, pack, pattern
 from bot.domain import pledges as cycle
 from bot.domain import posts as rules
-from bot.domain.away import is_away
-from bot.domain.localtime import local_date, zone
+from bot.domain.localtime import zone
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.domain.permissions import can_manage_branch, is_leader, managed_branches
+from bot.domain.report_round import Ask, Planned, Round, report_round, round_messages
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.ledger import LEDGER_LANGUAGE
@@ -745,58 +745,52 @@ async def plan_posts(services: Services, now: datetime) -> list[OutgoingMessage]
         hours = cycle.member_hours(h.category, services.settings.study)
         language = h.language or default_language
         month = cycle.open_month(now, settings.report_day, tz, hours)
-        report_at = cycle.report_moment(month, settings.report_day, tz, hours)
+        this = report_round(now, month, settings, tz, hours, h.away_until)
         if (
-            h.telegram_id is not None
+            (chat_id := h.telegram_id) is not None
             and month // 100 == h.year
-            and h.decided_at <= report_at.timestamp()
+            and h.decided_at <= this.asked_at.timestamp()
             and not await repo.reports_for(services.db, [h.holder_id], month)
         ):
-            closes = cycle.report_moment(cycle.next_month(month), settings.report_day, tz, hours)
-            text = t(
+            found += [p.build() for p in _report_round(this, h, chat_id, post, targets, language)]
+        opens = cycle.evaluation_ask_moment(h.year, now, tz, hours)
+        if opens is not None and h.rating is None:
+            found += await _assess_asks(services, now, h, post, targets, opens, leaders)
+    return found
+
+
+def _report_round(
+    this: Round,
+    h: repo.ActiveHolder,
+    chat_id: int,
+    post: Post,
+    targets: Sequence[PostTarget],
+    language: str,
+) -> list[Planned]:
+    """Return the holder's 履岗 ask and follow-up: posts' words on the shared round."""
+    month = this.month
+    markup = report_keyboard(language, h.holder_id, month).to_dict()
+    ask = Ask(
+        "post.report",
+        occurrence_key("post.report", h.member_id, f"h{h.holder_id}", month),
+        lambda: (
+            t(
                 language,
                 "posts.report_ask",
                 post=h.post_name,
                 month=_month(language, month),
                 card=raw(card(language, post, targets)),
-            )
-            found.append(
-                OutgoingMessage(
-                    dedupe_key=occurrence_key("post.report", h.member_id, f"h{h.holder_id}", month),
-                    kind="post.report",
-                    person_id=h.person_id,
-                    chat_id=h.telegram_id,
-                    text=text,
-                    due_at=int(cycle.send_time(report_at, now, tz, hours).timestamp()),
-                    reply_markup=report_keyboard(language, h.holder_id, month).to_dict(),
-                    expires_at=int(closes.timestamp()),
-                )
-            )
-            number, scheduled = cycle.latest_followup(report_at, now, settings.max_followups)
-            if number > 0 and not is_away(h.away_until, local_date(now.timestamp(), tz)):
-                found.append(
-                    OutgoingMessage(
-                        dedupe_key=occurrence_key(
-                            "post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}"
-                        ),
-                        kind="post.followup",
-                        person_id=h.person_id,
-                        chat_id=h.telegram_id,
-                        text=t(
-                            language,
-                            "posts.followup",
-                            post=h.post_name,
-                            month=_month(language, month),
-                        ),
-                        due_at=int(cycle.send_time(scheduled, now, tz, hours).timestamp()),
-                        reply_markup=report_keyboard(language, h.holder_id, month).to_dict(),
-                        expires_at=int(closes.timestamp()),
-                    )
-                )
-        opens = cycle.evaluation_ask_moment(h.year, now, tz, hours)
-        if opens is not None and h.rating is None:
-            found += await _assess_asks(services, now, h, post, targets, opens, leaders)
-    return found
+            ),
+            markup,
+        ),
+    )
+
+    def followup(number: int) -> Ask:
+        key = occurrence_key("post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}")
+        text = t(language, "posts.followup", post=h.post_name, month=_month(language, month))
+        return Ask("post.followup", key, lambda: (text, markup))
+
+    return round_messages(this, h.person_id, chat_id, [ask], followup)
 
 
 async def _assess_asks(

@@ -20,6 +20,7 @@ from bot.domain.away import is_away
 from bot.domain.localtime import local_date, zone
 from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.domain.pledges import Pledge, PledgeReport
+from bot.domain.report_round import Ask, report_round, round_messages
 from bot.i18n import t
 from bot.services import Services
 from handlers.pledges.render import (
@@ -203,36 +204,25 @@ def _month_asks(
     reported: set[tuple[int, int]],
 ) -> list[_Candidate]:
     """Ask for the open month's progress per pledge, then follow up while any is missing."""
-    settings = services.settings.pledges
-    report_at = rules.report_moment(month, settings.report_day, tz, hours)
+    this = report_round(now, month, services.settings.pledges, tz, hours, member.away_until)
     this_year = [p for p in approved if p.year == month // 100]
-    due = [p for p in this_year if rules.is_due(p, month, report_at)]
+    due = [p for p in this_year if rules.is_due(p, month, this.asked_at)]
     missing = [p for p in due if (p.id, month) not in reported]
     if not missing:
         return []
-    closes = rules.report_moment(rules.next_month(month), settings.report_day, tz, hours)
-    found: list[_Candidate] = []
-    for pledge in missing:
-        key = occurrence_key("pledge.report", member.member_id, f"p{pledge.id}", month)
 
-        def build(_: _Reports, pledge: Pledge = pledge, key: str = key) -> OutgoingMessage:
-            return _message(
-                member,
-                "pledge.report",
-                key,
+    def ask(pledge: Pledge) -> Ask:
+        return Ask(
+            "pledge.report",
+            occurrence_key("pledge.report", member.member_id, f"p{pledge.id}", month),
+            lambda: (
                 report_ask(language, month, number_of(this_year, pledge.id), pledge),
-                rules.send_time(report_at, now, tz, hours),
-                progress_keyboard(language, pledge.id, month),
-                closes,
-            )
+                progress_keyboard(language, pledge.id, month).to_dict(),
+            ),
+        )
 
-        found.append(_Candidate(key, build))
-    followup, scheduled = rules.latest_followup(report_at, now, settings.max_followups)
-    if followup > 0 and not is_away(member.away_until, local_date(now.timestamp(), tz)):
-        key = occurrence_key("pledge.followup", member.member_id, month, followup)
-        due_at = rules.send_time(scheduled, now, tz, hours)
-
-        def build_followup(_: _Reports) -> OutgoingMessage:
+    def followup(number: int) -> Ask:
+        def render() -> tuple[str, dict]:
             text = t(
                 language,
                 "pledges.followup",
@@ -242,10 +232,15 @@ def _month_asks(
             markup = InlineKeyboardMarkup(
                 [[button(t(language, "pledges.btn_report_now"), "again", month)]]
             )
-            return _message(member, "pledge.followup", key, text, due_at, markup, closes)
+            return text, markup.to_dict()
 
-        found.append(_Candidate(key, build_followup))
-    return found
+        key = occurrence_key("pledge.followup", member.member_id, month, number)
+        return Ask("pledge.followup", key, render)
+
+    planned = round_messages(
+        this, member.person_id, member.telegram_id, [ask(p) for p in missing], followup
+    )
+    return [_Candidate(p.key, lambda _, p=p: p.build()) for p in planned]
 
 
 def _evaluation_asks(
