@@ -103,23 +103,35 @@ async def remove_person_roles(db: aiosqlite.Connection, person_id: int) -> list[
     return unit_ids
 
 
+def _leaders_sql(count: int) -> str:
+    # CROSS JOIN fixes the order (the few ancestors, then roles by the
+    # (unit_id, role) index, then people by key): with a large county's
+    # statistics SQLite otherwise chose to scan people (issue 14).
+    return (
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM units WHERE id = ?"
+        " UNION ALL SELECT u.id, u.parent_id, up.depth + 1"
+        " FROM up CROSS JOIN units u ON u.id = up.parent_id)"
+        " SELECT p.id, p.telegram_id, p.language, up.depth FROM up"
+        " CROSS JOIN roles r ON r.unit_id = up.id CROSS JOIN people p ON p.id = r.person_id"
+        f" WHERE r.role IN ({','.join('?' * count)}) AND p.telegram_id IS NOT NULL"
+        " ORDER BY up.depth, r.id"
+    )
+
+
+async def leaders_query_plan(db: aiosqlite.Connection) -> list[str]:
+    """Return SQLite's plan for `nearest_leaders` (a test asserts it stays indexed)."""
+    async with db.execute("EXPLAIN QUERY PLAN " + _leaders_sql(1), (1, "secretary")) as cur:
+        return [row[3] for row in await cur.fetchall()]
+
+
 async def nearest_leaders(
     db: aiosqlite.Connection, unit_id: int, roles: tuple[str, ...] = ("secretary",)
 ) -> list[tuple[int, int, str | None]]:
     """Return (person_id, telegram_id, language) of the unit's leaders, else the nearest above."""
     # Walk up the tree in SQL: the unit, its parent, … each with its depth; the
     # first depth that has a leader on Telegram wins.
-    marks = ",".join("?" * len(roles))
-    async with db.execute(
-        "WITH RECURSIVE up(id, parent_id, depth) AS ("
-        " SELECT id, parent_id, 0 FROM units WHERE id = ?"
-        " UNION ALL SELECT u.id, u.parent_id, up.depth + 1"
-        " FROM units u JOIN up ON u.id = up.parent_id)"
-        " SELECT p.id, p.telegram_id, p.language, up.depth FROM up"
-        " JOIN roles r ON r.unit_id = up.id JOIN people p ON p.id = r.person_id"
-        f" WHERE r.role IN ({marks}) AND p.telegram_id IS NOT NULL ORDER BY up.depth, r.id",
-        (unit_id, *roles),
-    ) as cur:
+    async with db.execute(_leaders_sql(len(roles)), (unit_id, *roles)) as cur:
         rows = await cur.fetchall()
     if not rows:
         return []
