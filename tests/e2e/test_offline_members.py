@@ -49,6 +49,7 @@ async def register_offline(
         await secretary.send_text(note)
     done = await secretary.wait_for_message(lambda m: "已代为登记" in m.plain)
     link = await secretary.wait_for_message(lambda m: "start=claim_" in m.plain)
+    assert re.search(r"至 \d+月\d+日（周.）", link.plain), link.plain
     match = re.search(r"\?start=claim_([A-Za-z0-9]+)", link.plain)
     assert match, link.plain
     return done, match.group(1)
@@ -145,6 +146,8 @@ async def test_phone_less_member_is_registered_recorded_for_reported_and_claimed
     me = await member.wait_for_message(lambda m: "我的信息" in m.plain)
     assert "王秀英" in me.plain and "夕阳红党支部" in me.plain
     assert "由 郑桂英 代为登记" in me.plain
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", me.plain), me.plain  # 3月9日（周一）, humane
+    assert re.search(r"认领日期：\d+月\d+日（周.）", me.plain), me.plain
     assert "已学习 1 次" in me.plain and "其中 1 次由他人代为登记" in me.plain
 
     # 7. The link is used up: reusing it (from anyone) is refused and changes nothing.
@@ -206,3 +209,42 @@ async def _member_id(h: BotHarness, person_id: int) -> int:
     membership = await members.current_membership(h.services.db, person_id)
     assert membership is not None
     return membership.id
+
+
+async def test_secretary_records_leave_with_a_reason_for_a_phone_less_member(h):
+    """/checkin records only ✅; it points to /helpfor, where 🙋 and a reason are one tap each."""
+    secretary = h.user(SECRETARY, "zh")
+    await register_offline(secretary, "王秀英", "老龄党员", None)
+    await publish_sunday(secretary, "学习党章")
+    await secretary.send_command("checkin")
+    pick = await secretary.wait_for_message(lambda m: "代为登记" in m.plain and m.button_texts)
+    await secretary.press(pick.button_texts[0], pick)
+    names = await secretary.wait_for_message(lambda m: "王秀英" in m.button_texts)
+    assert "/helpfor" in names.plain  # where 🙋 with a reason is recorded
+
+    await secretary.send_command("helpfor")
+    listing = await secretary.wait_for_message(lambda m: "王秀英" in m.button_texts)
+    await secretary.press("王秀英", listing)
+    menu = await secretary.wait_for_message(lambda m: "📖 学习" in m.button_texts)
+    await secretary.press("📖 学习", menu)
+    items = await secretary.wait_for_message(lambda m: "学习党章" in m.button_texts)
+    await secretary.press("学习党章", items)
+    ask = await secretary.wait_for_message(lambda m: "王秀英" in m.plain
+                                           and "🙋 请假" in m.button_texts)
+    await secretary.press("🙋 请假", ask)
+    reasons = await secretary.wait_for_message(lambda m: "🤒 生病" in m.button_texts)
+    await secretary.press("🤒 生病", reasons)
+    await secretary.wait_for_message(lambda m: "生病" in m.plain and not m.button_texts)
+    db = h.services.db
+    (item,) = await study.open_items(db, [await _branch_id(h)], min_due="2000-01-01")
+    person = await people.get_person_by_telegram(db, SECRETARY)
+    async with db.execute("SELECT m.id FROM members m JOIN people p ON p.id = m.person_id"
+                          " WHERE p.name = '王秀英'") as cur:
+        (member_id,) = await cur.fetchone()
+    answer = await study.get_answer(db, item.id, member_id)
+    assert (answer.status, answer.reason, answer.entered_by, answer.on_behalf) == (
+        "excused", "ill", person.id, True)
+    # The digest's detail says who entered the leave, like any 代为登记.
+    await secretary.send_command("digest")
+    digest = await secretary.wait_for_message(lambda m: "代为登记" in m.plain and "周报" in m.plain)
+    assert "王秀英" in digest.plain
