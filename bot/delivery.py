@@ -6,13 +6,22 @@
 Reads the pending outbox rows due by the clock's now, oldest first, in batches,
 and sends them one at a time:
 
-* Exactly once per dedupe key, across restarts.  Each row is marked 'sent' (with
-  its message_id) in its own committed statement right after Telegram accepts
-  it, and only one send is ever in flight: a kill between a send and its mark
-  repeats at most that one message.  The marks go through a connection of their
-  own, so they are never swallowed by (or rolled back with) a handler's open
-  transaction on the shared connection.
-* Paced by bot.pacing: at most `global_per_second` overall and
+* Exactly once per dedupe key, across restarts, but for a crash.  Up to k
+  sends are in flight (k ≈ rate × measured round trip + 1, at most
+  `max_in_flight`), never two to one chat.  Each row is marked 'sending' in
+  its own commit before its request, and 'sent' (with its message_id) right
+  after Telegram accepts it.  A kill leaves at most k rows 'sending', each to a
+  different chat; the next start sends each once more (`recover_interrupted`:
+  the crash may have come before the request left), unless it had an unknown
+  outcome before, so a crash repeats at most k messages, each to a different
+  person, and no message ever goes out more than twice.  The marks go through
+  a connection of their own, so they are never swallowed by (or rolled back
+  with) a handler's open transaction on the shared connection.
+* Time-sensitive kinds (bot.domain.outgoing.URGENT_KINDS) are read first; a
+  row planned with a `quiet_zone` that would land in quiet hours (or outside
+  an elderly member's daytime window) is moved to the morning instead.
+* Paced by bot.pacing on send start, just under `global_per_second` overall
+  (`paid_per_second` with `paid_broadcast`) and
   `per_chat_per_second` per chat.  A row whose chat is still cooling down is held
   aside (in order, per chat) while other chats' rows go first; nobody gets two
   messages within a second.
@@ -50,8 +59,9 @@ and sends them one at a time:
 * The run stops between messages once `should_stop()` says so (the bot is
   shutting down); what is left stays pending for the next start.
 
-The run may take minutes in a 10,000-member fan-out: it runs in the scheduler's
-JobQueue job, never in an update handler, and only sleeps asynchronously.
+The run may take minutes in a 10,000-member fan-out: it runs in the delivery
+worker (bot.scheduling), never in an update handler or the planners' tick, and
+only sleeps asynchronously.
 """
 
 from __future__ import annotations
