@@ -47,6 +47,7 @@ from bot.domain.localtime import format_local, zone
 from bot.domain.models import Category, Person, Unit
 from bot.domain.permissions import Actor, can_manage_branch, is_leader
 from bot.domain.places import Place, find_place, place_by_key, popular_places, suggest_places
+from bot.domain.study import earliest_open_due
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
@@ -62,7 +63,7 @@ from handlers.keyboards import (
 from handlers.privacy import who_sees_text
 from handlers.scope import ScopeText, branches_in_scope, load_leader, one_branch, typed_key
 from storage.db import transaction
-from storage.repositories import audit, members, pending_inputs, people, roles, units
+from storage.repositories import audit, members, pending_inputs, people, roles, study, units
 from storage.repositories import offline_members as repo
 from storage.repositories.pending_inputs import PendingInput
 
@@ -526,6 +527,11 @@ async def _claim_answer(
                                         language=language, now=now):
                 raise _Refused("offline.claim_used")
             membership = await members.current_membership(services.db, claim.person_id)
+            # Study items still open were closed for her while she had no chat:
+            # from now on she is reminded of them like everyone else.
+            await study.reopen_for_member(
+                services.db, membership.id,
+                min_due=earliest_open_due(services.clock.now()).isoformat())
             await audit.record(
                 services.db, at=now, actor=f"tg:{user.id}", action="member.claim",
                 subject=f"member:{membership.id}",
@@ -542,6 +548,10 @@ async def _claim_answer(
     record = await people.get_person(services.db, claim.person_id)
     await reply(update, language, "offline.claimed", name=record.name or "",
                 branch=branch.name if branch else "")
+    # An elderly record gets its big buttons now, as on approval (its category is unchanged).
+    from handlers.elderly_keyboard import send_keyboard  # imports study and pledges handlers
+
+    await send_keyboard(context.bot, services, record, membership.category)
     await _tell_registrar(context, services, claim, record.name or "")
 
 

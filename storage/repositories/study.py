@@ -49,6 +49,7 @@ __all__ = [
     "outbox_due_at",
     "paired_members",
     "record_answer",
+    "reopen_for_member",
     "save_progress",
     "set_note",
     "set_study_day",
@@ -503,6 +504,22 @@ async def save_progress(
             for item_id, member_id, p in changes
         ],
     )
+
+
+async def reopen_for_member(db: aiosqlite.Connection, member_id: int, *, min_due: str) -> int:
+    """Schedule again the member's unanswered open items (closed while they had no chat)."""
+    # A phone-less member's rows were closed by the planner (nothing could be sent);
+    # once the record is claimed, the items still open are theirs to be reminded of.
+    cursor = await db.execute(
+        "UPDATE study_targets SET state = 'new', next_kind = 'reminder', next_seq = 0,"
+        " next_at = NULL, followups = 0"
+        " WHERE member_id = ? AND state = 'closed'"
+        " AND NOT EXISTS (SELECT 1 FROM study_answers a"
+        "   WHERE a.item_id = study_targets.item_id AND a.member_id = study_targets.member_id)"
+        " AND item_id IN (SELECT id FROM study_items WHERE withdrawn_at IS NULL AND due_date >= ?)",
+        (member_id, min_due),
+    )
+    return cursor.rowcount
 
 
 async def snooze_target(

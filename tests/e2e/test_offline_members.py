@@ -248,3 +248,36 @@ async def test_secretary_records_leave_with_a_reason_for_a_phone_less_member(h):
     await secretary.send_command("digest")
     digest = await secretary.wait_for_message(lambda m: "代为登记" in m.plain and "周报" in m.plain)
     assert "王秀英" in digest.plain
+
+
+async def test_a_claimed_member_is_reminded_of_the_items_still_open(h):
+    """Items published while she had no chat were closed for her; the claim opens them again."""
+    secretary = h.user(SECRETARY, "zh")
+    _, code = await register_offline(secretary, "王秀英", "老龄党员", None)
+    await publish_sunday(secretary, "学习党章")
+    for _ in range(2):
+        await h.advance(hours=1)  # the planner has seen her: no chat, nothing to send
+    db = h.services.db
+    async with db.execute("SELECT COUNT(*) FROM study_targets WHERE state != 'closed'") as cur:
+        assert (await cur.fetchone())[0] == 0
+
+    member = h.user(4821, "zh")
+    await member.send_command("start", f"claim_{code}")
+    consent = await member.wait_for_message(lambda m: "✅ 同意" in m.button_texts)
+    await member.press("✅ 同意", consent)
+    await member.wait_for_message(lambda m: "认领成功" in m.plain)
+    # An elderly record: the big buttons come with the claim, as on approval.
+    await member.wait_for_message(lambda m: "📖 今日学习" in m.button_texts)
+    for _ in range(24):
+        if any("学习党章" in m.plain and "✅ 已学习" in m.button_texts for m in member.messages):
+            break
+        await h.advance(hours=1)
+    reminder = await member.wait_for_message(
+        lambda m: "学习党章" in m.plain and "✅ 已学习" in m.button_texts)
+    await member.press("✅ 已学习", reminder)
+    await member.wait_for_message(lambda m: m.message_id == reminder.message_id
+                                  and "已学习（" in m.plain)
+    (item,) = await study.open_items(db, [await _branch_id(h)], min_due="2000-01-01")
+    person = await people.get_person_by_telegram(db, 4821)
+    answer = await study.get_answer(db, item.id, await _member_id(h, person.id))
+    assert answer.status == "done" and not answer.on_behalf  # her own answer now
