@@ -1,6 +1,6 @@
 """The 公示 picture: a branch's approved pledges, post holders and stars, for the notice board.
 
-    data = Gongshi(branch="梦公塘…党支部", year=2026, date="4月5日（周日）",
+    data = Gongshi(branch="梦公塘…党支部", year=2026, date="2026年4月5日",
                    pledges=[("张伟", "带动5户群众改造果园")],
                    posts=[("柑桔种植技术服务岗", ["张伟"])],
                    stars=[("服务明星评比", "李娜")])
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,13 +34,17 @@ from bot.i18n import t
 __all__ = ["LANGUAGE", "Gongshi", "gongshi_lines", "render_gongshi", "render_gongshi_sync"]
 
 LANGUAGE = "zh"  # a notice board in a Chinese village
-_WRAP = 34  # characters per printed line at the body size on A4
+_WRAP = 36  # characters per printed line at the body size on A4
+# In CJK character widths: a long branch name wraps rather than running off the page.
+_TITLE_WRAP = 22
 # Only the Regular face ships, so headings are set apart by size, not weight.
+# Read from a notice board at arm's length, often by older villagers: large type.
 _STYLES = {
-    "title": (20, "normal"),
-    "heading": (14, "normal"),
-    "body": (11, "normal"),
-    "footer": (10, "normal"),
+    "title": (22, "normal"),
+    "heading": (16, "normal"),
+    "body": (13, "normal"),
+    "footer": (13, "normal"),
+    "sign": (13, "normal"),  # issuer and date, right-aligned as on a printed notice
 }
 
 
@@ -62,16 +65,41 @@ def _z(key: str, **params: object) -> str:
     return html.unescape(t(LANGUAGE, key, **params))
 
 
+def _width(text: str) -> float:
+    """Return the printed width in CJK characters (Latin letters and digits are about half)."""
+    return sum(1.0 if ord(c) >= 0x2E80 else 0.55 for c in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Cut text into lines of at most `width` characters, after a 、，；。 where one is near.
+
+    textwrap breaks only at spaces, which Chinese has none of, so it would cut
+    a name in two ("李德 / 福").
+    """
+    lines = []
+    while len(text) > width:
+        cut = max(text.rfind(mark, 0, width) for mark in "、，；。 ")
+        cut = cut + 1 if cut >= width // 2 else width
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*lines, text] if text or not lines else lines
+
+
 def gongshi_lines(data: Gongshi) -> list[tuple[str, str]]:
     """Return the picture's lines, each with its style (title, heading, body, footer)."""
-    lines = [(_z("gongshi.title", branch=data.branch, year=data.year), "title")]
+    title = _z("gongshi.title", branch=data.branch, year=data.year)
+    if _width(title) <= _TITLE_WRAP:
+        lines = [(title, "title")]
+    else:  # the branch on its own lines, the year below, rather than cut at the page edge
+        lines = [(part, "title") for part in _wrap(data.branch, _TITLE_WRAP)]
+        lines.append((_z("gongshi.title_year", year=data.year), "title"))
 
     def section(heading: str, body: list[str]) -> None:
         lines.append((_z(heading), "heading"))
         if not body:
             body = [_z("gongshi.empty")]
         for text in body:
-            wrapped = textwrap.wrap(text, _WRAP) or [text]
+            wrapped = _wrap(text, _WRAP)
             lines.append((wrapped[0], "body"))
             lines.extend(("　　" + rest, "body") for rest in wrapped[1:])
 
@@ -87,7 +115,9 @@ def gongshi_lines(data: Gongshi) -> list[tuple[str, str]]:
         "gongshi.stars",
         [_z("gongshi.star_line", title=title, name=name) for title, name in data.stars],
     )
-    lines.append((_z("gongshi.footer", date=data.date), "footer"))
+    lines.append((_z("gongshi.footer"), "footer"))
+    lines.append((data.branch, "sign"))
+    lines.append((data.date, "sign"))
     return lines
 
 
@@ -96,19 +126,21 @@ def render_gongshi_sync(data: Gongshi) -> bytes:
     lines = gongshi_lines(data)
     font = cjk_font()
     style = {"font.family": [font, "DejaVu Sans"]} if font else {}
-    step = 0.32  # inches per body line
-    height = max(11.69, 1.2 + step * 1.3 * len(lines))  # A4 at least, longer when needed
+    step = 0.36  # inches per body line
+    height = max(11.69, 1.6 + step * 1.4 * len(lines))  # A4 at least, longer when needed
     with _LOCK, matplotlib.rc_context(style):
         figure = Figure(figsize=(8.27, height), dpi=110)
         figure.patch.set_facecolor("white")
         y = height - 0.8
         for text, kind in lines:
             size, weight = _STYLES[kind]
-            x, align = (0.5, "center") if kind == "title" else (0.08, "left")
-            if kind == "heading":
-                y -= step * 0.5
+            x, align = {"title": (0.5, "center"), "sign": (0.92, "right")}.get(
+                kind, (0.08, "left")
+            )
+            if kind in ("heading", "footer"):
+                y -= step * (0.5 if kind == "heading" else 1.0)
             figure.text(x, y / height, text, ha=align, va="top", fontsize=size, fontweight=weight)
-            y -= step * (1.6 if kind == "title" else 1.25 if kind == "heading" else 1.0)
+            y -= step * {"title": 1.3, "heading": 1.25}.get(kind, 1.0)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", facecolor="white")
         return buffer.getvalue()

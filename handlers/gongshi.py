@@ -9,7 +9,6 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.domain import pledges as cycle
-from bot.domain.humane import day_label
 from bot.domain.localtime import zone
 from bot.domain.permissions import managed_branches
 from bot.gongshi import LANGUAGE, Gongshi, render_gongshi
@@ -31,6 +30,7 @@ async def gongshi_data(
     now = services.clock.now()
     tz = zone(timezone, services.settings.general.default_timezone)
     year = cycle.local_year(now, tz)
+    today = now.astimezone(tz).date()
     pledge_rows = [
         (row.name or "", p.text)
         for row in await pledges.branch_pledges(services.db, branch_id, year)
@@ -52,7 +52,8 @@ async def gongshi_data(
     return Gongshi(
         branch=branch_name,
         year=year,
-        date=day_label(LANGUAGE, now.astimezone(tz).date()),
+        # A printed notice outlives the week: the full date, as notices are signed.
+        date=t(LANGUAGE, "gongshi.date", year=today.year, month=today.month, day=today.day),
         pledges=pledge_rows,
         posts=post_rows,
         stars=star_rows,

@@ -12,7 +12,7 @@ from bot.gongshi import Gongshi, gongshi_lines, render_gongshi_sync
 DATA = Gongshi(
     branch="梦公塘早蜜柑脐橙种植党支部",
     year=2026,
-    date="4月5日（周日）",
+    date="2026年4月5日",
     pledges=[("张伟", "带动5户群众改造果园")],
     posts=[("柑桔种植技术服务岗", ["张伟", "李娜"])],
     stars=[("服务明星评比", "李娜")],
@@ -44,3 +44,30 @@ def test_a_valid_png_with_no_missing_glyphs() -> None:
     ]
     image = matplotlib.image.imread(io.BytesIO(png), format="png")
     assert image.shape[0] > image.shape[1] > 800  # portrait, printable
+
+
+def test_signed_by_the_branch_with_the_full_date() -> None:
+    lines = gongshi_lines(DATA)
+    assert lines[-3:] == [
+        ("以上内容予以公示，欢迎群众监督。", "footer"),
+        ("梦公塘早蜜柑脐橙种植党支部", "sign"),
+        ("2026年4月5日", "sign"),
+    ]
+
+
+def test_long_lines_wrap_between_names_and_a_long_title_keeps_its_year() -> None:
+    names = ["张伟", "李娜", "王芳", "赵磊", "陈秀兰", "刘海涛", "郑桂英", "李德福", "周桂兰"]
+    data = Gongshi(
+        branch="咸水乡人和村梦公塘早蜜柑脐橙种植与销售联合党支部",
+        year=2026,
+        date="2026年4月5日",
+        posts=[("柑桔种植技术服务岗", names * 2)],
+    )
+    lines = gongshi_lines(data)
+    titles = [text for text, kind in lines if kind == "title"]
+    assert len(titles) > 1 and titles[-1] == "2026 年公示"
+    assert all(len(text) <= 22 for text in titles)  # none runs off the page
+    body = [text.strip("　") for text, kind in lines if kind == "body" and text != "（暂无）"]
+    # Every printed piece of the holders' line is whole names: none cut in two.
+    pieces = [p for text in body for p in text.split("：")[-1].split("、") if p]
+    assert set(pieces) <= set(names)
