@@ -10,6 +10,9 @@ Each change shows in the branches' digests and in the audit trail.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from bot.domain.models import Category
 from bot.emulator import EmulatedUser
 from storage.repositories import audit, study, units
@@ -134,3 +137,34 @@ async def test_transfer_confirmed_by_both_secretaries_keeps_history(tmp_path):
         assert "孙倩 改到「人和村流动党员党支部」" in old_digest.plain
         actions = [entry.action for entry in await audit.recent(h.services.db)]
         assert "life.transfer" in actions and "life.transfer_request" in actions
+
+
+async def test_a_member_made_elderly_gets_big_buttons_and_daytime_reminders(tmp_path):
+    """/elderly switches the experience itself: the four buttons, reminders moved into the day."""
+    async with BotHarness.started(tmp_path) as h:
+        member = await admitted(h, "renhe-citrus", 3104, "李大爷")
+        secretary = h.user(CITRUS_SECRETARY)
+        pick = await say(secretary, "/elderly", "按老龄党员对待")
+        await secretary.press("李大爷", pick)
+        await secretary.wait_for_message(lambda m: "已把 李大爷 按老龄党员对待" in m.plain)
+        await member.wait_for_message(lambda m: "按老龄党员对待" in m.plain)
+        buttons = await member.wait_for_message(lambda m: "📖 今日学习" in m.button_texts)
+        assert buttons.button_texts == ["📖 今日学习", "📝 我的承诺", "📞 找书记", "❓ 帮助"]
+        assert (await stored(h, 3104)).membership.category == Category.ELDERLY
+        digest = await say(secretary, "/digest", "本周变动")
+        assert "👴 李大爷 按老龄党员对待" in digest.plain
+
+        # The branch reminds at 20:00; an elderly member hears of it only in the daytime.
+        db = h.services.db
+        citrus = await units.get_unit_by_key(db, "renhe-citrus")
+        await study.create_items(
+            db, branch_ids=[citrus.id], title="学习村规民约", body="", due_date="2026-03-08",
+            remind_at={citrus.id: "20:00"}, created_by=None, now=int(h.clock.now().timestamp()))
+        for _ in range(30):
+            if any("学习村规民约" in m.plain for m in member.messages):
+                break
+            await h.advance(hours=1)
+        reminder = await member.wait_for_message(lambda m: "学习村规民约" in m.plain)
+        local = datetime.fromtimestamp(reminder.date, UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert 9 <= local.hour < 18, local
+        assert local.day == 3  # not the evening of the 2nd
