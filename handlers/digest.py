@@ -58,6 +58,7 @@ from bot.domain.digest import (
     weekly_rates,
 )
 from bot.domain.free_text import echo
+from bot.domain.humane import day_label
 from bot.domain.localtime import format_local, local_date, zone
 from bot.domain.models import Level, Unit
 from bot.domain.outgoing import OutgoingMessage
@@ -339,7 +340,8 @@ async def _send_ledger(update: Update, services: Services, actor: Actor, branch_
     assert chat is not None
     await chat.send_document(
         InputFile(content, filename=f"ledger_{branch.key}_{day}.xlsx"),
-        caption=t(actor.language, "digest.export_caption", branch=branch.name, date=day),
+        caption=t(actor.language, "digest.export_caption", branch=branch.name,
+                  date=day_label(actor.language, local_date(now, zone(branch.timezone)))),
     )
 
 

@@ -43,7 +43,8 @@ from telegram.ext import (
 from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.domain import joining
 from bot.domain.free_text import clean_text, echo
-from bot.domain.localtime import format_local, zone
+from bot.domain.humane import day_label
+from bot.domain.localtime import local_date, zone
 from bot.domain.models import Category, Person, Unit
 from bot.domain.permissions import Actor, can_manage_branch, is_leader
 from bot.domain.places import Place, find_place, place_by_key, popular_places, suggest_places
@@ -341,7 +342,7 @@ async def _send_link(
     await reply(
         update, language, "offline.claim_link", name=name, days=CLAIM_DAYS,
         link=f"https://t.me/{context.bot.username}?start={CLAIM_PREFIX}{claim.code}",
-        expires=format_local(claim.expires_at, tz, with_time=False),
+        expires=day_label(language, local_date(claim.expires_at, tz)),
     )
 
 
@@ -583,10 +584,10 @@ async def me_lines(services: Services, language: str, person: Person) -> list[st
     by_name, registered_at, claimed_at = registration
     tz = zone(person.timezone, services.settings.general.default_timezone)
     lines = [t(language, "offline.me_registered", who=by_name or t(language, "members.no_name"),
-               date=format_local(registered_at, tz, with_time=False))]
+               date=day_label(language, local_date(registered_at, tz)))]
     if claimed_at is not None:
         lines.append(t(language, "offline.me_claimed",
-                       date=format_local(claimed_at, tz, with_time=False)))
+                       date=day_label(language, local_date(claimed_at, tz))))
     studied, excused, behalf = await repo.study_history(services.db, person.id)
     lines.append(t(language, "offline.me_history", studied=studied, excused=excused,
                    behalf=behalf))

@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
-from bot.domain.localtime import format_local
+from bot.domain.humane import moment_label
 from bot.domain.permissions import Actor
 from bot.domain.schedule import Windows
 from bot.domain.study import Answer, Reason
@@ -133,7 +133,7 @@ async def _record(
     if late is None:
         return False
     await update.callback_query.answer(t(language, "study.recorded"))
-    when = format_local(now.timestamp(), member.tz)
+    when = moment_label(language, now.timestamp(), member.tz)
     if status == Answer.DONE:
         key = "study.answered_done_late" if late else "study.answered_done"
         line = t(language, key, when=when)
@@ -166,7 +166,8 @@ async def button_later(update: Update, member: Answering, args: list[str]) -> No
     await cancel_scheduled(services.db, member.member_id, item.id)
     await study.snooze_target(services.db, item.id, member.member_id, int(until.timestamp()))
     await update.callback_query.answer()
-    line = t(member.language, "study.snoozed", when=format_local(until.timestamp(), member.tz))
+    line = t(member.language, "study.snoozed",
+             when=moment_label(member.language, until.timestamp(), member.tz))
     await append_line(update.callback_query, line)
 
 

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
+from bot.domain.humane import day_label
 from bot.domain.localtime import local_date
 from bot.domain.models import Unit
 from bot.domain.permissions import Actor, managed_branch_ids
@@ -141,7 +142,8 @@ async def _set_study_day(
                 t(
                     actor.language, "study.day_set", branch=branch.name,
                     weekday=t(actor.language, f"study.weekday.{day.weekday}"),
-                    at=rules.format_hhmm(day.at), first=starts.isoformat(),
+                    at=rules.format_hhmm(day.at),
+                    first=day_label(actor.language, starts, today=today),
                 )
             )
         for item_id, member_ids in await study.withdraw_weekly_after(

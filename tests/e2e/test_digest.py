@@ -9,6 +9,7 @@ ticked hour by hour: the digest must arrive with the Monday 08:00 tick, once.
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -261,6 +262,8 @@ async def test_export_sends_a_workbook_with_the_branch_ledger(h):
     await secretary.send_command("export")
     document = await secretary.wait_for_message(lambda m: m.kind == "document")
     assert document.filename.endswith(".xlsx") and "台账" in document.plain
+    # The caption names the day as people say it; the ISO date stays in the file name.
+    assert re.search(r"台账（\d+月\d+日（周.）", document.plain), document.plain
     book = load_workbook(io.BytesIO(document.file_bytes))
     # The core's four sheets first; features add theirs after (bot.report_parts),
     # e.g. 代为登记 for the secretary's check-ins above.

@@ -130,7 +130,7 @@ async def test_weekly_study_day_reaches_each_member_at_their_local_hour_across_d
     secretary = h.user(CITRUS_SECRETARY, "zh")
     await secretary.send_command("studyday", "3 20:00")
     reply = await secretary.wait_for_message()
-    assert "每周三 20:00" in reply.plain and "2026-03-04" in reply.plain
+    assert "每周三 20:00" in reply.plain and "首次 3月4日（周三）" in reply.plain
 
     # Five Wednesdays: 4 and 11 March straddle US DST (8 March), 25 March and
     # 1 April straddle EU DST (29 March).  Nobody answers, so each also gets
@@ -196,7 +196,8 @@ async def test_changed_study_day_replaces_the_coming_occurrence_and_off_stops_it
     await until(h, at_utc(2026, 3, 5))
     assert [m.strftime("%a %H:%M") for m in arrivals(member, "Asia/Shanghai")] == ["Wed 19:00"]
     await member.press("✅ 已学习", study_messages(member)[0])
-    await member.wait_for_message(lambda m: "已学习（" in m.plain)
+    done = await member.wait_for_message(lambda m: "已学习（" in m.plain)
+    assert "已学习（3月5日（周四）上午8:00 记录）" in done.plain, done.plain
 
     await secretary.send_command("studyday", "off")
     await secretary.wait_for_message(lambda m: "已关闭" in m.plain)
@@ -224,7 +225,7 @@ async def test_publish_then_remind_at_1930_and_one_tap_done(h):
     await member.press("✅ 已学习", reminder)
     edited = await member.wait_for_message(lambda m: "已学习（" in m.plain)
     assert edited.message_id == reminder.message_id
-    assert "2026-03-02 19:30 记录" in edited.plain
+    assert "3月2日（周一）晚上7:30 记录" in edited.plain
     assert edited.button_texts == []
     assert (await member.wait_for_callback_answer()).text == "已记录"
 
@@ -262,7 +263,8 @@ async def test_snooze_comes_back_after_quiet_hours(h):
     await member.press("⏰ 稍后提醒", reminder)
     # 19:30 + 120 minutes is 21:30, a quiet hour: the snooze waits for 08:00.
     edited = await member.wait_for_message(lambda m: "再提醒您" in m.plain)
-    assert "2026-03-03 08:00" in edited.plain
+    # Said as people say it, not as a timestamp (issue 10, humane dates).
+    assert "3月3日（周二）上午8:00" in edited.plain and "2026-" not in edited.plain
     await until(h, at_utc(2026, 3, 2, 23, 30), step_hours=0.5)
     assert len(study_messages(member)) == 1
     await h.advance(minutes=30)
@@ -550,5 +552,5 @@ async def test_member_who_joined_in_english_is_reminded_in_madrid_time(h):
     assert arrivals(member, "Europe/Madrid")[0].strftime("%H:%M") == "19:30"
     await member.press("✅ Studied", reminder)
     edited = await member.wait_for_message(lambda m: "Studied (recorded" in m.plain)
-    assert "2026-03-02 19:30" in edited.plain
+    assert "Mon 2 Mar, 7:30 pm" in edited.plain
     assert (await member.wait_for_callback_answer()).text == "Recorded"
