@@ -47,6 +47,11 @@ class Typed:
     def commands(self) -> list[str]:
         return [text for text in self.sent if text.startswith("/")]
 
+    def journey(self) -> list[str]:
+        """Return what was typed since the last call: one journey's messages."""
+        done, self._seen = self.sent[getattr(self, "_seen", 0):], len(self.sent)
+        return done
+
 
 async def test_an_elderly_members_month_without_a_single_command(tmp_path):
     async with BotHarness.started(tmp_path) as h:
@@ -82,6 +87,7 @@ async def test_an_elderly_members_month_without_a_single_command(tmp_path):
         answered = await study.answers_for(db, item_id=(await study.open_items(
             db, [branch.id], min_due="2026-03-01"))[0].id)
         assert any(a.member_id == membership.id for a in answered)
+        assert typed.journey() == ["📖 今日学习"]  # study: one big button, no command
 
         # Pledges approved at the start of the year; the report day comes.
         for text in ("帮助调解邻里纠纷", "参加村规民约监督"):
@@ -104,6 +110,7 @@ async def test_an_elderly_members_month_without_a_single_command(tmp_path):
         reports = await pledges.reports_for(
             db, [p.id for p in await pledges.member_pledges(db, membership.id, 2026)], 202603)
         assert {r.status for r in reports} == {"done", "ongoing"}
+        assert typed.journey() == ["📝 我的承诺"]  # the month's report: one big button
 
         # 找书记: the secretary gets one line and answers with one tap.
         secretary = h.user(SECRETARY)
@@ -119,8 +126,10 @@ async def test_an_elderly_members_month_without_a_single_command(tmp_path):
         await member.send_text("📞 找书记")
         await member.wait_for_message(lambda m: "刚才已经告诉书记了" in m.plain)
         assert len(secretary.messages) == before
+        assert typed.journey() == ["📞 找书记", "📞 找书记"]  # 找书记, pressed twice
 
         await member.send_text("❓ 帮助")
         await member.wait_for_message(lambda m: "不用打字" in m.plain)
+        assert typed.journey() == ["❓ 帮助"]
         assert typed.sent, "the member did act"
         assert typed.commands == [], typed.commands
