@@ -5,7 +5,9 @@ secretary with /addmember) is paired with 赵敏, a member of ANOTHER branch
 (生猪养殖党支部) under the same committee (咸水乡党委).  赵敏 checks her in
 (✅, and 🙋 with a reason), enters her pledges from the templates, files her
 monthly 践诺 report and her year-end self-rating; each record keeps 赵敏 as
-who entered it, and the digest and the ledger name her.  A relative registers
+who entered it, and the digest and the ledger name her; at the end she claims
+the record with her own account and keeps all of it (issue 11's first acceptance
+chain in one test).  A relative registers
 as a mobile member's 联系人 through a one-time helper link and confirms
 "still in 深圳" for him.
 """
@@ -181,6 +183,32 @@ async def test_a_helper_from_another_branch_acts_for_a_phone_less_member(h):
     assert any(row[2].startswith("承诺") for row in cells)
     assert any(row[2].startswith("践诺") for row in cells)
     assert any(row[2].startswith("自评") for row in cells)
+
+    # Later she claims the record with her own account: what the helper entered stays hers.
+    await secretary.send_command("offline")
+    listing = await secretary.wait_for_message(lambda m: "王秀英" in m.button_texts)
+    await secretary.press("王秀英", listing)
+    entry = await secretary.wait_for_message(lambda m: "🔗 生成认领链接" in m.button_texts)
+    await secretary.press("🔗 生成认领链接", entry)
+    link = await secretary.wait_for_message(lambda m: "start=claim_" in m.plain)
+    code = re.search(r"start=(claim_[A-Za-z0-9]+)", link.plain).group(1)
+    member = h.user(4102, "zh")
+    await member.send_command("start", code)
+    consent = await member.wait_for_message(lambda m: "✅ 同意" in m.button_texts)
+    await member.press("✅ 同意", consent)
+    await member.wait_for_message(lambda m: "认领成功" in m.plain)
+    assert (await people.get_person_by_telegram(h.services.db, 4102)).id == (
+        await members.get_member(h.services.db, elderly)).person_id
+    await member.send_command("me")
+    me = await member.wait_for_message(lambda m: "我的信息" in m.plain)
+    assert "学习记录：已学习 1 次，请假 1 次（其中 2 次由他人代为登记）" in me.plain
+    assert len(await pledges.member_pledges(h.services.db, elderly, 2026)) == 2
+    await secretary.send_command("export")
+    sent = await secretary.wait_for_message(
+        lambda m: m.kind == "document" and m.message_id != sent.message_id)
+    book = load_workbook(io.BytesIO(sent.file_bytes))
+    cells = [[str(c.value or "") for c in row] for row in book["代为登记"].iter_rows()]
+    assert sum(1 for row in cells if "王秀英" in row and "赵敏" in row) >= 4
 
 
 async def test_a_contact_registers_through_a_helper_link_and_confirms_whereabouts(h):
