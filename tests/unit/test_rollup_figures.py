@@ -7,8 +7,8 @@ import pytest
 from bot import report_parts
 from bot.digest_render import render_rollup
 from bot.domain.digest import RollupFigure, build_digest, rank_rollup, rollup_line
-from tests.unit.test_digest_rules import RULES, member, week
 from tests.unit.test_digest_render import PERIOD
+from tests.unit.test_digest_rules import RULES, member, week
 
 
 def _clean(count: int = 4):
