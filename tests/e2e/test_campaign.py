@@ -83,7 +83,7 @@ async def test_nominate_vote_close_announce(harness: BotHarness) -> None:
 
     sheet = await campaign_feature.ledger_sheet(h.services, branch.id)
     assert sheet is not None and sheet.title == "创先争优"
-    assert sheet.rows[0][4:7] == ["李娜", 2, "当选"]
+    assert sheet.rows[0][4:7] == ["李娜", 2, "评上"]
 
 
 async def test_gongshi_picture_reaches_the_secretary(harness: BotHarness) -> None:

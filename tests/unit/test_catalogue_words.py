@@ -30,6 +30,8 @@ BANNED: list[tuple[str, str]] = [
     (r"在外务工", "the category is 外出务工经商"),
     (r"第 ?\{n\} ?次", "a follow-up is 再次提醒, not a count off by one"),
     (r"不能参加", "study is not attended; 不能参加 does not fit"),
+    # A service-star 评比 is a vote among members, not an election to an office.
+    (r"当选", "a 评比 chooses service stars; 当选 reads as an election"),
     # English: the same meanings must not come back in translation.
     (r"(?<!/)\b[Aa]ppoint(s|ed|ment)?\b", "the bot records an elected secretary"),
     (r"(?i)\blost[- ]contact\b", "lost contact is the organisation's finding"),
@@ -38,6 +40,7 @@ BANNED: list[tuple[str, str]] = [
     (r"(?i)\bnow a member\b|\bjoin the party\b", "registering is not joining"),
     (r"(?i)\bwaived?\b", "study is not waived while away"),
     (r"(?i)\(working away\)", "the category is working or in business away from home"),
+    (r"(?i)\belecting\b|\bnobody elected\b", "a 评比 chooses service stars, no election"),
 ]
 
 # 结对帮扶 pairs members with households (the seed's sixth combination); the
@@ -91,6 +94,7 @@ def test_the_banned_patterns_catch_the_old_wording() -> None:
         "✍️ 代签记录（{count}）", "　代为签到：{count} 条", "（由 {by} 代录）", "外出（免学）",
         "📤 提交审批", "要加入支部，请先入党", "书记审批后在支部公开", "流动党员（在外务工）",
         "🔔 <b>学习提醒（第 {n} 次）</b>", "不能参加点“🙋 请假”",
+        "（本次无人当选）", "(nobody elected this time)", "electing {stars} service stars",
         "Appoint a secretary", "🚨 Lost contact ({count}): {names}",
         "\nYour membership of <b>{branch}</b> ends as well.\n", "Leave the branch",
     ]
