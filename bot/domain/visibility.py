@@ -10,8 +10,8 @@ or committee member of the branch or of any unit above it, and for admins;
 approved pledges are shown by /pledges to every member of the branch; a
 helper (帮学人 paired by /pair, from any branch of the same committee, or a
 联系人 registered through a helper link) acts for the members they were given
-and sees what acting needs: their study items, pledges, reports, ratings and
-whereabouts asks (bot.domain.helpers.may_act_for), never a roster.
+and sees what acting needs: their study items, pledges, reports, ratings,
+whereabouts asks and meeting notices (bot.domain.helpers.may_act_for), never a roster.
 tests/unit/test_visibility.py ties each row to those functions;
 docs/threat-model.md states the same table.
 """
@@ -45,6 +45,11 @@ WHO_SEES: dict[str, tuple[str, ...]] = {
     "pledges_other": (*_LEADERS, "helper"),
     # A mobile member's answers and days without contact: a helper confirms them.
     "whereabouts": (*_LEADERS, "helper"),
+    # Meeting notices, replies (请假 reasons), attendance and 学时: the member's
+    # leaders confirm attendance; a helper receives a phone-less member's notices,
+    # answers them and marks attendance (handlers/meetings: is_helper_of). A meeting
+    # of another branch the member chose to attend (/attend) is seen by its leaders too.
+    "meetings": (*_LEADERS, "helper"),
     # Who may enter a record for the member (代为登记), named on the record.
     "acts_for": ("branch_leaders", "higher_leaders", "admins", "helper"),
 }

@@ -58,7 +58,7 @@ def test_leader_only_data_is_exactly_what_can_manage_branch_allows(role: str) ->
 
 @pytest.mark.parametrize("role", list(ACTORS))
 def test_pledges_and_whereabouts_follow_management_or_being_a_helper(role: str) -> None:
-    for data in ("pledges_other", "whereabouts"):
+    for data in ("pledges_other", "whereabouts", "meetings"):
         assert sees(role, data) == _acts_for(ACTORS[role]), (role, data)
 
 
