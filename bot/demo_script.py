@@ -46,7 +46,12 @@ class DemoScript:
     async def taps(self, user: EmulatedUser, button: str) -> None:
         """The user presses `button`; print it and the bot's answers."""
         print(f"👤 {self.names[user.id]} 点击 [{button}]", file=self.out)
-        await user.wait_for_callback_answer(await user.press(button), timeout=30)
+        answer = await user.wait_for_callback_answer(await user.press(button), timeout=30)
+        if answer.text and answer.show_alert:
+            # A refusal (e.g. a second vote) comes only as this pop-up: without it the
+            # transcript would show a press the bot seemed to ignore.  Brief toasts
+            # ("已记录") repeat what the edited message says, so they stay out.
+            print(f"   🤖 → {self.names[user.id]}（弹出提示）：{answer.text}", file=self.out)
         await self.settle()
 
     async def shares_location(self, user: EmulatedUser, lat: float, lon: float, where: str) -> None:
