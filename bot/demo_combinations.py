@@ -56,7 +56,8 @@ async def play_combinations(script: DemoScript, app: Application, clock: FakeClo
     await script.settle()
     await script.taps(wang, "🏅 提名")
     await script.taps(wang, "赵磊")
-    await script.says(wang, "在深圳帮家乡脐橙打开销路")
+    # 赵磊 works abroad (Madrid, then Paris): the reason must fit what the demo showed.
+    await script.says(wang, "在外务工时帮家乡脐橙联系销路")
     await script.taps(wang, "🗳 投票")
     await script.taps(wang, "赵磊")
     await script.taps(zhao, "🗳 投票")

@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.clock import FakeClock
 from bot.demo_script import DemoScript
+from bot.domain.humane import day_label
 from bot.domain.localtime import zone
 from bot.domain.schedule import local_instant
 from bot.emulator import EmulatedUser
@@ -71,7 +72,10 @@ async def play_study(script: DemoScript, app: Application, clock: FakeClock) -> 
     day: date = clock.now().astimezone(beijing).date() + timedelta(days=1)
     next_day = day + timedelta(days=1)
 
-    script.heading(f"学习：{day} 北京时间上午10点，党总支书记向下属全部支部发布学习内容")
+    # Headings read like the bot: a day as people say it, never 2026-04-03.
+    script.heading(
+        f"学习：{day_label('zh', day)} 北京时间上午10点，党总支书记向下属全部支部发布学习内容"
+    )
     clock.set(local_instant(day, time(10, 0), beijing))
     await script.says(leader, "/study")
     await script.taps(leader, _button(leader, "人和村党总支部 下属全部支部"))
@@ -85,7 +89,7 @@ async def play_study(script: DemoScript, app: Application, clock: FakeClock) -> 
     await script.taps(wang, "✅ 已学习")
 
     script.heading(
-        f"赵磊所在地（{abroad.key}）晚上7点半：收到提醒，点“稍后提醒”"
+        "巴黎晚上7点半（当地时间）：赵磊收到提醒，点“稍后提醒”"
         "（两小时后已是夜间，顺延到早上8点）"
     )
     await _at(script, app, clock, local_instant(day, time(19, 30), abroad))
