@@ -50,6 +50,14 @@ WHO_SEES: dict[str, tuple[str, ...]] = {
     # answers them and marks attendance (handlers/meetings: is_helper_of). A meeting
     # of another branch the member chose to attend (/attend) is seen by its leaders too.
     "meetings": (*_LEADERS, "helper"),
+    # Posts and 评比 (handlers/posts.py, campaigns.py): the post a member holds,
+    # nominations of them with their reasons and the stars chosen are shown to
+    # the branch (a 评比 opened above: to the branches beneath); 履岗 reports
+    # only to leaders and the helper who enters them; a vote to nobody at all.
+    "posts_campaigns": (*_LEADERS, "branch_members", "helper"),
+    # 结对帮扶 visits and contact attempts (calls, visits; the place found stays
+    # with leaders): a helper records them for the member.
+    "households_contact": (*_LEADERS, "helper"),
     # Who may enter a record for the member (代为登记), named on the record.
     "acts_for": ("branch_leaders", "higher_leaders", "admins", "helper"),
 }

@@ -58,7 +58,7 @@ def test_leader_only_data_is_exactly_what_can_manage_branch_allows(role: str) ->
 
 @pytest.mark.parametrize("role", list(ACTORS))
 def test_pledges_and_whereabouts_follow_management_or_being_a_helper(role: str) -> None:
-    for data in ("pledges_other", "whereabouts", "meetings"):
+    for data in ("pledges_other", "whereabouts", "meetings", "households_contact"):
         assert sees(role, data) == _acts_for(ACTORS[role]), (role, data)
 
 
@@ -72,7 +72,9 @@ def test_name_study_and_acting_follow_management_or_the_pairing(role: str) -> No
 
 def test_approved_pledges_are_public_to_the_branch_and_nothing_else_is() -> None:
     assert sees("branch_members", "pledges_approved")
-    assert [d for d in DATA if sees("branch_members", d)] == ["pledges_approved"]
+    # Posts held, nomination reasons and 评比 results are the branch's too (posts, campaigns).
+    assert [d for d in DATA if sees("branch_members", d)] == ["pledges_approved",
+                                                             "posts_campaigns"]
     assert not _manages(ACTORS["branch_members"])
 
 
