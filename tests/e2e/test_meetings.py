@@ -19,6 +19,7 @@ from bot.domain.models import Category
 from bot.emulator import EmulatedUser, SentMessage
 from bot.scheduling import _PLANNERS as PLANNERS
 from storage.repositories import helpers, members, offline_members, people, units
+from storage.repositories import meetings as meeting_repo
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness
 
@@ -286,3 +287,40 @@ async def test_missing_members_meeting_is_flagged_at_the_end_of_the_quarter(tmp_
         assert "本季度支部党员大会 ⚠️ 未召开" in digest.plain
         assert "本季度党课 ⚠️ 未召开" in digest.plain
         assert "本月主题党日 ⚠️ 未召开" in digest.plain
+
+
+async def test_the_rollup_ranks_a_branch_that_owes_its_meetings_lower(tmp_path):
+    """Near the quarter's end, the branch that held its 三会一课 and 主题党日 ranks above one
+    that held none, whose roll-up line says how many are owed."""
+    start = datetime(2026, 3, 23, 1, 0, tzinfo=UTC)
+    async with BotHarness.started(tmp_path, start=start) as h:
+        db = h.services.db
+        held: list[int] = []
+        for offset, name in enumerate(["张伟", "王芳", "李强"]):
+            await member_in_db(h, 7201 + offset, name)
+            held.append(await _member_id(h, 7201 + offset))
+        for offset, name in enumerate(["赵磊", "周杰", "孙丽"]):
+            await member_in_db(h, 7301 + offset, name, branch="renhe-pigs")
+        citrus = await units.get_unit_by_key(db, CITRUS)
+        when = int(datetime(2026, 3, 20, 9, 0, tzinfo=BEIJING).timestamp())
+        for kind in ("assembly", "committee", "group", "lecture", "theme_day"):
+            (meeting,) = await meeting_repo.create_meetings(
+                db, calls=[(citrus.id, held)], kind=kind, subject=None, topic="学习",
+                starts_at=when, timezone="Asia/Shanghai", place="村部", online_link=None,
+                hours=2.0 if kind == "lecture" else 0.0, called_by=None, now=when - 86400)
+            await meeting_repo.confirm(db, meeting.id, by=None, now=when + 7200)
+
+        top = h.user(910001, "zh")  # 咸水乡党委
+        await top.send_command("digest")
+        rollup = await top.wait_for_message(lambda m: "汇总周报" in m.plain)
+        lines = {line.split("：")[0].split(". ", 1)[1]: line
+                 for line in rollup.plain.splitlines() if ". " in line and "：" in line}
+        pigs, ours = lines["生猪养殖党支部"], lines["梦公塘早蜜柑脐橙种植党支部"]
+        assert "组织生活未召开" in pigs and "组织生活未召开" not in ours
+        assert int(pigs.split("得分 ")[1]) < int(ours.split("得分 ")[1])
+        assert list(lines).index("生猪养殖党支部") < list(lines).index("梦公塘早蜜柑脐橙种植党支部")
+
+
+async def _member_id(h: BotHarness, telegram_id: int) -> int:
+    person = await people.get_person_by_telegram(h.services.db, telegram_id)
+    return (await members.current_membership(h.services.db, person.id)).id
