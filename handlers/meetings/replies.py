@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.callback_data import parse_id
 from bot.domain import meetings as rules
 from bot.domain.localtime import zone
 from bot.domain.meetings import Attendance, Reason, Reply
@@ -226,8 +227,10 @@ async def cmd_attend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """A mobile member records coming to a meeting where they work: `/attend <meeting number>`."""
     actor = await load_actor(update, context)
     services = get_services(context)
-    arg = (context.args or [""])[0]
-    meeting = await repo.get_meeting(services.db, int(arg)) if arg.isdigit() else None
+    # parse_id, not isdigit(): '²' passes isdigit() but not int(), and a huge number
+    # overflows SQLite; both are simply "no such meeting".
+    number = parse_id((context.args or [""])[0])
+    meeting = await repo.get_meeting(services.db, number) if number is not None else None
     membership = (await members.current_membership(services.db, actor.person_id)
                   if actor.person_id else None)
     now = services.now_ts()
