@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import tomllib
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -56,11 +57,26 @@ def t(language: str | None, key: str, /, **params: Any) -> str:
     template = catalogue(lang).get(key)
     if template is None:
         template = catalogue(DEFAULT_LANGUAGE)[key]
+    today = params.get("today")
+    today = today if type(today) is date else None
     safe = {
-        name: value if isinstance(value, _Raw) else html.escape(str(value), quote=False)
+        name: value if isinstance(value, _Raw)
+        else html.escape(_shown(lang, value, today), quote=False)
         for name, value in params.items()
     }
     return template.format(**safe)
+
+
+def _shown(language: str, value: Any, today: date | None) -> str:
+    # A calendar day reads "4月5日（周日）", never 2026-04-05 (issue 10, humane
+    # dates): domain rules raise InvalidInput with a `date` and need no language.
+    # A `today` date among the params (used in the text or not) adds the year to
+    # days of another year ("2027年3月2日（周二）").
+    if type(value) is date:
+        from bot.domain.humane import day_label  # humane renders through t()
+
+        return day_label(language, value, today=today)
+    return str(value)
 
 
 def tr(language: str | None, key: str, /) -> str:

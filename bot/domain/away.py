@@ -45,7 +45,7 @@ def parse_away(text: str, today: date) -> date | None:
         if days < 1:
             raise InvalidInput("away.bad_input", text=echo(text))
         if days > MAX_AWAY_DAYS:
-            raise InvalidInput("away.too_far", days=MAX_AWAY_DAYS, latest=latest.isoformat())
+            raise InvalidInput("away.too_far", days=MAX_AWAY_DAYS, latest=latest, today=today)
         return today + timedelta(days=days)
     if match := _FULL_DATE.match(word):
         until = _date(int(match[1]), int(match[2]), int(match[3]), text)
@@ -54,9 +54,9 @@ def parse_away(text: str, today: date) -> date | None:
     else:
         raise InvalidInput("away.bad_input", text=echo(text))
     if until < today:
-        raise InvalidInput("away.in_past", until=until.isoformat(), today=today.isoformat())
+        raise InvalidInput("away.in_past", until=until, today=today)
     if until > latest:
-        raise InvalidInput("away.too_far", days=MAX_AWAY_DAYS, latest=latest.isoformat())
+        raise InvalidInput("away.too_far", days=MAX_AWAY_DAYS, latest=latest, today=today)
     return until
 
 

@@ -152,7 +152,7 @@ def parse_due(text: str, today: date) -> date:
     except ValueError:
         raise InvalidInput("study.due_bad", text=echo(text)) from None
     if due < today:
-        raise InvalidInput("study.due_past", due=due.isoformat(), today=today.isoformat())
+        raise InvalidInput("study.due_past", due=due, today=today)
     if due > today + timedelta(days=DUE_MAX_DAYS):
         raise InvalidInput("study.due_too_far", days=DUE_MAX_DAYS)
     return due

@@ -30,7 +30,7 @@ async def test_a_due_preset_pressed_after_its_date_is_refused_not_published(h): 
     answer = await secretary.wait_for_message(
         lambda m: "已经过去了" in m.plain or "✅ 发布" in m.button_texts
     )
-    assert "已经过去了" in answer.plain and "2026-03-08" in answer.plain
+    assert "截止日期 3月8日（周日） 已经过去了" in answer.plain, answer.plain
     assert await _items(h) == []
 
 
@@ -44,7 +44,7 @@ async def test_a_confirmed_draft_published_after_its_due_date_is_refused(h):  # 
     answer = await secretary.wait_for_message(
         lambda m: "已经过去了" in m.plain or "已发布" in m.plain
     )
-    assert "已经过去了" in answer.plain and "2026-03-08" in answer.plain
+    assert "截止日期 3月8日（周日） 已经过去了" in answer.plain, answer.plain
     assert await _items(h) == []
     # The draft waits for a new date, typed as usual.
     await secretary.send_text("2026-03-15")

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain.away import MAX_AWAY_DAYS, is_away, parse_away
 from bot.errors import InvalidInput
+from bot.i18n import t
 
 TODAY = date(2026, 3, 2)
 
@@ -52,14 +53,18 @@ def _problem(typed: str, today: date = TODAY) -> InvalidInput:
 def test_past_date_is_refused_with_both_dates() -> None:
     problem = _problem("2026-03-01")
     assert problem.key == "away.in_past"
-    assert problem.params == {"until": "2026-03-01", "today": "2026-03-02"}
+    assert problem.params == {"until": date(2026, 3, 1), "today": date(2026, 3, 2)}
+    # Shown as people say a day, not as 2026-03-01 (bot.i18n renders a date humanely).
+    shown = t("zh", problem.key, **problem.params)
+    assert shown.startswith("3月1日（周日） 已经过去了（今天是 3月2日（周一））"), shown
 
 
 @pytest.mark.parametrize("typed", ["366", "2027-03-03", "2030-01-01"])
 def test_more_than_a_year_is_refused(typed: str) -> None:
     problem = _problem(typed)
     assert problem.key == "away.too_far"
-    assert problem.params == {"days": 365, "latest": "2027-03-02"}
+    assert problem.params == {"days": 365, "latest": date(2027, 3, 2), "today": date(2026, 3, 2)}
+    assert "最晚到 2027年3月2日（周二）" in t("zh", problem.key, **problem.params)
 
 
 def test_the_last_allowed_day_is_accepted() -> None:
