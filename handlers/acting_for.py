@@ -7,6 +7,9 @@
 
     markup = carrying(markup, subject.member_id)   # the helper's buttons name the member
 
+    for r in await readers_of(db, member_id, person_id, telegram_id, language):
+        r.chat_id, r.for_member   # the member, or each helper reading for a phone-less one
+
 One resolver for every member flow (study answers, pledges, whereabouts), so
 that each flow runs unchanged for a helper (STYLE.md §4.1: one cycle, many
 uses).  Whom a press acts for comes from the press, never from ambient state:
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiosqlite
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.callback_data import subject_in, with_subject
@@ -34,7 +38,7 @@ from bot.errors import PermissionDenied
 from bot.services import Services
 from storage.repositories import helpers, members, pending_inputs, people, roles, units
 
-__all__ = ["Subject", "acting", "carrying", "subject_of"]
+__all__ = ["Reader", "Subject", "acting", "carrying", "readers_of", "subject_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,37 @@ class Subject:
     def entered_by(self) -> int | None:
         """Return the helper's person id while acting for someone, else None."""
         return self.helper.id if self.helper else None
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who a planned message for a member goes to: the member, or a helper reading for them."""
+
+    person_id: int
+    chat_id: int
+    language: str | None
+    suffix: str  # "" for the member; "p<helper>" keeps each helper's outbox key apart
+
+    @property
+    def for_member(self) -> bool:
+        """Tell whether this reader answers on the member's behalf (a helper)."""
+        return bool(self.suffix)
+
+
+async def readers_of(
+    db: aiosqlite.Connection, member_id: int, person_id: int, telegram_id: int | None,
+    language: str | None,
+) -> list[Reader]:
+    """Return who reads a member's planned message: them, or (no Telegram) each helper."""
+    if telegram_id is not None:
+        return [Reader(person_id, telegram_id, language, "")]
+    # A member registered without Telegram is reached through their current
+    # helpers (帮学人 / 联系人), who answer for them (meetings, posts).
+    return [
+        Reader(helper.person_id, helper.telegram_id, helper.language, f"p{helper.person_id}")
+        for helper in await helpers.helpers_of(db, member_id)
+        if helper.telegram_id is not None
+    ]
 
 
 def _is_command(update: Update) -> bool:

@@ -25,9 +25,10 @@ from bot.domain.schedule import Windows
 from bot.domain.study import zone_finder
 from bot.i18n import raw, t
 from bot.services import Services
+from handlers.acting_for import readers_of
 from handlers.meetings.render import button, details, meeting_name, reply_keyboard, when_text
-from storage.repositories import helpers, outbox, roles, units
 from storage.repositories import meetings as repo
+from storage.repositories import outbox, roles, units
 from storage.repositories.meetings import Meeting, Recipient
 
 __all__ = ["cancel_waiting", "plan_meetings"]
@@ -60,15 +61,12 @@ class _Planning:
 
     async def addressees(self, recipient: Recipient) -> list[tuple[int, int, str, str]]:
         """Return (person, chat, language, key suffix) who read for this invitee."""
-        if recipient.telegram_id is not None:
-            return [(recipient.person_id, recipient.telegram_id,
-                     recipient.language or self.default, "")]
         # A member without Telegram: each current helper reads and answers for them.
         return [
-            (helper.person_id, helper.telegram_id, helper.language or self.default,
-             f"p{helper.person_id}")
-            for helper in await helpers.helpers_of(self.services.db, recipient.member_id)
-            if helper.telegram_id is not None
+            (r.person_id, r.chat_id, r.language or self.default, r.suffix)
+            for r in await readers_of(self.services.db, recipient.member_id,
+                                      recipient.person_id, recipient.telegram_id,
+                                      recipient.language)
         ]
 
     def text(self, language: str, head: str, meeting: Meeting, recipient: Recipient,
