@@ -281,3 +281,29 @@ async def test_a_claimed_member_is_reminded_of_the_items_still_open(h):
     person = await people.get_person_by_telegram(db, 4821)
     answer = await study.get_answer(db, item.id, await _member_id(h, person.id))
     assert answer.status == "done" and not answer.on_behalf  # her own answer now
+
+
+async def test_a_phone_less_mobile_member_is_in_mobile_and_never_warned_as_silent(h):
+    """A mobile member without Telegram has a place and a line in /mobile, marked, and the
+    bot never counts days "without reply" from someone it cannot write to."""
+    secretary = h.user(BRANCH_SECRETARIES["renhe-mobile"], "zh")
+    await secretary.send_command("addmember")
+    await secretary.wait_for_message(lambda m: "真实姓名" in m.plain)
+    await secretary.send_text("周建国")
+    ask = await secretary.wait_for_message(lambda m: "流动党员（外出务工经商）" in m.button_texts)
+    await secretary.press("流动党员（外出务工经商）", ask)
+    await secretary.wait_for_message(lambda m: "这位流动党员现在在哪个城市" in m.plain)
+    await secretary.send_text("深圳")
+    note_ask = await secretary.wait_for_message(lambda m: "⏭ 跳过" in m.button_texts)
+    await secretary.press("⏭ 跳过", note_ask)
+    done = await secretary.wait_for_message(lambda m: "已代为登记" in m.plain)
+    assert "深圳" in done.plain
+
+    for _ in range(4):
+        await h.advance(days=30)
+    await secretary.send_command("mobile")
+    view = await secretary.wait_for_message(lambda m: "周建国" in m.plain)
+    line = next(x for x in view.plain.split("\n") if "周建国" in x)
+    assert "（无 Telegram）" in line and "深圳" in view.plain
+    assert not [m for m in secretary.messages if "周建国" in m.plain
+                and m.plain.startswith(("⚠️ 久未回复提醒", "🔴 长期未回复"))]
