@@ -1,6 +1,7 @@
 """Meetings benchmark: a committee-wide notice beside the study fan-out, and the digest's cost.
 
     python bench/meetings.py [--members 10000] [--rate 300] [--sizes 1000 100000] [--runs 20]
+                             [--rtt-ms 100] [--strict-window] [--skip-notice]
 
 Part 1, the notice.  Against one emulator subprocess with Telegram-style limits
 (bench/fanout.py's), in the same run:
@@ -221,11 +222,15 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-notice", action="store_true")
+    # The same network as bench/fanout.py's: a round trip per call and its overall limit.
+    parser.add_argument("--rtt-ms", type=float, default=100.0)
+    parser.add_argument("--strict-window", action="store_true")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="branchbot-meetings-") as tmp:
         folder = Path(tmp)
         if not options.skip_notice:
-            emulator = fanout.Emulator(options.members)
+            burst = None if options.strict_window else max(1, round(options.rate / 10))
+            emulator = fanout.Emulator(options.members, options.rtt_ms, burst)
             try:
                 study = await fanout.run_branchbot(emulator, options.members, options.rate, folder)
                 study.name = "study reminder (base)"
@@ -234,7 +239,9 @@ async def main(argv: list[str] | None = None) -> int:
             finally:
                 await emulator.close()
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            fanout.print_table(options.members, options.rate, [study, notice], rss)
+            fanout.print_table(options.members, options.rate, options.rtt_ms, burst,
+                               [study, notice])
+            print(f"peak memory: {rss:.0f} MB")
         print()
         print(f"{'county':>8}{'invitees':>11}{'core digest ms':>16}{'meetings block ms':>19}"
               f"{'ratio':>7}")
