@@ -218,7 +218,7 @@ def due_example(today: date) -> date:
 def due_keyboard(language: str, today: date, stamp: int) -> InlineKeyboardMarkup:
     """Return the preset due dates, ✍️ type one, and ✖ cancel."""
     presets = [
-        button(label(language, key, date=when.isoformat()), "due", when.isoformat(), stamp)
+        button(label(language, key, date=when), "due", when.isoformat(), stamp)
         for key, when in rules.due_presets(today)
     ]
     typed = button(t(language, "study.btn_type_date"), "type", stamp)
