@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from bot.domain.models import Category
 from bot.emulator import EmulatedUser, SentMessage
 from bot.scheduling import _PLANNERS as PLANNERS
-from storage.repositories import helpers, members, offline_members, people, units
+from storage.repositories import helpers, members, offline_members, people, roles, units
 from storage.repositories import meetings as meeting_repo
 from tests.e2e.flows import BRANCH_SECRETARIES
 from tests.e2e.harness import BotHarness
@@ -84,9 +84,12 @@ async def until(h: BotHarness, moment: datetime, step_minutes: int = 30) -> None
 
 async def call_meeting(secretary: EmulatedUser, kind: str, day: str, clock: str, place: str,
                        link: str | None, topic: str, *, subject: str | None = None,
-                       hours: str | None = None) -> SentMessage:
+                       hours: str | None = None, target: str | None = None) -> SentMessage:
     """Play /meeting by buttons (typing only what has no button) up to the sent notice."""
     await secretary.send_command("meeting")
+    if target:  # a leader above several branches is asked where first
+        where = await secretary.wait_for_message(lambda m: "给哪个支部开会" in m.plain)
+        await secretary.press(next(b for b in where.button_texts if b.startswith(target)), where)
     ask = await secretary.wait_for_message(lambda m: "开什么会" in m.plain)
     await secretary.press(kind, ask)
     if subject:
@@ -324,3 +327,32 @@ async def test_the_rollup_ranks_a_branch_that_owes_its_meetings_lower(tmp_path):
 async def _member_id(h: BotHarness, telegram_id: int) -> int:
     person = await people.get_person_by_telegram(h.services.db, telegram_id)
     return (await members.current_membership(h.services.db, person.id)).id
+
+
+async def test_a_general_branch_calls_all_its_branches_and_a_committee_meeting_stays_small(h):
+    """人和村党总支部's secretary calls a 党员大会 in every branch beneath at once; a 支委会 of
+    the citrus branch reaches only its committee, not every member."""
+    db = h.services.db
+    wei = await member_in_db(h, 7001, "张伟")
+    fang = await member_in_db(h, 7002, "王芳")
+    pigs = await member_in_db(h, 7401, "钱多", branch="renhe-pigs")
+    mobile = await member_in_db(h, 7402, "孙远", Category.MOBILE, branch="renhe-mobile")
+    general = h.user(910002)
+    sent = await call_meeting(general, "支部党员大会", "3月6日", "上午9:00", "村党群服务中心",
+                              None, "选举支委", target="人和村党总支部下所有支部")
+    assert "3 个支部" in sent.plain
+    await h.tick()
+    for user in (wei, fang, pigs, mobile):
+        notice = await user.wait_for_message(lambda m: "会议通知" in m.plain)
+        assert "支部党员大会" in notice.plain and "选举支委" in notice.plain
+
+    citrus = await units.get_unit_by_key(db, CITRUS)
+    wei_person = await people.get_person_by_telegram(db, 7001)
+    await roles.appoint(db, unit_id=citrus.id, person_id=wei_person.id, role="committee",
+                        appointed_by=None, now=int(h.clock.now().timestamp()))
+    secretary = h.user(SECRETARY)
+    sent = await call_meeting(secretary, "支委会", "3月7日", "上午9:00", "村部", None, "研究春耕")
+    assert "1 名党员" in sent.plain
+    await h.tick()
+    await wei.wait_for_message(lambda m: "会议通知" in m.plain and "研究春耕" in m.plain)
+    assert not [m for m in fang.messages if "研究春耕" in m.plain]
