@@ -294,7 +294,8 @@ async def test_missing_members_meeting_is_flagged_at_the_end_of_the_quarter(tmp_
 
 async def test_the_rollup_ranks_a_branch_that_owes_its_meetings_lower(tmp_path):
     """Near the quarter's end, the branch that held its 三会一课 and 主题党日 ranks above one
-    that held none, whose roll-up line says how many are owed."""
+    that held none, whose roll-up line says how many are owed; the branch's own digest names
+    the member absent from three meetings in a row."""
     start = datetime(2026, 3, 23, 1, 0, tzinfo=UTC)
     async with BotHarness.started(tmp_path, start=start) as h:
         db = h.services.db
@@ -306,12 +307,19 @@ async def test_the_rollup_ranks_a_branch_that_owes_its_meetings_lower(tmp_path):
             await member_in_db(h, 7301 + offset, name, branch="renhe-pigs")
         citrus = await units.get_unit_by_key(db, CITRUS)
         when = int(datetime(2026, 3, 20, 9, 0, tzinfo=BEIJING).timestamp())
-        for kind in ("assembly", "committee", "group", "lecture", "theme_day"):
+        for step, kind in enumerate(("assembly", "committee", "group", "lecture", "theme_day")):
             (meeting,) = await meeting_repo.create_meetings(
                 db, calls=[(citrus.id, held)], kind=kind, subject=None, topic="学习",
-                starts_at=when, timezone="Asia/Shanghai", place="村部", online_link=None,
-                hours=2.0 if kind == "lecture" else 0.0, called_by=None, now=when - 86400)
+                starts_at=when + step * 3600, timezone="Asia/Shanghai", place="村部",
+                online_link=None, hours=2.0 if kind == "lecture" else 0.0, called_by=None,
+                now=when - 86400)
+            for present in held[:2]:  # 李强 never comes
+                await meeting_repo.set_attendance(db, meeting.id, present, "present", by=None)
             await meeting_repo.confirm(db, meeting.id, by=None, now=when + 7200)
+        secretary = h.user(SECRETARY)
+        await secretary.send_command("digest")
+        digest = await secretary.wait_for_message(lambda m: "组织生活" in m.plain)
+        assert "连续三次缺席：李强" in digest.plain
 
         top = h.user(910001, "zh")  # 咸水乡党委
         await top.send_command("digest")
