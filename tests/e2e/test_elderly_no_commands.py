@@ -133,3 +133,15 @@ async def test_an_elderly_members_month_without_a_single_command(tmp_path):
         assert typed.journey() == ["❓ 帮助"]
         assert typed.sent, "the member did act"
         assert typed.commands == [], typed.commands
+
+
+async def test_any_member_may_turn_the_big_buttons_on_and_off(tmp_path):
+    """"Every member who wants it": /buttons gives a regular member the four buttons, and
+    takes them away again."""
+    async with BotHarness.started(tmp_path) as h:
+        member = await admitted(h, "renhe-citrus", 3202, "张伟")
+        on = await say(member, "/buttons", "已打开大按钮")
+        assert on.button_texts == BIG and on.reply_markup.get("is_persistent") is True
+        await say(member, "📖 今日学习", "今天没有要学习的内容")
+        off = await say(member, "/buttons", "已收起大按钮")
+        assert off.reply_markup.get("remove_keyboard") is True
