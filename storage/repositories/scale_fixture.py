@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-__all__ = ["add_due_study_item"]
+__all__ = ["add_due_study_item", "outbox_rows"]
 
 
 async def add_due_study_item(
@@ -29,3 +29,10 @@ async def add_due_study_item(
     await db.commit()
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+async def outbox_rows(db: aiosqlite.Connection) -> int:
+    """Return how many rows the outbox holds (what the ticks queued)."""
+    async with db.execute("SELECT count(*) FROM outbox") as cur:
+        row = await cur.fetchone()
+    return 0 if row is None else row[0]
