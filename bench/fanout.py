@@ -6,7 +6,9 @@ The emulator answers each call after a network round trip (`--rtt-ms`, ±10 %
 jitter): at 100 ms, one send in flight can reach only 10 messages/s.
 
 Starts the Bot API emulator in a subprocess (`python -m bot.emulator`) with
-Telegram-style limits (RATE messages/s overall, 1/s per chat; 429 above them),
+Telegram-style limits (RATE messages/s overall, 1/s per chat; 429 above them;
+the overall limit a token bucket tolerating 0.1 s of bunching, or with
+`--strict-window` a zero-tolerance sliding window: see bot/emulator/faults.py),
 then measures, against the same emulator and limits:
 
 * BASELINE: a bare `telegram.Bot` with k sends in flight (k = RATE × RTT + 1,
@@ -52,7 +54,7 @@ from bot.app import OFFLINE_TOKEN, build_application  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.config import parse_settings  # noqa: E402
 from bot.domain.outgoing import OutgoingMessage, occurrence_key  # noqa: E402
-from bot.pacing import PACE_FRACTION, Pacer  # noqa: E402
+from bot.pacing import PACE_FRACTION, Pacer, pacer_for  # noqa: E402
 from bot.scheduling import JOB_NAME, tick  # noqa: E402
 from storage.db import open_database, transaction  # noqa: E402
 from storage.migrate import migrate  # noqa: E402
@@ -81,7 +83,8 @@ class Result:
 class Emulator:
     """A `python -m bot.emulator` subprocess and its control API."""
 
-    def __init__(self, members: int, rtt_ms: float) -> None:
+    def __init__(self, members: int, rtt_ms: float, burst: int | None) -> None:
+        self.burst = burst
         users = [f"--user={FIRST_ID + i}" for i in range(members)]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.emulator", "--port", "0", f"--rtt-ms={rtt_ms}", *users],
@@ -101,7 +104,8 @@ class Emulator:
         """(Re)arm the limits with a fresh window, and reset the counters."""
         await self.http.post("/rate_limit", json={})  # off: forget the old windows
         await self.http.post(
-            "/rate_limit", json={"global_per_second": rate, "per_chat_per_second": 1}
+            "/rate_limit",
+            json={"global_per_second": rate, "per_chat_per_second": 1, "burst": self.burst},
         )
         await self.http.post("/stats/reset")
 
@@ -230,14 +234,26 @@ async def run_branchbot(emulator: Emulator, members: int, rate: float, workdir: 
         await app.updater.stop()
         await app.stop()
     name = f"branchbot ({ticks} tick{'s' * (ticks > 1)})"
+    pacer = pacer_for(app.bot.token, settings.delivery, server=app.bot.base_url)
+    if pacer.round_trip is not None:
+        print(
+            f"branchbot measured round trip {pacer.round_trip * 1000:.0f} ms"
+            f" ± {(pacer.round_trip_deviation or 0) * 1000:.1f} ms (mean deviation):"
+            f" starts {1 / pacer.start_gap():.1f}/s,"
+            f" peak in flight {report.delivery.peak_in_flight}"
+            f" (at most {settings.delivery.max_in_flight})"
+        )
     return summarize(name, await emulator.stats(), members, wall)
 
 
-def print_table(members: int, rate: float, rtt_ms: float, results: list[Result]) -> None:
+def print_table(
+    members: int, rate: float, rtt_ms: float, burst: int | None, results: list[Result]
+) -> None:
     print()
+    limit = "strict 1 s window" if burst is None else f"token bucket, burst {burst}"
     print(
-        f"members: {members}   allowed rate: {rate:g} msg/s overall, 1 msg/s per chat"
-        f"   round trip: {rtt_ms:g} ms"
+        f"members: {members}   allowed rate: {rate:g} msg/s overall ({limit}), 1 msg/s per chat"
+        f"   round trip: {rtt_ms:g} ms ± {rtt_ms / 10:g}"
     )
     header = (
         f"{'run':<26}{'sent':>7}{'achieved/s':>12}{'ratio':>7}{'429s':>6}"
@@ -270,11 +286,18 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rtts", default=None, help="comma-separated round trips to run in turn, e.g. 50,100,200"
     )
+    parser.add_argument(
+        "--strict-window",
+        action="store_true",
+        help="count the overall limit as a zero-tolerance 1-second sliding window"
+        " instead of a token bucket with a burst of rate/10",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     options = parser.parse_args(argv)
+    burst = None if options.strict_window else max(1, round(options.rate / 10))
     rtts = [float(x) for x in options.rtts.split(",")] if options.rtts else [options.rtt_ms]
     for rtt_ms in rtts:
-        emulator = Emulator(options.members, rtt_ms)
+        emulator = Emulator(options.members, rtt_ms, burst)
         results = []
         try:
             with tempfile.TemporaryDirectory(prefix="branchbot-fanout-") as tmp:
@@ -290,7 +313,7 @@ async def main(argv: list[str] | None = None) -> int:
                 )
         finally:
             await emulator.close()
-        print_table(options.members, options.rate, rtt_ms, results)
+        print_table(options.members, options.rate, rtt_ms, burst, results)
     return 0
 
 

@@ -141,7 +141,7 @@ class DeliverySettings:
     uncertain_retry_minutes: int = 30
     # Sends in flight at once: bot.delivery picks k ≈ rate × round trip + 1
     # from the measured round trip, never above this cap.
-    max_in_flight: int = 8
+    max_in_flight: int = 12
     # Sent (or otherwise closed) outbox rows older than this keep only their
     # key, kind, dates and outcome: text, keyboard, photo and chat id are dropped.
     retention_days: int = 30
@@ -508,7 +508,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         tick_seconds=d.number("tick_seconds", 30.0, 0.05, 24 * 3600.0),
         send_timeout_seconds=d.number("send_timeout_seconds", 5.0, 0.05),
         uncertain_retry_minutes=d.integer("uncertain_retry_minutes", 30, 1, 24 * 60),
-        max_in_flight=d.integer("max_in_flight", 8, 1, 64),
+        max_in_flight=d.integer("max_in_flight", 12, 1, 64),
         retention_days=d.integer("retention_days", 30, 1, 3650),
         paid_broadcast=d.boolean("paid_broadcast", False),
         paid_per_second=d.number("paid_per_second", 1000.0, 0.1, 1000.0),

@@ -111,6 +111,7 @@ RETRY_LATER_BASE = 60  # seconds: a row the network failed waits 1, 2, 4 ... min
 RETRY_LATER_MAX = 3600
 _STOP_POLL = 0.5  # longest sleep between should_stop checks
 _MAX_ERRORS = 50  # error texts kept in a report
+IN_FLIGHT_HEADROOM = 1.25  # k covers round trips a quarter slower than the average
 UNKNOWN_BEFORE_STOP = 3  # unknown outcomes in a row (no success between) that stop a run
 # Kinds (by prefix) sent once more after an unknown outcome: the secretaries'
 # one-off messages.  Everything else is sent at most once (see the docstring).
@@ -325,14 +326,25 @@ class _Run:
         self.in_flight: set[int] = set()  # chats with a send in flight: never two at once
         self.tasks: set[asyncio.Task[None]] = set()
         self.stop_reason: str | None = None
+        # How long a sent row held its place among the k (claim to 'sent'), averaged.
+        self.cycle: float | None = None
 
     def in_flight_limit(self) -> int:
-        """Return k: about rate × measured round trip + 1, at most [delivery].max_in_flight."""
+        """Return k: about rate × measured round trip + 1, at most [delivery].max_in_flight.
+
+        The round trip counts with IN_FLIGHT_HEADROOM: k sends of exactly
+        rate × RTT would reach the rate only if no answer ever came late, and
+        the pacer, not k, is what keeps the bot under the limit.
+        """
         cap = self.settings.max_in_flight
         rtt = self.pacer.round_trip
         if rtt is None:
             return min(cap, 2)  # nothing measured yet: the first answers size k
-        return max(1, min(cap, math.ceil(self.pacer.global_per_second * rtt) + 1))
+        # A place among the k is held from the claim to the 'sent' mark, not
+        # only for the network's round trip: the two commits count too.
+        held = max(rtt, self.cycle or 0.0)
+        wanted = self.pacer.global_per_second * held * IN_FLIGHT_HEADROOM
+        return max(1, min(cap, math.ceil(wanted) + 1))
 
     # ------------------------------------------------------------------ the loop
     async def deliver(self) -> None:
@@ -389,8 +401,13 @@ class _Run:
         self.report.peak_in_flight = max(self.report.peak_in_flight, len(self.tasks))
 
     async def _run_one(self, row: OutboxRow) -> None:
+        started = self.pacer.now()
+        sent = self.report.sent
         try:
             await self._handle(row)
+            if self.report.sent > sent:
+                held = self.pacer.now() - started
+                self.cycle = held if self.cycle is None else 0.8 * self.cycle + 0.2 * held
         except (_Stop, _Released) as stop:
             if isinstance(stop, _Stop) and self.stop_reason is None:
                 self.stop_reason = str(stop)
@@ -553,6 +570,7 @@ class _Run:
                 self.pacer.finish(row.chat_id)
                 seconds = _retry_seconds(exc)
                 self.pacer.pause(seconds)
+                self.pacer.flooded()
                 self.report.retried += 1
                 self.report.flood_waits += 1
                 floods += 1
@@ -612,9 +630,8 @@ class _Run:
                 raise _Released
 
     def _measure(self, seconds: float) -> None:
-        """Fold one answered send's round trip into the bot's estimate (sizes k)."""
-        rtt = self.pacer.round_trip
-        self.pacer.round_trip = seconds if rtt is None else 0.8 * rtt + 0.2 * seconds
+        """Fold one answered send's round trip into the bot's estimates (k, jitter headroom)."""
+        self.pacer.observe(seconds)
 
     async def _send(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> Message:
         if row.photo is not None:

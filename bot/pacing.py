@@ -9,6 +9,9 @@
     pacer.finish(chat_id)           # its answer came: the chat cools down from now
     pacer.pause(retry_after)        # a 429: nothing goes out for that long (flood control
                                     # is per bot, so the pause is global)
+    pacer.observe(round_trip)       # an answered send's round trip: sizes k, and its
+                                    # jitter widens the gap between send starts
+    pacer.flooded()                 # a 429 despite the pacing: slow down a little
 
 Pure bookkeeping, no sleeping: the delivery engine asks when a send may start and
 sleeps itself, so tests drive a Pacer with a fake clock.
@@ -20,9 +23,17 @@ With one send in flight, `record` stamps when a response arrives: a request
 reaches the server between leaving and that moment, so the server can never see
 two stamps closer than the pacer allowed, whatever the network jitter.  With k
 sends in flight (bot.delivery) the overall window is paced on send START
-(`begin`), at PACE_FRACTION of the limit so network jitter between start and
-arrival does not tip a window over; the per-chat gap still runs from the
-answer (`finish`), and a chat never has two sends in flight.
+(`begin`), at PACE_FRACTION of the limit, and spread evenly: two starts are
+at least `start_gap()` apart, so k sends never leave in a burst.  The server
+counts arrivals, not starts, and the network moves each arrival by up to the
+round trip's jitter, which the bot cannot control; so the gap leaves headroom
+for it: a window of `capacity` starts is stretched by twice the measured
+mean deviation of the round trip (`observe`, as TCP estimates RTTVAR).  At
+30/s and a 200 ms ± 20 ms round trip that is about 29/s.  A 429 all the same
+(`flooded`) waits `retry_after` and then goes on at once, evenly, 3 % slower,
+the slowdown wearing off over the next few hundred sends: one refusal costs
+its pause, not the run's pace.  The per-chat gap still runs from the answer
+(`finish`), and a chat never has two sends in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +52,11 @@ __all__ = ["PACE_FRACTION", "Pacer", "pacer_for"]
 PACE_FRACTION = 0.98
 
 _NEVER = -math.inf
+JITTER_HEADROOM = 2.0  # × the round trip's mean deviation, added to each window of starts
+MAX_HEADROOM = 0.25  # seconds: a wildly varying network slows pacing by at most this per window
+FLOOD_SLOWDOWN = 1.03  # each 429 stretches the start gap by 3 % ...
+MAX_SLOWDOWN = 1.25
+SLOWDOWN_RECOVERY = 0.0002  # ... and each answered send takes 0.02 % of it back
 _PRUNE_ABOVE = 4096  # chats remembered before idle ones are forgotten
 
 
@@ -73,6 +89,11 @@ class Pacer:
         self._stamps: deque[float] = deque(maxlen=self.capacity)
         self._last_by_chat: dict[int, float] = {}
         self._paused_until = _NEVER
+        self._last_start = _NEVER
+        self.slowdown = 1.0
+        self._slowed_until = _NEVER  # the k sends refused in one burst slow it down once
+        # The round trip's mean deviation (seconds), None until two were observed.
+        self.round_trip_deviation: float | None = None
         # The bot's measured round trip to the Bot API (bot.delivery sizes k by it);
         # kept here because, like the limits, it belongs to the bot, not to one run.
         self.round_trip: float | None = None
@@ -90,10 +111,21 @@ class Pacer:
         last = self._last_by_chat.get(chat_id)
         return _NEVER if last is None else last + self.interval(chat_id)
 
+    def headroom(self) -> float:
+        """Return the seconds each window of `capacity` starts is stretched for jitter."""
+        deviation = self.round_trip_deviation or 0.0
+        return min(MAX_HEADROOM, JITTER_HEADROOM * deviation)
+
+    def start_gap(self) -> float:
+        """Return the least time between two send starts (k in flight): even, with headroom."""
+        return (self.span * self.slowdown + self.headroom()) / self.capacity
+
     def global_ready_at(self) -> float:
-        """Return when the overall window and any flood pause allow the next send."""
+        """Return when the overall window, the even start gap and any flood pause allow
+        the next send."""
         window = self._stamps[0] + self.span if len(self._stamps) == self.capacity else _NEVER
-        return max(window, self._paused_until)
+        spaced = self._last_start + self.start_gap()
+        return max(window, spaced, self._paused_until)
 
     def ready_at(self, chat_id: int) -> float:
         """Return the earliest monotonic time a send to `chat_id` may start."""
@@ -114,7 +146,13 @@ class Pacer:
 
     def begin(self, at: float | None = None) -> None:
         """Count one send starting now in the overall window (k sends in flight)."""
-        self._stamps.append(self.monotonic() if at is None else at)
+        stamp = self.monotonic() if at is None else at
+        # Starts keep to a grid: a start a few ms late (the event loop wakes
+        # when it can) does not push every later one back, or the lateness
+        # would add up to a lower rate.  After an idle spell the grid restarts.
+        slot = self._last_start + self.start_gap()
+        self._last_start = slot if slot <= stamp <= slot + self.start_gap() else stamp
+        self._stamps.append(self._last_start)
 
     def finish(self, chat_id: int, at: float | None = None) -> None:
         """Start `chat_id`'s cool-down now, when the answer to its send arrived."""
@@ -126,6 +164,31 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` from now (Telegram's retry_after)."""
         self._paused_until = max(self._paused_until, self.monotonic() + max(0.0, seconds))
+
+    def observe(self, round_trip: float) -> None:
+        """Fold one answered send's round trip into the estimates (mean and deviation)."""
+        rtt = self.round_trip
+        if rtt is None:
+            self.round_trip = round_trip
+        else:
+            deviation = abs(round_trip - rtt)
+            previous = self.round_trip_deviation
+            self.round_trip_deviation = (
+                deviation if previous is None else 0.75 * previous + 0.25 * deviation
+            )
+            self.round_trip = 0.8 * rtt + 0.2 * round_trip
+        self.slowdown = max(1.0, self.slowdown - SLOWDOWN_RECOVERY)
+
+    def flooded(self) -> None:
+        """Note a 429 despite the pacing: stretch the start gap a little (it wears off).
+
+        Call after `pause`: the other sends in flight refused during the same
+        pause were the same excess, so they do not slow it down again.
+        """
+        if self.monotonic() < self._slowed_until:
+            return
+        self._slowed_until = self._paused_until
+        self.slowdown = min(MAX_SLOWDOWN, self.slowdown * FLOOD_SLOWDOWN)
 
     def tracked_chats(self) -> int:
         """Return how many chats still have a cool-down remembered."""

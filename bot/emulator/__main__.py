@@ -49,6 +49,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="refuse sends above this overall rate with 429, as Telegram does",
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        help="count the overall rate as a token bucket of this size"
+        " (default: a strict 1-second sliding window)",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,7 +70,9 @@ async def serve(options: argparse.Namespace) -> None:
         jitter=jitter / 1000,
     ) as emulator:
         if options.global_per_second:
-            emulator.set_rate_limit(global_per_second=options.global_per_second)
+            emulator.set_rate_limit(
+                global_per_second=options.global_per_second, burst=options.burst
+            )
         for spec in options.user:
             user_id, _, first_name = spec.partition(":")
             emulator.add_user(int(user_id), first_name=first_name)

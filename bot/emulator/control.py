@@ -196,12 +196,14 @@ class _ControlApi:
         return web.json_response({"ok": True})
 
     async def rate_limit(self, request: web.Request) -> web.StreamResponse:
-        """POST /rate_limit {global_per_second, per_chat_per_second, retry_after}."""
+        """POST /rate_limit {global_per_second, per_chat_per_second, retry_after, burst}."""
         body = await _body(request)
+        burst = body.get("burst")
         self._emulator.set_rate_limit(
             global_per_second=body.get("global_per_second"),
             per_chat_per_second=body.get("per_chat_per_second"),
             retry_after=int(body.get("retry_after", 1)),
+            burst=None if burst is None else int(burst),
         )
         return web.json_response({"ok": True})
 

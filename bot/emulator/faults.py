@@ -4,6 +4,18 @@
 :class:`SlidingWindowLimiter` refuses sends above a configured rate the way
 Telegram's flood control does (429 with ``retry_after``).
 
+Telegram documents its overall limit only as "about 30 messages per second"
+and does not say how it counts.  By default the overall limit here is the
+strictest reading, a 1-second sliding window with zero tolerance: 30 arrivals
+within any second, however they were sent, draw a 429.  A client that starts
+sends evenly at 29.4/s still trips it whenever the network bunches two
+arrivals by a few ms, which is not what bots paced like that see in practice.
+``burst=N`` models the limit instead as a token bucket: tokens refill at the
+rate, up to N; each send takes one.  A sustained rate above the limit, or a
+burst of more than N, is refused all the same, but arrivals bunched by up to
+(N - 1)/rate seconds of jitter are not (the fan-out bench uses N = rate/10,
+i.e. 0.1 s of tolerance: 3 at 30/s).
+
 Example::
 
     faults = FaultInjector()
@@ -17,6 +29,7 @@ A "drop" aborts the connection before the message is processed.
 
     limiter = SlidingWindowLimiter(global_per_second=30, per_chat_per_second=1)
     limiter.admit(1001)      # True, then False until a second has passed
+    SlidingWindowLimiter(global_per_second=30, burst=3)   # overall: a token bucket
 """
 
 from __future__ import annotations
@@ -118,6 +131,28 @@ class _Window:
         return len(stamps) < self.capacity
 
 
+class _Bucket:
+    """Token bucket: ``rate`` tokens a second, at most ``capacity`` saved up."""
+
+    __slots__ = ("capacity", "last", "rate", "tokens")
+
+    def __init__(self, rate: float, capacity: int) -> None:
+        self.rate = rate
+        self.capacity = float(capacity)
+        self.tokens = float(capacity)
+        self.last: float | None = None
+
+    def has_room(self, now: float) -> bool:
+        """Refill for the time since the last look and report whether a token is left."""
+        if self.last is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        return self.tokens >= 1.0
+
+    def take(self) -> None:
+        self.tokens -= 1.0
+
+
 class SlidingWindowLimiter:
     """Global and per-chat send limits over a sliding window of real monotonic time."""
 
@@ -127,16 +162,24 @@ class SlidingWindowLimiter:
         global_per_second: float | None = None,
         per_chat_per_second: float | None = None,
         retry_after: int = 1,
+        burst: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         for value in (global_per_second, per_chat_per_second):
             if value is not None and value <= 0:
                 raise ValueError("rate limits must be positive (or None for unlimited)")
+        if burst is not None and burst < 1:
+            raise ValueError("burst must be >= 1 (or None for the strict sliding window)")
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
         self.retry_after = retry_after
+        self.burst = burst
         self._monotonic = monotonic
-        self._global = _Window(global_per_second) if global_per_second else None
+        self._global: _Window | _Bucket | None = None
+        if global_per_second and burst is not None:
+            self._global = _Bucket(global_per_second, burst)
+        elif global_per_second:
+            self._global = _Window(global_per_second)
         self._chats: dict[int | str, _Window] = {}
 
     def admit(self, chat_id: int | str | None) -> bool:
@@ -152,7 +195,10 @@ class SlidingWindowLimiter:
         if self._global is not None:
             if not self._global.has_room(now):
                 return False
-            self._global.stamps.append(now)
+            if isinstance(self._global, _Bucket):
+                self._global.take()
+            else:
+                self._global.stamps.append(now)
         if chat_window is not None:
             chat_window.stamps.append(now)
         return True

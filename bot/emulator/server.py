@@ -248,8 +248,13 @@ class BotApiEmulator:
         global_per_second: float | None = None,
         per_chat_per_second: float | None = None,
         retry_after: int = 1,
+        burst: int | None = None,
     ) -> None:
-        """Refuse sends above these rates with 429; both ``None`` disables enforcement."""
+        """Refuse sends above these rates with 429; both ``None`` disables enforcement.
+
+        ``burst`` makes the overall limit a token bucket of that size instead of
+        a strict sliding window (see bot.emulator.faults).
+        """
         if global_per_second is None and per_chat_per_second is None:
             self._limiter = None
             return
@@ -257,6 +262,7 @@ class BotApiEmulator:
             global_per_second=global_per_second,
             per_chat_per_second=per_chat_per_second,
             retry_after=retry_after,
+            burst=burst,
         )
 
     def reset_stats(self) -> None:

@@ -28,7 +28,7 @@ SCRIPT = ROOT / "tests" / "e2e" / "crash_bot.py"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 MEMBERS = 1000
 FIRST_ID = 700000
-K = 8  # [delivery].max_in_flight's default; at 300/s and 50 ms k reaches it
+K = 12  # [delivery].max_in_flight's default; at 300/s and 50 ms k reaches it
 
 
 async def prepare_database(path: Path) -> None:

@@ -220,12 +220,13 @@ async def test_network_down_leaves_rows_pending_for_a_later_tick(tmp_path, refus
         await enqueue(h, messages)
         report = (await h.tick()).delivery
         assert report is not None
-        # Each send already in flight (k of them, here up to 2) makes its
-        # max_attempts tries; then the run stops and starts no other.
+        # The first send to use up its max_attempts tries stops the run; a
+        # send in flight meanwhile (k of them, here up to 2; starts are spaced,
+        # so it may still be waiting to retry) is given back untouched.
         assert (report.sent, report.failed, report.uncertain) == (0, 0, 0)
         assert 1 <= report.deferred <= 2
         assert report.stopped == "network errors"
-        assert refuse_sends["count"] == 2 * report.deferred
+        assert 2 * report.deferred <= refuse_sends["count"] <= 2 * len(members)
         rows = [await outbox.get_row(h.services.db, m.dedupe_key) for m in messages]
         assert all(row is not None and row.status == "pending" for row in rows)
         tried = [row for row in rows if row is not None and row.attempts == 1]

@@ -151,3 +151,22 @@ async def test_old_rows_keep_only_key_and_outcome(tmp_path):
         # Planning the old occurrence again still finds its key: never sent twice.
         assert await outbox.enqueue(db, [sent_early], now=now_ts(h)) == 0
         assert (await h.tick()).pruned == 0
+
+
+async def test_a_fan_out_over_a_jittery_network_stays_under_a_strict_limit(tmp_path):
+    # The server counts arrivals in a zero-tolerance 1 s window; the network
+    # moves each arrival by up to ±10 ms.  Sends started in bursts (a sliding
+    # window on the bot's side) arrive bunched and draw 429s, each pausing
+    # every send for a second; starts spread evenly with headroom draw none.
+    config = {"delivery": {"global_per_second": 10, "per_chat_per_second": 1}}
+    async with BotHarness.started(tmp_path, seed_county=False, config=config) as h:
+        await settle(h)
+        h.emulator.set_latency(0.1, 0.02)
+        h.emulator.set_rate_limit(global_per_second=10, per_chat_per_second=1)
+        members = await add_members(h, 40)
+        await enqueue(h, [reminder(p, due_at=now_ts(h)) for p in members])
+        report = (await h.tick()).delivery
+        assert report is not None and report.sent == 40
+        assert h.emulator.stats.flood_refusals <= 1
+        assert report.peak_in_flight >= 2
+        assert all(h.emulator.stats.sends_by_chat[p.telegram_id] == 1 for p in members)

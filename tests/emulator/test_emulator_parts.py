@@ -223,3 +223,21 @@ def test_cli_arguments() -> None:
     options = parse_args(["--port", "0", "--user", "1001:Alice"])
     assert options.port == 0
     assert options.user == ["1001:Alice"]
+
+
+def test_token_bucket_limiter_tolerates_bunching_not_excess() -> None:
+    # burst=3 at 10/s: arrivals bunched by up to 0.2 s pass, a sustained excess does not.
+    clock = FakeMonotonic()
+    limiter = SlidingWindowLimiter(global_per_second=10, burst=3, monotonic=clock)
+    assert all(limiter.admit(chat) for chat in (1, 2, 3))  # three at once
+    assert not limiter.admit(4)  # a fourth is a burst above 3
+    clock.now += 0.11
+    assert limiter.admit(4)
+    assert not limiter.admit(5)
+    admitted = 0
+    for chat in range(100, 140):  # 20/s for two seconds: about 10/s get through
+        clock.now += 0.05
+        admitted += limiter.admit(chat)
+    assert 19 <= admitted <= 21
+    with pytest.raises(ValueError, match="burst"):
+        SlidingWindowLimiter(global_per_second=10, burst=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -168,3 +169,80 @@ def test_begin_paces_on_send_start_and_finish_cools_the_chat(clock):
     clock.advance(0.3)
     pacer.finish(7)
     assert pacer.chat_ready_at(7) == pytest.approx(clock.now + 1.0)
+
+
+def test_starts_are_spread_evenly_not_in_bursts(clock):
+    # A window of 30 may not be spent in a burst: with k in flight a burst
+    # would reach the server bunched, and the network's jitter decides the rest.
+    pacer = make(clock)
+    starts = []
+    for _ in range(60):
+        clock.now = max(clock.now, pacer.global_ready_at())
+        pacer.begin()
+        starts.append(clock.now)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) == pytest.approx(1 / 30)
+    assert starts[30] - starts[0] == pytest.approx(1.0)
+
+
+def test_measured_jitter_widens_the_gap_between_starts(clock):
+    pacer = make(clock)
+    steady = pacer.start_gap()
+    for rtt in (0.2, 0.2, 0.2, 0.2):
+        pacer.observe(rtt)
+    assert pacer.start_gap() == pytest.approx(steady)  # no jitter, no headroom
+    for rtt in (0.18, 0.22) * 10:
+        pacer.observe(rtt)
+    assert pacer.round_trip == pytest.approx(0.2, abs=0.01)
+    # About 20 ms of deviation: each window of 30 starts is stretched by twice that.
+    assert pacer.headroom() == pytest.approx(0.04, abs=0.01)
+    assert pacer.start_gap() == pytest.approx((1.0 + pacer.headroom()) / 30)
+    # 30 arrivals, each moved by up to ±20 ms, still span more than a second.
+    assert 30 * pacer.start_gap() - 0.04 > 1.0
+
+
+def test_headroom_is_capped_on_a_wild_network(clock):
+    pacer = make(clock)
+    for rtt in (0.1, 5.0) * 10:
+        pacer.observe(rtt)
+    assert pacer.headroom() == pytest.approx(0.25)
+
+
+def test_a_429_pauses_then_goes_on_evenly_a_little_slower(clock):
+    pacer = make(clock)
+    gap = pacer.start_gap()
+    pacer.begin()
+    # k sends in flight refused in one go: one pause, one slowdown.
+    for _ in range(7):
+        pacer.pause(1.0)
+        pacer.flooded()
+    assert pacer.slowdown == pytest.approx(1.03)
+    assert pacer.global_ready_at() == pytest.approx(clock.now + 1.0)
+    clock.advance(1.0)
+    pacer.begin()
+    # After the pause the pace resumes at once, not in a burst, about 3 % slower ...
+    assert pacer.global_ready_at() == pytest.approx(clock.now + gap * 1.03)
+    # ... and the slowdown wears off as sends are answered.
+    for _ in range(200):
+        pacer.observe(0.1)
+    assert pacer.slowdown == pytest.approx(1.0)
+    # A 429 after the pause is a new excess: it slows again.
+    pacer.pause(1.0)
+    pacer.flooded()
+    assert pacer.slowdown == pytest.approx(1.03)
+
+
+def test_late_starts_do_not_add_up_to_a_lower_rate(clock):
+    # The event loop wakes a few ms after the pacer's time: 2 ms late each
+    # time must not become 2 ms more per gap (6 % at 30/s).
+    pacer = make(clock)
+    starts = []
+    for _ in range(301):
+        clock.now = max(clock.now, pacer.global_ready_at()) + 0.002
+        pacer.begin()
+        starts.append(clock.now)
+    assert (starts[-1] - starts[0]) == pytest.approx(10.0, abs=0.01)
+    # An idle spell restarts the grid: no burst to catch up.
+    clock.advance(5.0)
+    pacer.begin()
+    assert pacer.global_ready_at() == pytest.approx(clock.now + 1 / 30)
