@@ -2,7 +2,7 @@
 
     /pair       secretary: member → their helpers (✖ to remove) · ➕ a branch under the
                 same committee → a member there · 🙋 me · 🔗 a one-time 联系人 link
-    /helpfor    helper (or secretary): member → 📖 学习 / 📝 承诺 / 📍 所在地
+    /helpfor    helper (or secretary): member → 📖 学习 / 📝 承诺 / 📍 所在地 / 🏷 履岗
     /start helper_<code>   a relative or neighbour: consent → name → 联系人 (no membership)
 
 Acting for a member reuses the member's own flows: /helpfor shows the
@@ -18,7 +18,8 @@ Callback data (feature "hp"):
 
     hp:m:<member>  hp:b:<member>:<branch>  hp:add:<member>:<person>  hp:rm:<member>:<person>
     hp:lk:<member>  hp:for:<member>  hp:st:<member>  hp:si:<member>:<item>  hp:pl:<member>
-    hp:rp:<member>  hp:rt:<member>  hp:wb:<member>  hp:end:<0>  hp:cy:<code>  hp:cn:<code>
+    hp:rp:<member>  hp:rt:<member>  hp:wb:<member>  hp:po:<member>  hp:end:<0>
+    hp:cy:<code>  hp:cn:<code>
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from bot.report_parts import (
     add_rollup_figure,
 )
 from bot.services import Services, get_services
-from handlers import awaiting
+from handlers import awaiting, posts
 from handlers.acting_for import Subject, acting, carrying
 from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
 from handlers.keyboards import MAX_BUTTONS, button_grid, yes_no_keyboard
@@ -415,6 +416,9 @@ async def button_for(
              _button(t(lang, "helpers.btn_rate"), "rt", member.id)]]
     if member.category == Category.MOBILE:
         rows.append([_button(t(lang, "helpers.btn_where"), "wb", member.id)])
+    # Only when a post they hold has this month's 履岗 report due and not yet in.
+    if await posts.open_reports(get_services(context), [member.id]):
+        rows.append([_button(t(lang, "helpers.btn_post"), "po", member.id)])
     rows.append([_button(t(lang, "helpers.btn_end"), "end", 0)])
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(
@@ -561,6 +565,27 @@ async def button_where(
     await update.effective_chat.send_message(text, reply_markup=markup)
 
 
+async def button_post(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
+) -> None:
+    """Show the holder's due 履岗 question with their own buttons, acting for them."""
+    found = await _helped(update, context, args[0])
+    if found is None:
+        return
+    actor, member, name = found
+    services = get_services(context)
+    await _act(services, actor, member)
+    asks = await posts.report_asks(services, actor.language, member.id)
+    await update.callback_query.answer()
+    if not asks:
+        await reply(update, actor.language, "helpers.post_none", name=name)
+        return
+    await reply(update, actor.language, "helpers.acting", name=name,
+                who=_name(actor.language, actor.name))
+    for text, markup in asks:
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
 async def button_end(
     update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
 ) -> None:
@@ -690,7 +715,7 @@ async def typed_name(
 
 # ---------------------------------------------------------------- digest and ledger
 
-_WHAT = ("study", "pledge", "report", "rating", "whereabouts")
+_WHAT = ("study", "pledge", "report", "rating", "whereabouts", "post")
 
 
 async def digest_lines(
@@ -735,6 +760,10 @@ def _entry_text(language: str, entry: helpers.Entry) -> str:
         month = f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
         return t(language, "helpers.row_report", month=month,
                  status=t(language, f"pledges.progress.{entry.value}"))
+    if entry.kind == "post":
+        month = f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
+        return t(language, "helpers.row_post", month=month,
+                 status=t(language, f"helpers.post_{entry.value}"))
     if entry.kind == "rating":
         return t(language, "helpers.row_rating", text=t(language, f"pledges.rating.{entry.value}"))
     return t(language, "helpers.row_where", kind=t(language, f"helpers.where_{entry.value}"),
@@ -772,6 +801,7 @@ _BUTTONS: dict[str, tuple[tuple[object, ...], _Button]] = {
     "rp": ((INT,), button_report),
     "rt": ((INT,), button_rate),
     "wb": ((INT,), button_where),
+    "po": ((INT,), button_post),
     "end": ((INT,), button_end),
     "cy": ((TEXT,), button_consent),
     "cn": ((TEXT,), button_decline),

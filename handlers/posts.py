@@ -35,7 +35,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callback_data import INT, decode, pack, pattern
+from bot.callback_data import INT, decode, optional_subject, pack, pattern, with_subject
 from bot.domain import pledges as cycle
 from bot.domain import posts as rules
 from bot.domain.localtime import zone
@@ -55,6 +55,7 @@ from bot.report_parts import (
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
+from handlers.acting_for import Reader, carrying, readers_of
 from handlers.awaiting import TypedAnswer
 from handlers.common import clear_buttons, load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
@@ -67,7 +68,7 @@ from storage.repositories import posts as repo
 from storage.repositories.pending_inputs import PendingInput
 from storage.repositories.posts import Holder, Post, PostTarget
 
-__all__ = ["digest_lines", "ledger_sheet", "plan_posts", "register"]
+__all__ = ["digest_lines", "ledger_sheet", "open_reports", "plan_posts", "register", "report_asks"]
 
 FEATURE = "ps"
 NOTE = "post.note"  # {"h": holder, "m": yyyymm}
@@ -355,10 +356,12 @@ async def button_report(
         )
         await _next_count(update, services, me, holder, post, month, after=0)
     elif choice == "note":
-        await await_answer(services, me.chat_id, NOTE, h=holder.id, m=month)
+        await await_answer(services, me.chat_id, NOTE, subject=me.subject, h=holder.id, m=month)
         await reply(update, me.language, "posts.ask_note")
     else:
-        await await_answer(services, me.chat_id, REASON, h=holder.id, m=month)
+        await await_answer(
+            services, me.chat_id, REASON, subject=me.subject, h=holder.id, m=month
+        )
         keys = [
             _button(t(me.language, f"posts.reason_{r}"), "why", holder.id, month, r)
             for r in rules.REASONS
@@ -367,7 +370,7 @@ async def button_report(
             update,
             me.language,
             "posts.ask_reason",
-            reply_markup=InlineKeyboardMarkup(button_grid(keys)),
+            reply_markup=carrying(InlineKeyboardMarkup(button_grid(keys)), me.subject),
         )
 
 
@@ -393,7 +396,9 @@ async def _next_count(
         return
     target = targets[0]
     done = (await repo.counts_for(services.db, [holder.id])).get((holder.id, target.id), 0.0)
-    await await_answer(services, me.chat_id, COUNT, h=holder.id, m=month, t=target.id)
+    await await_answer(
+        services, me.chat_id, COUNT, subject=me.subject, h=holder.id, m=month, t=target.id
+    )
     keys = [_button(f"+{n}", "n", holder.id, month, target.id, n) for n in _COUNT_STEPS]
     keys.append(_button(t(me.language, "posts.btn_count_done"), "nd", holder.id, month, target.id))
     await reply(
@@ -404,7 +409,7 @@ async def _next_count(
         unit=target.unit or "",
         target=_num(target.target),
         done=_num(done),
-        reply_markup=InlineKeyboardMarkup(button_grid(keys, columns=5)),
+        reply_markup=carrying(InlineKeyboardMarkup(button_grid(keys, columns=5)), me.subject),
     )
 
 
@@ -669,6 +674,7 @@ async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     language = actor.language
     blocks = []
+    file_buttons: list[InlineKeyboardButton] = []
     for branch in branches:
         year = cycle.local_year(
             services.clock.now(), zone(branch.timezone, services.settings.general.default_timezone)
@@ -701,6 +707,17 @@ async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 else t(language, "posts.no_holders")
             )
         blocks.append("\n".join(line for line in lines if line))
+        if leader:
+            # A holder without Telegram cannot answer the monthly ask: the
+            # secretary files it from here, acting for them (代为登记).
+            offline = [h.member_id for h in holders if h.telegram_id is None]
+            file_buttons += [
+                InlineKeyboardButton(
+                    t(language, "posts.btn_file_for", name=h.name or ""),
+                    callback_data=with_subject(pack(FEATURE, "f", h.holder_id), h.member_id),
+                )
+                for h, _ in await open_reports(services, offline)
+            ]
     person = await people.get_person_by_telegram(services.db, actor.telegram_id)
     membership = await members.current_membership(services.db, person.id) if person else None
     if membership is not None:
@@ -718,7 +735,12 @@ async def cmd_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 if post is not None:
                     lines.append(await _progress(services, language, holder, post, targets))
             blocks.append("\n".join(lines))
-    await update.effective_chat.send_message("\n\n".join(blocks))
+    await update.effective_chat.send_message(
+        "\n\n".join(blocks),
+        reply_markup=InlineKeyboardMarkup(button_grid(file_buttons[:MAX_BUTTONS], columns=1))
+        if file_buttons
+        else None,
+    )
 
 
 # ---------------------------------------------------------------- the planner
@@ -743,16 +765,23 @@ async def plan_posts(services: Services, now: datetime) -> list[OutgoingMessage]
             continue
         tz = zone(h.timezone, default_tz)
         hours = cycle.member_hours(h.category, services.settings.study)
-        language = h.language or default_language
         month = cycle.open_month(now, settings.report_day, tz, hours)
         this = report_round(now, month, settings, tz, hours, h.away_until)
         if (
-            (chat_id := h.telegram_id) is not None
-            and month // 100 == h.year
+            month // 100 == h.year
             and h.decided_at <= this.asked_at.timestamp()
             and not await repo.reports_for(services.db, [h.holder_id], month)
         ):
-            found += [p.build() for p in _report_round(this, h, chat_id, post, targets, language)]
+            # A holder without Telegram is asked through their helpers, as meetings do.
+            for reader in await readers_of(
+                services.db, h.member_id, h.person_id, h.telegram_id, h.language
+            ):
+                found += [
+                    p.build()
+                    for p in _report_round(
+                        this, h, reader, post, targets, reader.language or default_language
+                    )
+                ]
         opens = cycle.evaluation_ask_moment(h.year, now, tz, hours)
         if opens is not None and h.rating is None:
             found += await _assess_asks(services, now, h, post, targets, opens, leaders)
@@ -762,35 +791,44 @@ async def plan_posts(services: Services, now: datetime) -> list[OutgoingMessage]
 def _report_round(
     this: Round,
     h: repo.ActiveHolder,
-    chat_id: int,
+    reader: Reader,
     post: Post,
     targets: Sequence[PostTarget],
     language: str,
 ) -> list[Planned]:
     """Return the holder's 履岗 ask and follow-up: posts' words on the shared round."""
     month = this.month
-    markup = report_keyboard(language, h.holder_id, month).to_dict()
+    # A helper's copy names the holder on every button and says whom it is for.
+    subject = h.member_id if reader.for_member else None
+    markup = carrying(report_keyboard(language, h.holder_id, month), subject).to_dict()
+    head = t(language, "posts.for_member", name=h.name or "") + "\n" if subject else ""
     ask = Ask(
         "post.report",
-        occurrence_key("post.report", h.member_id, f"h{h.holder_id}", month),
-        lambda: (
-            t(
-                language,
-                "posts.report_ask",
-                post=h.post_name,
-                month=_month(language, month),
-                card=raw(card(language, post, targets)),
-            ),
-            markup,
-        ),
+        occurrence_key("post.report", h.member_id, f"h{h.holder_id}", f"{month}{reader.suffix}"),
+        lambda: (head + report_text(language, h.post_name, month, post, targets), markup),
     )
 
     def followup(number: int) -> Ask:
-        key = occurrence_key("post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}")
-        text = t(language, "posts.followup", post=h.post_name, month=_month(language, month))
+        key = occurrence_key(
+            "post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}{reader.suffix}"
+        )
+        text = head + t(language, "posts.followup", post=h.post_name, month=_month(language, month))
         return Ask("post.followup", key, lambda: (text, markup))
 
-    return round_messages(this, h.person_id, chat_id, [ask], followup)
+    return round_messages(this, reader.person_id, reader.chat_id, [ask], followup)
+
+
+def report_text(
+    language: str, post_name: str, month: int, post: Post, targets: Sequence[PostTarget]
+) -> str:
+    """Return the monthly 履岗 question for a post."""
+    return t(
+        language,
+        "posts.report_ask",
+        post=post_name,
+        month=_month(language, month),
+        card=raw(card(language, post, targets)),
+    )
 
 
 async def _assess_asks(
@@ -901,20 +939,71 @@ async def _month_reports(
     """Return the year's holders, those whose 履岗 report is due now, and who reported."""
     now = services.clock.now()
     holders = await repo.planned_holders(services.db, [now.year], branch_id)
-    settings = services.settings.pledges
-    due: list[tuple[repo.ActiveHolder, int]] = []
-    for h in holders:
-        tz = zone(h.timezone, services.settings.general.default_timezone)
-        hours = cycle.member_hours(h.category, services.settings.study)
-        month = cycle.open_month(now, settings.report_day, tz, hours)
-        report_at = cycle.report_moment(month, settings.report_day, tz, hours)
-        if month // 100 == h.year and h.decided_at <= report_at.timestamp():
-            due.append((h, month))
+    due = [
+        (h, month) for h in holders if (month := _due_month(services, h, now)) is not None
+    ]
     reported: set[int] = set()
     for h, month in due:
         if await repo.reports_for(services.db, [h.holder_id], month):
             reported.add(h.holder_id)
     return holders, due, reported
+
+
+def _due_month(services: Services, h: repo.ActiveHolder, now: datetime) -> int | None:
+    """Return the month whose 履岗 report the holder owes now (asked after consent), or None."""
+    settings = services.settings.pledges
+    tz = zone(h.timezone, services.settings.general.default_timezone)
+    hours = cycle.member_hours(h.category, services.settings.study)
+    month = cycle.open_month(now, settings.report_day, tz, hours)
+    report_at = cycle.report_moment(month, settings.report_day, tz, hours)
+    return month if month // 100 == h.year and h.decided_at <= report_at.timestamp() else None
+
+
+async def open_reports(
+    services: Services, member_ids: Sequence[int]
+) -> list[tuple[repo.ActiveHolder, int]]:
+    """Return the members' held posts whose report for the open month is due and not yet in."""
+    now = services.clock.now()
+    found = []
+    for h in await repo.planned_holders(services.db, [now.year - 1, now.year]):
+        month = _due_month(services, h, now) if h.member_id in member_ids else None
+        if month is not None and not await repo.reports_for(services.db, [h.holder_id], month):
+            found.append((h, month))
+    return found
+
+
+async def report_asks(
+    services: Services, language: str, member_id: int, holder_id: int | None = None
+) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """Return the member's due 履岗 questions for a helper: "代 X 汇报", buttons naming them."""
+    found = []
+    for h, month in await open_reports(services, [member_id]):
+        if holder_id is not None and h.holder_id != holder_id:
+            continue
+        post = await repo.get_post(services.db, h.post_id)
+        if post is None:
+            continue
+        targets = await repo.targets_of(services.db, [post.id])
+        text = t(language, "posts.for_member", name=h.name or "") + "\n"
+        text += report_text(language, h.post_name, month, post, targets)
+        found.append((text, carrying(report_keyboard(language, h.holder_id, month), member_id)))
+    return found
+
+
+async def button_file(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    """Show a holder's due 履岗 question to the helper or leader whose press names them."""
+    services = get_services(context)
+    found = await _own_holder(update, services, int(args[0]))
+    if found is None:
+        return
+    me, holder = found
+    asks = await report_asks(services, me.language, me.member.id, holder.id)
+    if not asks or me.subject is None:
+        await stale(update, me.language, "posts.nothing_due")
+        return
+    await update.callback_query.answer()
+    for text, markup in asks:
+        await update.effective_chat.send_message(text, reply_markup=markup)
 
 
 async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
@@ -994,8 +1083,11 @@ _BUTTONS: dict[str, tuple[tuple[object, ...], _Button]] = {
     "n": ((INT, INT, INT, frozenset(str(n) for n in _COUNT_STEPS)), button_count),
     "nd": ((INT, INT, INT), button_count),
     "a": ((INT, frozenset(cycle.RATINGS)), button_assess),
+    "f": ((INT,), button_file),
 }
 _SHAPES = {action: shape for action, (shape, _) in _BUTTONS.items()}
+# The holder's report buttons may name the member a helper acts for (f<member>).
+_SHAPES.update(optional_subject({a: _SHAPES[a] for a in ("r", "why", "n", "nd", "f")}))
 _TYPED: dict[str, TypedAnswer] = {NOTE: typed_note, REASON: typed_reason, COUNT: typed_count}
 
 

@@ -194,7 +194,7 @@ class Entry:
     member_name: str | None
     by_name: str | None
     by_kind: str | None  # 'helper' | 'contact' if they help the member, else None (a leader)
-    kind: str  # 'study' | 'pledge' | 'report' | 'rating' | 'whereabouts'
+    kind: str  # 'study' | 'pledge' | 'report' | 'rating' | 'whereabouts' | 'post' (履岗)
     detail: str | None  # the study title, pledge text, report month, rating, place
     value: str | None  # done/excused, the progress status, the rating, the whereabouts kind
 
@@ -216,6 +216,10 @@ _ENTRIES = """
     UNION ALL
     SELECT at, member_id, entered_by, 'whereabouts', place, kind FROM whereabouts_log
      WHERE entered_by IS NOT NULL
+    UNION ALL
+    SELECT r.reported_at, h.member_id, r.entered_by, 'post', CAST(r.month AS TEXT), r.status
+      FROM post_reports r JOIN post_holders h ON h.id = r.holder_id
+     WHERE r.entered_by IS NOT NULL
 """
 
 

@@ -117,3 +117,85 @@ async def test_a_posts_whole_year(harness: BotHarness) -> None:
     row = sheet.rows[0]
     assert row[0] == "柑桔种植技术服务岗" and row[4] == "张伟"
     assert row[6:10] == [2, 1, "技术指导 5/12", "基本兑现"]
+
+
+async def test_a_helper_files_a_phone_less_holders_report(harness: BotHarness) -> None:
+    """A holder without Telegram (issue 13.5): the monthly ask goes to her helper, labelled
+    "代 X 汇报"; the helper, a member of another branch of the same committee, files it with a
+    typed count through /helpfor; the secretary can file it from the post's card; the
+    设岗定责 sheet and the digest name the helper (代为登记)."""
+    from handlers import helpers as helpers_feature
+    from storage.repositories import helpers, people
+    from tests.e2e.test_offline_members import register_offline
+    from tests.e2e.test_study import member_in_db
+
+    h = harness
+    secretary = h.user(SECRETARY, "zh")
+    await register_offline(secretary, "王秀英", "老龄党员", None)
+    helper = await member_in_db(h, 4101, "赵敏", "Asia/Shanghai", branch_key="renhe-pigs")
+    helper_person = await people.get_person_by_telegram(h.services.db, 4101)
+    async with h.services.db.execute(
+        "SELECT m.id FROM members m JOIN people p ON p.id = m.person_id WHERE p.name = '王秀英'"
+    ) as cur:
+        ((member_id,),) = await cur.fetchall()
+    await helpers.add_helper(h.services.db, member_id=member_id,
+                             helper_person_id=helper_person.id, kind=helpers.HELPER,
+                             added_by=None, now=int(h.clock.now().timestamp()))
+
+    # The secretary sets the post; a holder without Telegram holds it at once.
+    created = await say(secretary, POST, "已设岗")
+    await secretary.press("王秀英", created)
+    await secretary.wait_for_message(lambda m: "王秀英 已确认担任" in m.plain)
+
+    # Before the month's ask, /helpfor offers no 履岗.
+    await helper.send_command("helpfor")
+    pick = await helper.wait_for_message(lambda m: "王秀英" in m.button_texts)
+    await helper.press("王秀英", pick)
+    menu = await helper.wait_for_message(lambda m: "📖 学习" in m.button_texts)
+    assert "🏷 履岗" not in menu.button_texts
+
+    # March's ask goes to her helper, saying whom it is for.
+    h.clock.set(datetime(2026, 3, 25, 2, 0, tzinfo=UTC))
+    await h.tick()
+    asked = find(helper, "2026年3月履岗")
+    assert "代 王秀英 汇报" in asked.plain
+    assert asked.button_texts == ["✅ 按要求履岗", "📝 说说做了什么", "🙋 本月未能履岗：原因"]
+    # The secretary may file it from the post's card.
+    await secretary.send_command("posts")
+    card = await secretary.wait_for_message(lambda m: "设岗定责" in m.plain)
+    assert card.button_texts == ["🏷 代 王秀英 汇报履岗"]
+
+    # The helper files it through /helpfor: ✅, then a typed count.
+    await helper.send_command("helpfor")
+    pick = await helper.wait_for_message(lambda m: "王秀英" in m.button_texts)
+    await helper.press("王秀英", pick)
+    menu = await helper.wait_for_message(lambda m: "🏷 履岗" in m.button_texts)
+    await helper.press("🏷 履岗", menu)
+    ask = await helper.wait_for_message(
+        lambda m: "代 王秀英 汇报" in m.plain and "✅ 按要求履岗" in m.button_texts
+    )
+    await helper.press("✅ 按要求履岗", ask)
+    counting = await helper.wait_for_message(lambda m: "技术指导：本月做了多少户次" in m.plain)
+    assert counting.button_texts[:4] == ["+1", "+2", "+3", "+5"]
+    await say(helper, "4", "技术指导 +4 户次（全年已计 4/12）")
+    await helper.wait_for_message(lambda m: "已记下2026年3月的履岗汇报" in m.plain)
+    await helper.wait_for_message(lambda m: "代为登记：赵敏" in m.plain)
+
+    # Filed: the card's button and the /helpfor entry are gone.
+    await secretary.send_command("posts")
+    card = await secretary.wait_for_message(
+        lambda m: "设岗定责" in m.plain and m.message_id != card.message_id
+    )
+    assert card.button_texts == []
+
+    branch = await units.get_unit_by_key(h.services.db, "renhe-citrus")
+    assert branch is not None
+    sheet = await posts_feature.ledger_sheet(h.services, branch.id)
+    assert sheet is not None
+    row = sheet.rows[0]
+    assert row[4] == "王秀英" and row[6] == 1 and row[8] == "技术指导 4/12"
+    assert sheet.head[10] == "代为登记" and row[10] == "赵敏"
+    end = int(h.clock.now().timestamp())
+    lines = await helpers_feature.digest_lines(h.services, branch.id, end - 86400, end, "zh")
+    assert len(lines) == 1 and "赵敏 为 王秀英 登记了履岗 1 次" in lines[0], lines
+    assert await posts_feature.digest_lines(h.services, branch.id, 0, 0, "zh") == []
