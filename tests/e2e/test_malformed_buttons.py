@@ -61,6 +61,12 @@ MALFORMED = [
     "ps:", "ps:h:1", "ps:c:1:maybe", "ps:r:1:202603:great", "ps:why:1:202603:bored",
     "ps:n:1:202603:1:7", "ps:n:1:202603:1", "ps:a:1:best", "ps:a:x:good", "ps:zz:1",
     "ps:h:999999:999999", "ps:c:999999:y", "ps:r:999999:202603:done", "ps:a:999999:good",
+    # a post button's subject part: not a number, misplaced, doubled, on a leader's button,
+    # or naming a member nobody may act for
+    "ps:r:1:202603:done:fx", "ps:r:1:f1:202603:done", "ps:r:1:202603:done:f1:f1",
+    "ps:why:1:202603:ill:f", "ps:n:1:202603:1:3:f²", "ps:nd:1:202603:f1", "ps:f:x:f1",
+    "ps:f:1:f1:f1", "ps:a:1:good:f1", "ps:h:1:1:f1", "ps:c:1:y:f1", "ps:f:1",
+    "ps:r:1:202603:done:f999999", "ps:f:999999:f999999",
     "cp:", "cp:v", "cp:v:x", "cp:b:1", "cp:b:1:²", "cp:zz:1", "cp:n:999999", "cp:v:999999",
     "cp:b:999999:999999", "cp:x:999999", "cp:k:999999",
     # contact that counts offline (ct:): wrong arity, wrong kind, nothing that exists

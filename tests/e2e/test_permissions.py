@@ -496,6 +496,18 @@ async def test_posts_commands_and_buttons_by_role(world):
     assert not _is_refusal(await _press_raw(h, roles["secretary"], f"ps:a:{holder.id}:fair"))
     assert (await posts.get_holder(db, holder.id)).rating == "fair"
 
+    # A holder's report buttons with a subject (a helper's or leader's press, issue 13.5):
+    # a stranger or another branch's member naming the holder, or nobody, gets the one
+    # refusal the unforged buttons give, before anything is looked up.
+    forged = [f"ps:{action}:f{target}" for action in (
+        f"r:{holder.id}:202603:done", f"why:{holder.id}:202603:ill", f"n:{holder.id}:202603:1:3",
+        f"nd:{holder.id}:202603:1", f"f:{holder.id}", f"r:{NONE}:202603:done", f"f:{NONE}")
+        for target in (holder_member.id, NONE)]
+    for user in (roles["stranger"], other, roles["other_secretary"]):
+        answers = {await _press_raw(h, user, data) for data in [*own, *forged]}
+        assert len(answers) == 1 and _is_refusal(answers.pop()), user.id
+    assert await posts.reports_for(db, [holder.id]) == []
+
 
 async def test_campaign_commands_and_buttons_by_role(world):
     """Leaders open and close campaigns; members of the branches beneath nominate and vote."""
