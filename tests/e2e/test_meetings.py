@@ -137,8 +137,15 @@ async def test_theme_day_from_notice_to_record(h):
     assert "📍 在外地，线上参加" in online.button_texts
     # The helper also gets the notice for the member without Telegram, to answer for her.
     for_her = await wei.wait_for_message(lambda m: "孙奶奶" in m.plain)
+    assert "代 孙奶奶 回复" in for_her.plain  # issue 13.5: the notice says whom it is for
     await wei.press("✅ 参加", for_her)
     await wei.wait_for_message(lambda m: "已代为登记" in m.plain)
+    # The reply is hers, with the helper kept as who entered it.
+    async with h.services.db.execute(
+        "SELECT r.replied_by FROM meeting_invitees r WHERE r.member_id = ?", (offline_id,)
+    ) as cur:
+        assert [row[0] for row in await cur.fetchall()] == [
+            (await people.get_person_by_telegram(h.services.db, wei.id)).id]
 
     await wei.press("✅ 参加", notice)
     await wei.wait_for_message(lambda m: "已回复：参加" in m.plain)
