@@ -3,8 +3,8 @@
     report = await deliver_due(app.bot, services)          # what each scheduler tick runs
     report = await deliver_due(bot, services, should_stop=lambda: not app.running)
 
-Reads the pending outbox rows due by the clock's now, oldest first, in batches,
-and sends them one at a time:
+Reads the pending outbox rows due by the clock's now, time-sensitive kinds
+first and then oldest first, in batches, and sends them with up to k in flight:
 
 * Exactly once per dedupe key, across restarts, but for a crash.  Up to k
   sends are in flight (k ≈ rate × measured round trip + 1, at most
@@ -21,10 +21,13 @@ and sends them one at a time:
   row planned with a `quiet_zone` that would land in quiet hours (or outside
   an elderly member's daytime window) is moved to the morning instead.
 * Paced by bot.pacing on send start, just under `global_per_second` overall
-  (`paid_per_second` with `paid_broadcast`) and
-  `per_chat_per_second` per chat.  A row whose chat is still cooling down is held
-  aside (in order, per chat) while other chats' rows go first; nobody gets two
-  messages within a second.
+  (`paid_per_second` with `paid_broadcast`), starts spread evenly with
+  headroom for the measured round-trip jitter (the server counts arrivals,
+  which the network bunches), and `per_chat_per_second` per chat.  k counts
+  the whole time a send holds its place (claim, request, 'sent' mark) with a
+  quarter's headroom, so the pace, not k, is what limits a fan-out.  A row
+  whose chat is still cooling down is held aside (in order, per chat) while
+  other chats' rows go first; nobody gets two messages within a second.
 * Too late is not sent: rows due before now - `grace_hours`, or past their
   `expires_at`, become 'expired' (reported, one log line).
 * At most one extra copy of a message, whatever the network does.  A send
@@ -50,7 +53,9 @@ and sends them one at a time:
   minutes by its attempt count) and the run stops; later ticks retry it until
   the grace window expires it (an uncertain row's re-send is then withdrawn).
 * 429 waits `retry_after` (for every chat: flood control is per bot) and sends
-  the same message again: Telegram answered that it did not send it.  403 and
+  the same message again: Telegram answered that it did not send it.  The
+  pace then resumes at once, evenly, about 3 % slower (once per pause, however
+  many of the k were refused), the slowdown wearing off as sends succeed.  403 and
   "chat not found" mark the person unreachable and close the row as
   'unreachable', never retried.  'failed' means only that Telegram rejected
   this very message for good (another 400 such as malformed HTML or an

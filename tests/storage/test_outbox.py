@@ -196,3 +196,26 @@ async def test_uncertain_rows_survive_the_migration_of_older_rows(tmp_path: Path
         await outbox.mark_uncertain(db, row.id, error="x", now=NOW, resend_at=None)
     finally:
         await db.close()
+
+
+async def test_a_crash_while_sending_repeats_each_row_at_most_once(db):
+    # Two rows were 'sending' when the bot was killed: one on its first try,
+    # one already a re-send after a time-out.  The first is sent once more at
+    # once; the second would be a third copy, so it is closed for good.
+    await outbox.enqueue(db, [message(1), message(2)], now=NOW)
+    first = await outbox.get_row(db, message(1).dedupe_key)
+    second = await outbox.get_row(db, message(2).dedupe_key)
+    assert first is not None and second is not None
+    await outbox.mark_uncertain(db, second.id, error="TimedOut", now=NOW, resend_at=NOW + 60)
+    assert await outbox.mark_sending(db, first.id)
+    assert await outbox.mark_sending(db, second.id)
+
+    recovered = await outbox.recover_sending(db, now=NOW + 120)
+    assert sorted(row.id for row in recovered) == [first.id, second.id]
+    again = await outbox.get_row(db, message(1).dedupe_key)
+    closed = await outbox.get_row(db, message(2).dedupe_key)
+    assert again is not None and again.status == "uncertain"
+    assert again.next_attempt_at == NOW + 120  # its one repeat, at once
+    assert closed is not None and closed.status == "uncertain" and closed.next_attempt_at is None
+    due = await outbox.due_rows(db, NOW + 120)
+    assert [row.id for row in due] == [first.id]
