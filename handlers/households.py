@@ -39,7 +39,7 @@ from bot.domain.free_text import echo, require_text
 from bot.domain.humane import day_label
 from bot.domain.localtime import local_date, zone
 from bot.domain.models import Category, MemberStatus, Unit
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.permissions import Actor, can_manage_branch, is_leader
 from bot.domain.schedule import Windows
 from bot.domain.text import split_message
@@ -655,6 +655,7 @@ async def plan_household_reminders(services: Services, now: datetime) -> list[Ou
                    days=(now_ts - row.gap_start) // _DAY),
             due_at=now_ts,
             reply_markup=visit_markup(language, row.household_id, row.member_id).to_dict(),
+            **quiet_hours(tz, row.category),
         ))
     return planned
 

@@ -39,7 +39,7 @@ from bot.callback_data import INT, decode, optional_subject, pack, pattern, with
 from bot.domain import pledges as cycle
 from bot.domain import posts as rules
 from bot.domain.localtime import zone
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.permissions import can_manage_branch, is_leader, managed_branches
 from bot.domain.report_round import Ask, Planned, Round, report_round, round_messages
 from bot.errors import InvalidInput
@@ -895,6 +895,7 @@ async def _assess_asks(
                     ).timestamp()
                 ),
                 reply_markup=InlineKeyboardMarkup(button_grid(keys)).to_dict(),
+                **quiet_hours(zone(h.timezone, None), "regular"),
             )
         )
     return found

@@ -39,7 +39,7 @@ from bot.domain.free_text import echo
 from bot.domain.humane import day_label, zone_label
 from bot.domain.localtime import local_date, zone
 from bot.domain.models import Category, Member, Person
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.permissions import managed_branch_ids
 from bot.domain.places import (
     Place,
@@ -536,6 +536,8 @@ def _ask_candidate(
             due_at=int(due.timestamp()),
             reply_markup=_ask_keyboard(language, base).to_dict(),
             expires_at=int(ask.next_due_at.timestamp()),
+            # Mobile members, never elderly; their own zone, else the default.
+            **quiet_hours(zone(row.timezone, services.settings.general.default_timezone)),
         )
 
     return _Candidate(key, build, row.member_id)

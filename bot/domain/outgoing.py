@@ -11,6 +11,7 @@ row per key forever, so planning the same occurrence twice sends it once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "OutgoingMessage",
     "occurrence_key",
     "priority_of",
+    "quiet_hours",
 ]
 
 # Messages a person gets as a leader, not as a member: they outlive a membership.
@@ -39,6 +41,24 @@ URGENT_KINDS = (
 def priority_of(kind: str) -> int:
     """Return the delivery priority of a kind: 0 time-sensitive, 1 bulk."""
     return 0 if kind.startswith(URGENT_KINDS) else 1
+
+
+def quiet_hours(
+    zone: tzinfo | str | None, category: str | None = None, *, for_helper: bool = False
+) -> dict[str, Any]:
+    """Return OutgoingMessage's send-time quiet-hours fields for a message to a member.
+
+        OutgoingMessage(..., **quiet_hours(tz, row.category))
+
+    Every member-facing planner passes these, so delivery checks quiet hours
+    (and an elderly member's daytime window) again when the message really
+    goes: a long fan-out that reaches someone after 21:00 moves the message to
+    the morning.  A helper reading for a member (`for_helper`) is not elderly
+    himself; he is asked at his member's hours.  A zone without an IANA name
+    (None, a fixed offset) gives no check rather than a wrong one.
+    """
+    key = zone if isinstance(zone, str) or zone is None else getattr(zone, "key", None)
+    return {"quiet_zone": key, "elderly": category == "elderly" and not for_helper}
 
 
 def occurrence_key(kind: str, member_id: int, item: object, occurrence: object) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.domain import meetings as rules
 from bot.domain.localtime import zone
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.schedule import Windows
 from bot.domain.study import zone_finder
 from bot.i18n import raw, t
@@ -151,6 +151,8 @@ async def _remind(plan: _Planning, due: list[Recipient]) -> None:
                 kind="meet.remind", person_id=person, chat_id=chat,
                 text=plan.text(language, head, meeting, recipient, _helper(recipient, suffix)),
                 due_at=plan.ts, expires_at=meeting.starts_at,
+                **quiet_hours(plan.member_zone(recipient), recipient.category,
+                              for_helper=_helper(recipient, suffix)),
                 reply_markup=None if recipient.reply else reply_keyboard(
                     language, meeting, recipient.member_id,
                     mobile=recipient.category == "mobile").to_dict(),

@@ -18,7 +18,7 @@ from telegram import InlineKeyboardMarkup
 from bot.domain import pledges as rules
 from bot.domain.away import is_away
 from bot.domain.localtime import local_date, zone
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.pledges import Pledge, PledgeReport
 from bot.domain.report_round import Ask, report_round, round_messages
 from bot.i18n import t
@@ -141,6 +141,8 @@ def _message(
     due: datetime,
     markup: InlineKeyboardMarkup,
     expires: datetime | None = None,
+    *,
+    tz: ZoneInfo,
 ) -> OutgoingMessage:
     """Return one planned message to the member, with its buttons."""
     return OutgoingMessage(
@@ -152,6 +154,7 @@ def _message(
         due_at=int(due.timestamp()),
         reply_markup=markup.to_dict(),
         expires_at=int(expires.timestamp()) if expires is not None else None,
+        **quiet_hours(tz, member.category),
     )
 
 
@@ -187,7 +190,9 @@ def _pledge_ask(
             limit=rules.MAX_TEXT,
         )
         # No expiry: the buttons stay valid all year.
-        return _message(member, "pledge.ask", key, text, due, start_keyboard(language, year))
+        return _message(
+            member, "pledge.ask", key, text, due, start_keyboard(language, year), tz=tz
+        )
 
     return [_Candidate(key, build)]
 
@@ -278,6 +283,7 @@ def _evaluation_asks(
                     evaluation_ask(language, pledge, number, reports.get(pledge.id, [])),
                     rules.send_time(opens, now, tz, hours),
                     rating_keyboard(language, "self", pledge.id),
+                    tz=tz,
                 )
 
             found.append(_Candidate(key, build, summary_of=pledge.id))

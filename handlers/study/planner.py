@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import study as rules
 from bot.domain.localtime import zone
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
+from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.schedule import due_end
 from bot.domain.study import Answer, NextKind, Progress, Reason
 from bot.services import Services
@@ -132,6 +132,5 @@ def _outgoing(
         reply_markup=answer_keyboard(language, row.item.id).to_dict(),
         expires_at=int(due_end(date.fromisoformat(row.item.due_date), tz).timestamp()),
         # A fan-out that runs late must not wake the member: delivery checks again.
-        quiet_zone=tz.key,
-        elderly=row.category == "elderly",
+        **quiet_hours(tz, row.category),
     )

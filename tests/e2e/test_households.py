@@ -93,6 +93,10 @@ async def test_register_pair_visit_remind_and_report(tmp_path) -> None:
         await h.advance(hours=1)  # 08:00: allowed
         (reminder,) = reminders(member)
         assert "王某户（三组）" in reminder and "30 天没有走访记录" in reminder
+        # Planned with the member's zone: a fan-out that reached her after 21:00
+        # would hold it for the morning (tests/e2e/test_delivery_worker.py).
+        async with db.execute("SELECT quiet_zone FROM outbox WHERE kind = 'hh.remind'") as cur:
+            assert [row[0] for row in await cur.fetchall()] == ["Asia/Shanghai"]
         for _ in range(5):
             await h.advance(days=3)
         assert len(reminders(member)) == 1  # once per stretch, however long it lasts
