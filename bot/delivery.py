@@ -406,13 +406,8 @@ class _Run:
         self.report.peak_in_flight = max(self.report.peak_in_flight, len(self.tasks))
 
     async def _run_one(self, row: OutboxRow) -> None:
-        started = self.pacer.now()
-        sent = self.report.sent
         try:
             await self._handle(row)
-            if self.report.sent > sent:
-                held = self.pacer.now() - started
-                self.cycle = held if self.cycle is None else 0.8 * self.cycle + 0.2 * held
         except (_Stop, _Released) as stop:
             if isinstance(stop, _Stop) and self.stop_reason is None:
                 self.stop_reason = str(stop)
@@ -535,9 +530,16 @@ class _Run:
             return
         # Claimed in its own commit before the request leaves: a crash from
         # here on leaves it 'sending', and the next start sends it at most once more.
+        claiming = self.pacer.now()
         if not await outbox.mark_sending(self.db, row.id):
             return
-        await self._send_with_retries(row, markup)
+        claim = self.pacer.now() - claiming
+        sending = await self._send_with_retries(row, markup)
+        if sending is not None:
+            # The time this row held a place among the k, less its wait for the
+            # pace (which k must not grow to cover): the claim, the request, the mark.
+            held = claim + sending
+            self.cycle = held if self.cycle is None else 0.8 * self.cycle + 0.2 * held
 
     def _after_quiet_hours(self, row: OutboxRow) -> int | None:
         """Return when a row that would land in quiet hours (or outside an elderly
@@ -563,7 +565,11 @@ class _Run:
                 return
             await self._sleep_until(ready)
 
-    async def _send_with_retries(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send_with_retries(
+        self, row: OutboxRow, markup: InlineKeyboardMarkup | None
+    ) -> float | None:
+        """Send until an outcome; return the seconds from the last request to its 'sent'
+        mark when it was sent (None otherwise)."""
         network_tries = 0
         floods = 0
         while True:
@@ -630,7 +636,7 @@ class _Run:
                 self._measure(self.pacer.now() - started)
                 self.unknown_in_a_row = 0
                 await self._mark_sent(row, message.message_id)
-                return
+                return self.pacer.now() - started
             if self.stop_reason is not None or self.should_stop():
                 raise _Released
 
