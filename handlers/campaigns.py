@@ -28,6 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.callback_data import INT, decode, pack, pattern
 from bot.domain import pledges as cycle
+from bot.domain.commands import is_number
 from bot.domain.free_text import clean_text
 from bot.domain.humane import day_label
 from bot.domain.localtime import zone
@@ -185,7 +186,7 @@ async def _open(update: Update, context: ContextTypes.DEFAULT_TYPE, language: st
         await reply(update, language, "errors.not_secretary")
         return
     args = list(context.args or [])
-    if len(args) < 3 or not args[-1].isdigit() or not args[-2].isdigit():
+    if len(args) < 3 or not is_number(args[-1]) or not is_number(args[-2]):
         await reply(update, language, "campaign.usage")
         return
     days, stars = int(args[-2]), int(args[-1])

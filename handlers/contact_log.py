@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, filters
 
-from bot.callback_data import INT, TEXT, decode, pack, pattern
+from bot.callback_data import INT, TEXT, decode, pack, parse_id, pattern
 from bot.domain import contact_ladder as ladder
 from bot.domain import whereabouts as silence
 from bot.domain.free_text import clean_text, echo
@@ -294,7 +294,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = clean_text(update.effective_message.text or "")
     attempt = (
         await contacts.get_attempt(services.db, int(pending.data))
-        if pending is not None and (pending.data or "").isdigit() else None
+        if pending is not None and parse_id(pending.data or "") is not None else None
     )
     actor = await load_actor(update, context)
     target = await contacts.get_target(services.db, attempt.member_id) if attempt else None

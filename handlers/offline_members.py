@@ -40,7 +40,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callback_data import INT, TEXT, decode, pack, pattern
+from bot.callback_data import INT, TEXT, decode, pack, parse_id, pattern
 from bot.domain import joining
 from bot.domain.free_text import clean_text, echo
 from bot.domain.humane import day_label
@@ -377,8 +377,11 @@ async def _offline_in_scope(
 ) -> repo.OfflineMember | None:
     """Return the member without Telegram the button names, if the actor manages their branch."""
     query = update.callback_query
-    found = await repo.offline_member(get_services(context).db, int(raw_id)) if raw_id.isdigit() \
-        else None
+    member_id = parse_id(raw_id)
+    found = (
+        None if member_id is None
+        else await repo.offline_member(get_services(context).db, member_id)
+    )
     # Permission first, and the same refusal whatever exists (no probing member ids).
     if found is None or not can_manage_branch(actor, found.member.branch_id,
                                               await load_units(context)):

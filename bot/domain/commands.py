@@ -21,6 +21,7 @@ __all__ = [
     "InviteArgs",
     "check_invite_limits",
     "fold_name",
+    "is_number",
     "parse_invite_args",
     "same_name",
 ]
@@ -39,15 +40,20 @@ class InviteArgs:
     uses: int | None
 
 
+def is_number(text: str) -> bool:
+    """Tell whether `text` is a plain ASCII number int() reads (not '²', not '٣', not '-1')."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_invite_args(
     args: Sequence[str], *, max_days: int = MAX_INVITE_DAYS, max_uses: int = MAX_INVITE_USES
 ) -> InviteArgs:
     """Return `/invite [branch_key] [days] [uses]` read, or raise InvalidInput."""
     rest = [unicodedata.normalize("NFKC", arg) for arg in args]
     key = None
-    if rest and not rest[0].isdigit():
+    if rest and not is_number(rest[0]):
         key, rest = rest[0], rest[1:]
-    if len(rest) > 2 or not all(arg.isdigit() for arg in rest):
+    if len(rest) > 2 or not all(is_number(arg) for arg in rest):
         raise InvalidInput("invite.usage")
     days = int(rest[0]) if rest else None
     uses = int(rest[1]) if len(rest) > 1 else None

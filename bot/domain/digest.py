@@ -164,7 +164,8 @@ def parse_week_code(code: str) -> tuple[int, int, bool] | None:
     partial = code.endswith("p")
     body = code[:-1] if partial else code
     year, sep, week = body.partition("W")
-    if not sep or not year.isdigit() or not week.isdigit() or len(year) != 4:
+    digits = (year + week).isascii() and year.isdigit() and week.isdigit()
+    if not sep or not digits or len(year) != 4:
         return None
     try:
         date.fromisocalendar(int(year), int(week), 1)

@@ -364,7 +364,7 @@ def parse_year(args: list[str], default: int) -> int:
     if not args:
         return default
     raw = unicodedata.normalize("NFKC", args[0]).strip().removesuffix("年")
-    if len(args) > 1 or not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+    if len(args) > 1 or not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2100:
         raise InvalidInput("pledges.year_usage")
     return int(raw)
 

@@ -201,7 +201,7 @@ def parse_studyday(args: Sequence[str]) -> StudyDay | str:
     if len(words) != 2:
         raise InvalidInput("study.day_usage")
     day = words[0].removeprefix("星期").removeprefix("周")
-    weekday = int(day) if day.isdigit() else _WEEKDAYS.get(day, 0)
+    weekday = int(day) if day.isascii() and day.isdigit() else _WEEKDAYS.get(day, 0)
     if not 1 <= weekday <= 7:
         raise InvalidInput("study.day_usage")
     return StudyDay(weekday, parse_hhmm(words[1]))

@@ -9,6 +9,8 @@ wrong" (which means a handler raised), and never silence.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.emulator import EmulatedUser
@@ -95,3 +97,14 @@ async def test_meeting_refuses_bad_times_and_overlong_text(h):
     await secretary.send_text("09:00")
     await secretary.wait_for_message(lambda m: "在哪里开" in m.plain)
     assert "太长了" in await answer(secretary, LONG)
+
+
+@pytest.mark.parametrize(
+    "args", ["评比 ² 3", "评比 7 ²", "评比 ٧ 3", "评比 99999999999999999999 3"]
+)
+async def test_campaign_with_odd_digits_gets_its_usage_or_bounds(h, args):
+    secretary = h.user(SECRETARY, "zh")
+    text = await answer(secretary, f"/campaign {args}")
+    keys = ("campaign.usage", "campaign.bad_numbers")
+    plain = {re.sub(r"<[^>]+>", "", t("zh", key)) for key in keys}
+    assert text in plain
