@@ -22,6 +22,7 @@ storage.repositories.contacts).  Callback data:
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, filters
 
 from bot.callback_data import INT, TEXT, decode, pack, parse_id, pattern
+from bot.config import WhereaboutsSettings
 from bot.domain import contact_ladder as ladder
 from bot.domain import whereabouts as silence
 from bot.domain.free_text import clean_text, echo
@@ -55,7 +57,7 @@ from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
 from handlers.common import clear_buttons, load_actor, load_units, reply
 from handlers.keyboards import button_grid, place_keyboard, place_name
-from storage.repositories import contacts, members, outbox, people, roles, units
+from storage.repositories import contacts, members, outbox, people, roles, schedule, units
 from storage.repositories import whereabouts as where_repo
 
 __all__ = ["offer_members", "plan_contact_ladder", "record_markup", "register"]
@@ -344,40 +346,78 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---------------------------------------------------------------- the ladder planner
 
 
+SCHEDULE_KIND = "contact_ladder"
+# Connections whose ladder schedule was reset since this process started.
+_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
+_DAY = 86_400
+
+
+def _next_rung(start: int, now_ts: int, steps: frozenset[ladder.Step], *, has_helpers: bool,
+               rules: WhereaboutsSettings) -> int:
+    """Return when this silence's next rung falls due, or NEVER once none is left."""
+    # A new attempt, helper or contact (which moves the silence start) makes
+    # the member due again through migration 0018's triggers, so only the
+    # passing of time needs a moment here.
+    if not steps:
+        return start + rules.ask_helpers_days * _DAY
+    if ladder.Step.CALL_TASK not in steps and has_helpers:
+        return max(start + rules.call_task_days * _DAY, now_ts + 1)
+    return schedule.NEVER
+
+
 async def plan_contact_ladder(services: Services, now: datetime) -> list[OutgoingMessage]:
-    """Return the helpers' questions and the secretaries' call tasks due now."""
+    """Return the helpers' questions and the secretaries' call tasks due now.
+
+    Only members whose ladder schedule is due are read (issue 14: an idle tick
+    costs what is due); each is then given the moment of its next rung.
+    """
+    db = services.db
+    if db not in _LOOKED_SINCE_START:
+        # The rungs' days may differ from the last run's settings.
+        await schedule.reset_kind(db, SCHEDULE_KIND)
+        _LOOKED_SINCE_START.add(db)
+    now_ts = int(now.timestamp())
+    due_ids = await schedule.due_members(db, SCHEDULE_KIND, now_ts)
+    if not due_ids:
+        return []
     settings = services.settings
     rules = settings.whereabouts
-    # Cheap filter first: most mobile members answered within the month.
+    # Not mobile, not active: nothing until a change of facts brings them back.
+    next_at = dict.fromkeys(due_ids, schedule.NEVER)
     silent = []
-    for row in await where_repo.mobile_members(services.db):
+    for row in await where_repo.mobile_members(db, member_ids=due_ids):
         start = silence.silence_start(row.last_contact_at, row.approved_at)
         # As for warnings: a member without Telegram cannot be silent towards the bot.
         if start is None or row.telegram_id is None:
             continue
         if silence.silence_days(start, now) >= rules.ask_helpers_days:
             silent.append((row, start))
+        else:
+            next_at[row.member_id] = start + rules.ask_helpers_days * _DAY
     if not silent:
+        await schedule.set_next(db, SCHEDULE_KIND, next_at)
         return []
     ids = [row.member_id for row, _ in silent]
-    helpers = await contacts.helpers_by_member(services.db, ids)
-    attempts = await contacts.attempts_since(services.db, ids, min(start for _, start in silent))
+    helpers = await contacts.helpers_by_member(db, ids)
+    attempts = await contacts.attempts_since(db, ids, min(start for _, start in silent))
     # Helpers' and secretaries' zones are not at hand here: the branch default's
     # daytime, as soon as the step falls due (a restart sends what came due meanwhile).
     tz = zone(None, settings.general.default_timezone)
     hours = member_hours(Category.REGULAR, settings.study)
     due_at = int(hours.first_allowed(now, tz).timestamp())
-    found: list[OutgoingMessage] = []
+    found: list[tuple[int, OutgoingMessage]] = []
     leaders: dict[int, list[tuple[int, int, str]]] = {}
     for row, start in silent:
         on_telegram = [h for h in helpers.get(row.member_id, []) if h.telegram_id is not None]
         steps = ladder.due_steps(start=start, now=now, attempts=attempts.get(row.member_id, []),
                                  has_helpers=bool(on_telegram), settings=rules)
+        next_at[row.member_id] = _next_rung(start, now_ts, steps,
+                                            has_helpers=bool(on_telegram), rules=rules)
         days = silence.silence_days(start, now)
         if ladder.Step.ASK_HELPERS in steps:
             for helper in on_telegram:
                 language = helper.language or settings.general.default_language
-                found.append(OutgoingMessage(
+                found.append((row.member_id, OutgoingMessage(
                     dedupe_key=occurrence_key("contact.ask", row.member_id, f"s{start}",
                                               f"p{helper.person_id}"),
                     kind="contact.ask", person_id=helper.person_id, chat_id=helper.telegram_id,
@@ -389,13 +429,13 @@ async def plan_contact_ladder(services: Services, now: datetime) -> list[Outgoin
                         InlineKeyboardButton(t(language, "contact_log.btn_helper_no"),
                                              callback_data=pack(FEATURE, "hn", row.member_id)),
                     ]]).to_dict(),
-                ))
+                )))
         if ladder.Step.CALL_TASK in steps:
             if row.branch_id not in leaders:
                 leaders[row.branch_id] = await _leaders(services, row.branch_id)
-            branch = await units.get_unit(services.db, row.branch_id)
+            branch = await units.get_unit(db, row.branch_id)
             for person_id, telegram_id, language in leaders[row.branch_id]:
-                found.append(OutgoingMessage(
+                found.append((row.member_id, OutgoingMessage(
                     dedupe_key=occurrence_key("contact.call", row.member_id, f"s{start}",
                                               f"p{person_id}"),
                     kind="contact.call", person_id=person_id, chat_id=telegram_id,
@@ -405,9 +445,14 @@ async def plan_contact_ladder(services: Services, now: datetime) -> list[Outgoin
                            last=day_label(language, local_date(start, tz))),
                     due_at=due_at,
                     reply_markup=record_markup(language, row.member_id).to_dict(),
-                ))
-    known = await outbox.known_keys(services.db, (m.dedupe_key for m in found))
-    return [m for m in found if m.dedupe_key not in known]
+                )))
+    known = await outbox.known_keys(db, (m.dedupe_key for _, m in found))
+    fresh = [(member_id, m) for member_id, m in found if m.dedupe_key not in known]
+    for member_id, _ in fresh:
+        # Looked at again next tick: moves on only once what it owes is queued.
+        next_at[member_id] = now_ts
+    await schedule.set_next(db, SCHEDULE_KIND, next_at)
+    return [m for _, m in fresh]
 
 
 async def _leaders(services: Services, branch_id: int) -> list[tuple[int, int, str]]:

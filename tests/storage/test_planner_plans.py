@@ -6,7 +6,13 @@ rows, which is what turned the leader lookup into a scan of people before.
 
 from __future__ import annotations
 
-from storage.repositories import roles, schedule
+from datetime import UTC, datetime
+
+from bot.clock import FakeClock
+from bot.config import parse_settings
+from bot.services import Services
+from handlers.contact_log import plan_contact_ladder
+from storage.repositories import outbox, roles, schedule
 
 
 async def _county(db) -> None:
@@ -57,3 +63,75 @@ async def test_due_members_reads_only_due_rows(db):
     # Any change of a fact the planner reads makes the member due again.
     await db.execute("UPDATE people SET timezone = 'Asia/Shanghai' WHERE id = 1")
     assert 1 in await schedule.due_members(db, "pledges", 10)
+
+
+async def _silent_mobile(db, *, approved_at: int) -> int:
+    """Create an approved mobile member on Telegram, never heard from; return the member id."""
+    await db.execute(
+        "INSERT INTO units (id, key, parent_id, level, name, kind, created_at, updated_at)"
+        " VALUES (1, 'c', NULL, 'committee', 'c', 'township', 0, 0),"
+        " (2, 'b', 1, 'branch', 'b', 'mobile', 0, 0)"
+    )
+    await db.execute(
+        "INSERT INTO people (id, telegram_id, name, created_at) VALUES (1, 1001, 'p1', 0),"
+        " (2, 1002, 'sec', 0)"
+    )
+    await db.execute(
+        "INSERT INTO roles (person_id, unit_id, role, appointed_at) VALUES (2, 2, 'secretary', 0)"
+    )
+    cursor = await db.execute(
+        "INSERT INTO members (person_id, branch_id, category, status, requested_at, decided_at)"
+        " VALUES (1, 2, 'mobile', 'active', ?, ?)",
+        (approved_at, approved_at),
+    )
+    return cursor.lastrowid
+
+
+async def _ladder_due_at(db, member_id: int) -> int:
+    async with db.execute(
+        "SELECT next_due_at FROM member_schedule WHERE member_id = ? AND kind = 'contact_ladder'",
+        (member_id,),
+    ) as cur:
+        return (await cur.fetchone())[0]
+
+
+async def test_contact_ladder_reads_members_only_when_a_rung_is_due(db):
+    day = 86_400
+    approved = 1_772_000_000
+    member_id = await _silent_mobile(db, approved_at=approved)
+    settings = parse_settings({})
+    rules = settings.whereabouts
+    now = datetime.fromtimestamp(approved + 10 * day, UTC)
+    services = Services(settings=settings, clock=FakeClock(now), db=db)
+    assert await schedule.due_members(db, "contact_ladder", int(now.timestamp())) == [member_id]
+
+    # Ten days silent: nothing due, and the member waits for the first rung.
+    assert await plan_contact_ladder(services, now) == []
+    assert await _ladder_due_at(db, member_id) == approved + rules.ask_helpers_days * day
+    assert await schedule.due_members(db, "contact_ladder", int(now.timestamp())) == []
+
+    # A recorded attempt is a fact the ladder reads: due again at once.
+    await db.execute(
+        "INSERT INTO contact_attempts (member_id, at, by_person_id, method, outcome)"
+        " VALUES (?, ?, 2, 'phone', 'not_reached')",
+        (member_id, approved + 9 * day),
+    )
+    assert await _ladder_due_at(db, member_id) == 0
+
+    # At the first rung with no helper, the secretary's call task is planned;
+    # once it is queued, nothing more is owed in this silence.
+    later = datetime.fromtimestamp(approved + rules.ask_helpers_days * day, UTC)
+    planned = await plan_contact_ladder(services, later)
+    assert [m.kind for m in planned] == ["contact.call"]
+    await outbox.enqueue(db, planned, now=int(later.timestamp()))
+    assert await plan_contact_ladder(services, later) == []
+    assert await _ladder_due_at(db, member_id) == schedule.NEVER
+
+    # A helper paired later is asked: the pairing makes the member due again.
+    await db.execute(
+        "INSERT INTO member_helpers (member_id, helper_person_id, kind, added_at)"
+        " VALUES (?, 2, 'helper', 0)",
+        (member_id,),
+    )
+    assert await _ladder_due_at(db, member_id) == 0
+    assert [m.kind for m in await plan_contact_ladder(services, later)] == ["contact.ask"]
