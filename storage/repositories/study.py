@@ -402,28 +402,44 @@ async def ensure_weekly_items(
     db: aiosqlite.Connection, occurrences: Iterable[tuple[int, str, str, str, int]], *, now: int
 ) -> int:
     """Create missing weekly occurrences (branch, date, due date, HH:MM, day set_at)."""
-    before = db.total_changes
-    await db.executemany(
+    # The cursor's count, not total_changes: that also counts migration 0019's
+    # trigger marking the branch for the study planner.
+    cursor = await db.executemany(
         "INSERT OR IGNORE INTO study_items (branch_id, kind, due_date, occurrence_date,"
         " remind_at, day_set_at, created_at, updated_at) VALUES (?, 'weekly', ?, ?, ?, ?, ?, ?)",
         [(branch, due, day, at, set_at, now, now) for branch, day, due, at, set_at in occurrences],
     )
-    return db.total_changes - before
+    return cursor.rowcount
 
 
 # ---------------------------------------------------------------- planner
 
 
+_MISSING_TARGETS_SQL = (
+    "INSERT OR IGNORE INTO study_targets (item_id, member_id)"
+    " SELECT i.id, m.id FROM study_items i"
+    " JOIN members m ON m.branch_id = i.branch_id AND m.status = 'active'"
+    " WHERE i.withdrawn_at IS NULL AND i.due_date >= ?"
+    " AND i.branch_id IN (SELECT branch_id FROM study_target_gaps WHERE id <= ?)"
+)
+
+
 async def add_missing_targets(db: aiosqlite.Connection, *, min_due: str) -> int:
-    """Give every active member of an open item's branch a schedule row; return how many new."""
-    cursor = await db.execute(
-        "INSERT OR IGNORE INTO study_targets (item_id, member_id)"
-        " SELECT i.id, m.id FROM study_items i"
-        " JOIN members m ON m.branch_id = i.branch_id AND m.status = 'active'"
-        " WHERE i.withdrawn_at IS NULL AND i.due_date >= ?",
-        (min_due,),
-    )
-    return cursor.rowcount
+    """Give every active member of an open item's branch a schedule row; return how many new.
+
+    Only branches marked since the last call are read (migration 0019's
+    triggers mark a branch when an item or a member arrives there), so an
+    idle tick reads one empty table instead of every open item × member.
+    """
+    async with db.execute("SELECT MAX(id) FROM study_target_gaps") as cur:
+        last = (await cur.fetchone())[0]
+    if last is None:
+        return 0
+    cursor = await db.execute(_MISSING_TARGETS_SQL, (min_due, last))
+    added = cursor.rowcount
+    # Marks made meanwhile (after `last`) stay for the next call.
+    await db.execute("DELETE FROM study_target_gaps WHERE id <= ?", (last,))
+    return added
 
 
 _TARGET_SQL = (

@@ -13,7 +13,7 @@ from bot.domain.outgoing import OutgoingMessage
 from bot.domain.study import NextKind, Progress
 from bot.services import Services
 from handlers.study import plan_study
-from storage.repositories import helpers, members, outbox, people, study
+from storage.repositories import helpers, life_changes, members, outbox, people, study
 
 NOW = 1_772_413_200  # 2026-03-02 01:00 UTC
 
@@ -260,3 +260,30 @@ async def test_planner_skips_members_who_answered_or_left(db, branches):
     await members.end_membership(db, leaver, MemberStatus.LEFT, NOW)
     due = datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
     assert await plan_study(_services(db, due), due) == []
+
+
+async def test_missing_targets_read_only_branches_something_arrived_in(db, branches):
+    _, citrus, pigs = branches
+    first, _ = await _member(db, 1, citrus, "张伟")
+    (item,) = await study.create_items(
+        db, branch_ids=[citrus], title="t", body="b", due_date="2026-03-08",
+        remind_at={citrus: "19:30"}, created_by=None, now=NOW,
+    )
+    assert await study.add_missing_targets(db, min_due="2026-03-01") == 1
+
+    # Nothing arrived since: an idle call does not read items or members at all.
+    statements: list[str] = []
+    await db.set_trace_callback(statements.append)
+    assert await study.add_missing_targets(db, min_due="2026-03-01") == 0
+    await db.set_trace_callback(None)
+    assert not any("study_items" in s or "members" in s for s in statements), statements
+
+    # A member approved into the branch, or moved into it, gets the open item.
+    joined, _ = await _member(db, 2, citrus, "王芳")
+    moved, _ = await _member(db, 3, pigs, "李明")
+    assert await study.add_missing_targets(db, min_due="2026-03-01") == 1
+    await life_changes.move_branch(db, moved, citrus)
+    assert await study.add_missing_targets(db, min_due="2026-03-01") == 1
+    assert {m.member_id for m in await study.unanswered_members(db, item.id)} == {
+        first, joined, moved,
+    }
