@@ -244,6 +244,29 @@ async def member_holders(db: aiosqlite.Connection, member_id: int) -> list[Holde
         return [_holder(row) for row in await cur.fetchall()]
 
 
+# CROSS JOIN keeps the holders as the outer loop: with plain joins SQLite chose
+# to scan every member of the county for each tick (issue 14), though holders
+# are a few per branch.
+_HOLDERS_SQL = (
+    "SELECT h.id, h.post_id, po.name, po.year, m.branch_id, m.id, m.category, m.away_until,"
+    " p.id, p.telegram_id, p.name, p.language, COALESCE(p.timezone, u.timezone),"
+    " h.decided_at, h.rating"
+    " FROM post_holders h CROSS JOIN posts po ON po.id = h.post_id"
+    " CROSS JOIN members m ON m.id = h.member_id JOIN people p ON p.id = m.person_id"
+    " JOIN units u ON u.id = m.branch_id"
+    " WHERE h.status = 'accepted' AND m.status = 'active'"
+)
+
+
+async def holders_query_plan(db: aiosqlite.Connection) -> list[str]:
+    """Return SQLite's plan for the posts planner's holders query (tests: no scan of members)."""
+    async with db.execute(
+        "EXPLAIN QUERY PLAN " + _HOLDERS_SQL + " AND po.year IN (?, ?) ORDER BY po.id, h.id",
+        (2025, 2026),
+    ) as cur:
+        return [row[3] for row in await cur.fetchall()]
+
+
 async def planned_holders(
     db: aiosqlite.Connection, years: Sequence[int], branch_id: int | None = None
 ) -> list[ActiveHolder]:
@@ -251,14 +274,7 @@ async def planned_holders(
     marks = ",".join("?" * len(years))
     where = " AND m.branch_id = ?" if branch_id is not None else ""
     async with db.execute(
-        "SELECT h.id, h.post_id, po.name, po.year, m.branch_id, m.id, m.category, m.away_until,"
-        " p.id, p.telegram_id, p.name, p.language, COALESCE(p.timezone, u.timezone),"
-        " h.decided_at, h.rating"
-        " FROM post_holders h JOIN posts po ON po.id = h.post_id"
-        " JOIN members m ON m.id = h.member_id JOIN people p ON p.id = m.person_id"
-        " JOIN units u ON u.id = m.branch_id"
-        f" WHERE h.status = 'accepted' AND m.status = 'active' AND po.year IN ({marks}){where}"
-        " ORDER BY po.id, h.id",
+        _HOLDERS_SQL + f" AND po.year IN ({marks}){where} ORDER BY po.id, h.id",
         (*years, *((branch_id,) if branch_id is not None else ())),
     ) as cur:
         return [ActiveHolder(*row) for row in await cur.fetchall()]

@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.config import parse_settings
 from bot.services import Services
 from handlers.contact_log import plan_contact_ladder
-from storage.repositories import outbox, roles, schedule
+from storage.repositories import outbox, posts, roles, schedule
 
 
 async def _county(db) -> None:
@@ -63,6 +63,14 @@ async def test_due_members_reads_only_due_rows(db):
     # Any change of a fact the planner reads makes the member due again.
     await db.execute("UPDATE people SET timezone = 'Asia/Shanghai' WHERE id = 1")
     assert 1 in await schedule.due_members(db, "pledges", 10)
+
+
+async def test_posts_planner_reads_holders_not_members(db):
+    await _county(db)
+    plan = await posts.holders_query_plan(db)
+    # Holders are a few per branch; the county's members are only looked up by id.
+    scanned = {line.split()[1] for line in plan if line.startswith("SCAN")}
+    assert scanned <= {"h"}, plan
 
 
 async def _silent_mobile(db, *, approved_at: int) -> int:
