@@ -259,20 +259,7 @@ async def button_add(
     now = services.now_ts()
     await helpers.add_helper(services.db, member_id=member.id, helper_person_id=helper_id,
                              kind=helpers.HELPER, added_by=actor.person_id, now=now)
-    await audit.record(services.db, at=now, actor=f"tg:{actor.telegram_id}",
-                       action="helper.add", subject=f"member:{member.id}",
-                       detail={"helper": helper_id})
-    person = await people.get_person(services.db, member.person_id)
-    helper = await people.get_person(services.db, helper_id)
-    elderly = _name(actor.language, person.name if person else None)
-    await update.callback_query.answer()
-    await update.callback_query.edit_message_text(
-        t(actor.language, "helpers.added", name=elderly,
-          helper=_name(actor.language, helper.name if helper else None))
-    )
-    if helper is not None and helper.telegram_id is not None and helper_id != actor.person_id:
-        language = helper.language or services.settings.general.default_language
-        await _tell(context, helper.telegram_id, t(language, "helpers.added_notice", name=elderly))
+    await _tie_changed(update, context, actor, member, helper_id, now, "add")
 
 
 async def button_remove(
@@ -290,21 +277,38 @@ async def button_remove(
                                        helper_person_id=helper_id, now=now):
         await _refuse(update, actor.language, "errors.stale_button")
         return
+    await _tie_changed(update, context, actor, member, helper_id, now, "remove")
+
+
+# A helper tie was added or removed: the audit action, the secretary's line, the helper's notice.
+_TIE_WORDS = {
+    "add": ("helper.add", "helpers.added", "helpers.added_notice"),
+    "remove": ("helper.remove", "helpers.removed", "helpers.removed_notice"),
+}
+
+
+async def _tie_changed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, member: Member,
+    helper_id: int, now: int, change: str,
+) -> None:
+    """Audit the added or removed tie, confirm it to the secretary and tell the helper."""
+    services = get_services(context)
+    action, done_key, notice_key = _TIE_WORDS[change]
     await audit.record(services.db, at=now, actor=f"tg:{actor.telegram_id}",
-                       action="helper.remove", subject=f"member:{member.id}",
+                       action=action, subject=f"member:{member.id}",
                        detail={"helper": helper_id})
     person = await people.get_person(services.db, member.person_id)
     helper = await people.get_person(services.db, helper_id)
     elderly = _name(actor.language, person.name if person else None)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(
-        t(actor.language, "helpers.removed", name=elderly,
+        t(actor.language, done_key, name=elderly,
           helper=_name(actor.language, helper.name if helper else None))
     )
+    # The secretary who made themselves the helper already sees the line above.
     if helper is not None and helper.telegram_id is not None and helper_id != actor.person_id:
         language = helper.language or services.settings.general.default_language
-        await _tell(context, helper.telegram_id,
-                    t(language, "helpers.removed_notice", name=elderly))
+        await _tell(context, helper.telegram_id, t(language, notice_key, name=elderly))
 
 
 async def button_link(
@@ -401,6 +405,12 @@ async def _act(services: Services, actor: Actor, member: Member) -> Subject:
     return await acting(services, helper, member.id)
 
 
+async def _say_acting(update: Update, actor: Actor, name: str) -> None:
+    """Say, above the member's own buttons, whom the presser is acting for."""
+    await reply(update, actor.language, "helpers.acting", name=name,
+                who=_name(actor.language, actor.name))
+
+
 async def button_for(
     update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
 ) -> None:
@@ -492,8 +502,7 @@ async def button_pledges(
     actor, member, name = found
     subject = await _act(get_services(context), actor, member)
     await update.callback_query.answer()
-    await reply(update, actor.language, "helpers.acting", name=name,
-                who=_name(actor.language, actor.name))
+    await _say_acting(update, actor, name)
     await pledge_views.my_pledges(update, context, subject)
 
 
@@ -510,8 +519,7 @@ async def button_report(
     if me is None:
         await _refuse(update, actor.language, "errors.stale_button")
         return
-    await reply(update, actor.language, "helpers.acting", name=name,
-                who=_name(actor.language, actor.name))
+    await _say_acting(update, actor, name)
     await pledge_reports.ask_progress(update, services, me, open_month(me, services))
 
 
@@ -531,8 +539,7 @@ async def button_rate(
     if not open_ones:
         await reply(update, actor.language, "helpers.rate_none", name=name)
         return
-    await reply(update, actor.language, "helpers.acting", name=name,
-                who=_name(actor.language, actor.name))
+    await _say_acting(update, actor, name)
     reports = await pledge_repo.reports_for(services.db, [p.id for p in open_ones])
     for pledge in open_ones:
         await update.effective_chat.send_message(
@@ -560,8 +567,7 @@ async def button_where(
         subject=member.id,
     )
     await update.callback_query.answer()
-    await reply(update, actor.language, "helpers.acting", name=name,
-                who=_name(actor.language, actor.name))
+    await _say_acting(update, actor, name)
     await update.effective_chat.send_message(text, reply_markup=markup)
 
 
@@ -580,8 +586,7 @@ async def button_post(
     if not asks:
         await reply(update, actor.language, "helpers.post_none", name=name)
         return
-    await reply(update, actor.language, "helpers.acting", name=name,
-                who=_name(actor.language, actor.name))
+    await _say_acting(update, actor, name)
     for text, markup in asks:
         await update.effective_chat.send_message(text, reply_markup=markup)
 
@@ -748,6 +753,11 @@ async def rollup_figure(
                         weighs=False)
 
 
+def _month(detail: str) -> str:
+    """Return a stored month key (202604) as the ledger writes it (2026-04)."""
+    return f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
+
+
 def _entry_text(language: str, entry: helpers.Entry) -> str:
     """Return the ledger's words for one entry: what it was and its value."""
     detail = entry.detail or ""
@@ -757,12 +767,10 @@ def _entry_text(language: str, entry: helpers.Entry) -> str:
     if entry.kind == "pledge":
         return t(language, "helpers.row_pledge", text=detail)
     if entry.kind == "report":
-        month = f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
-        return t(language, "helpers.row_report", month=month,
+        return t(language, "helpers.row_report", month=_month(detail),
                  status=t(language, f"pledges.progress.{entry.value}"))
     if entry.kind == "post":
-        month = f"{detail[:4]}-{detail[4:]}" if len(detail) == 6 else detail
-        return t(language, "helpers.row_post", month=month,
+        return t(language, "helpers.row_post", month=_month(detail),
                  status=t(language, f"helpers.post_{entry.value}"))
     if entry.kind == "rating":
         return t(language, "helpers.row_rating", text=t(language, f"pledges.rating.{entry.value}"))
