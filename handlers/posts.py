@@ -59,10 +59,11 @@ from handlers.acting_for import Reader, carrying, readers_of
 from handlers.awaiting import TypedAnswer
 from handlers.common import clear_buttons, load_actor, load_units, reply
 from handlers.keyboards import MAX_BUTTONS, button_grid
-from handlers.pledges.acting import Me, language_of, load_me
+from handlers.pledges.acting import Me, language_of, load_me, month_is_open
 from handlers.pledges.acting import open_month as member_open_month
 from handlers.pledges.inputs import INPUT_TTL, answer_data, await_answer, expired
 from handlers.pledges.messaging import edit, parse_or_explain, send, stale, tell_leaders
+from handlers.pledges.render import month_label, rating_label
 from storage.repositories import members, people, roles, units
 from storage.repositories import posts as repo
 from storage.repositories.pending_inputs import PendingInput
@@ -128,13 +129,6 @@ def report_keyboard(language: str, holder_id: int, month: int) -> InlineKeyboard
     )
 
 
-def _month(language: str, month: int) -> str:
-    year, number = cycle.month_of(month)
-    return t(language, "pledges.month", year=year, month=number)
-
-
-def _rating(language: str, rating: str | None) -> str:
-    return t(language, f"pledges.rating.{rating}") if rating else t(language, "pledges.unrated")
 
 
 # ---------------------------------------------------------------- setting a post
@@ -315,21 +309,23 @@ async def _open_report(
     if found is None:
         return None
     me, holder = found
-    current = member_open_month(me, services)
     post = await repo.get_post(services.db, holder.post_id)
     if holder.status != "accepted" or post is None or month // 100 != post.year:
         await stale(update, me.language)
         return None
-    if month != current:
-        await stale(
-            update,
-            me.language,
-            "posts.stale_month",
-            month=_month(me.language, month),
-            current=_month(me.language, current),
-        )
+    if not await month_is_open(update, services, me, month, "posts.stale_month"):
         return None
     return me, holder, post
+
+
+async def _save_report(
+    services: Services, me: Me, holder: Holder, month: int, status: str, *, note: str | None
+) -> None:
+    """Store the month's report, naming the helper who entered it for the holder (代为登记)."""
+    await repo.save_report(
+        services.db, holder.id, month, status, note=note, now=services.now_ts(),
+        entered_by=me.entered_by,
+    )
 
 
 async def button_report(
@@ -345,15 +341,7 @@ async def button_report(
     await update.callback_query.answer()
     await clear_buttons(update)
     if choice == "done":
-        await repo.save_report(
-            services.db,
-            holder.id,
-            month,
-            "done",
-            note=None,
-            now=services.now_ts(),
-            entered_by=me.entered_by,
-        )
+        await _save_report(services, me, holder, month, "done", note=None)
         await _next_count(update, services, me, holder, post, month, after=0)
     elif choice == "note":
         await await_answer(services, me.chat_id, NOTE, subject=me.subject, h=holder.id, m=month)
@@ -418,7 +406,7 @@ async def _finish(update: Update, services: Services, me: Me, month: int) -> Non
     if me.entered_by is not None:
         person = await people.get_person(services.db, me.entered_by)
         helper = t(me.language, "posts.by_helper", name=person.name if person else "")
-    await reply(update, me.language, "posts.saved", month=_month(me.language, month))
+    await reply(update, me.language, "posts.saved", month=month_label(me.language, month))
     if helper:
         await update.effective_chat.send_message(helper)
 
@@ -487,17 +475,13 @@ async def _missed(
     update: Update, services: Services, me: Me, holder: Holder, month: int, reason: str
 ) -> None:
     await awaiting.done(services, me.chat_id, REASON)
-    await repo.save_report(
-        services.db,
-        holder.id,
-        month,
-        "missed",
-        note=reason,
-        now=services.now_ts(),
-        entered_by=me.entered_by,
-    )
+    await _save_report(services, me, holder, month, "missed", note=reason)
     await reply(
-        update, me.language, "posts.saved_missed", month=_month(me.language, month), reason=reason
+        update,
+        me.language,
+        "posts.saved_missed",
+        month=month_label(me.language, month),
+        reason=reason,
     )
 
 
@@ -534,15 +518,7 @@ async def typed_note(
     if note is None:
         return
     await awaiting.done(services, me.chat_id, NOTE)
-    await repo.save_report(
-        services.db,
-        holder.id,
-        month,
-        "done",
-        note=note,
-        now=services.now_ts(),
-        entered_by=me.entered_by,
-    )
+    await _save_report(services, me, holder, month, "done", note=note)
     await _next_count(update, services, me, holder, post, month, after=0)
 
 
@@ -605,7 +581,7 @@ async def button_assess(
             "posts.assessed",
             name=holder.name or "",
             post=post.name,
-            rating=_rating(actor.language, rating),
+            rating=rating_label(actor.language, rating),
         ),
     )
     if holder.telegram_id is not None:
@@ -618,7 +594,7 @@ async def button_assess(
                 "posts.told_assessed",
                 post=post.name,
                 year=post.year,
-                rating=_rating(lang, rating),
+                rating=rating_label(lang, rating),
             ),
         )
 
@@ -626,25 +602,36 @@ async def button_assess(
 # ---------------------------------------------------------------- /posts
 
 
-async def _progress(
-    services: Services, language: str, holder: Holder, post: Post, targets: Sequence[PostTarget]
+def _count_text(
+    language: str,
+    counts: dict[tuple[int, int], float],
+    holder_id: int,
+    post: Post,
+    targets: Sequence[PostTarget],
 ) -> str:
-    reports = await repo.reports_for(services.db, [holder.id])
-    counts = await repo.counts_for(services.db, [holder.id])
-    count_text = "".join(
+    """Return "label done/target unit" for each numeric target of the post, as counted so far."""
+    return "".join(
         t(
             language,
             "posts.mine_count",
             label=x.label,
-            done=_num(counts.get((holder.id, x.id))),
+            done=_num(counts.get((holder_id, x.id))),
             target=_num(x.target),
             unit=x.unit or "",
         )
         for x in targets
         if x.post_id == post.id and x.target is not None
     )
+
+
+async def _progress(
+    services: Services, language: str, holder: Holder, post: Post, targets: Sequence[PostTarget]
+) -> str:
+    reports = await repo.reports_for(services.db, [holder.id])
+    counts = await repo.counts_for(services.db, [holder.id])
+    count_text = _count_text(language, counts, holder.id, post, targets)
     rating = (
-        t(language, "posts.mine_rating", rating=_rating(language, holder.rating))
+        t(language, "posts.mine_rating", rating=rating_label(language, holder.rating))
         if holder.rating
         else ""
     )
@@ -812,7 +799,9 @@ def _report_round(
         key = occurrence_key(
             "post.followup", h.member_id, f"h{h.holder_id}", f"{month}.{number}{reader.suffix}"
         )
-        text = head + t(language, "posts.followup", post=h.post_name, month=_month(language, month))
+        text = head + t(
+            language, "posts.followup", post=h.post_name, month=month_label(language, month)
+        )
         return Ask("post.followup", key, lambda: (text, markup))
 
     return round_messages(this, reader.person_id, reader.chat_id, [ask], followup)
@@ -826,7 +815,7 @@ def report_text(
         language,
         "posts.report_ask",
         post=post_name,
-        month=_month(language, month),
+        month=month_label(language, month),
         card=raw(card(language, post, targets)),
     )
 
@@ -849,18 +838,7 @@ async def _assess_asks(
         if person_id == h.person_id:
             continue  # nobody assesses their own post
         language = leader_language or services.settings.general.default_language
-        count_text = "".join(
-            t(
-                language,
-                "posts.mine_count",
-                label=x.label,
-                done=_num(counts.get((h.holder_id, x.id))),
-                target=_num(x.target),
-                unit=x.unit or "",
-            )
-            for x in targets
-            if x.post_id == post.id and x.target is not None
-        )
+        count_text = _count_text(language, counts, h.holder_id, post, targets)
         summary = t(
             language,
             "posts.assess_summary",
@@ -1052,7 +1030,7 @@ async def ledger_sheet(services: Services, branch_id: int) -> Sheet | None:
                         sum(r.status == "done" for r in theirs),
                         sum(r.status == "missed" for r in theirs),
                         count_text,
-                        html.unescape(_rating(z, h.rating)) if h.rating else "",
+                        html.unescape(rating_label(z, h.rating)) if h.rating else "",
                         "、".join(sorted(by)),
                     ]
                 )

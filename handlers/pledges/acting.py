@@ -17,7 +17,7 @@ from bot.services import Services, get_services
 from handlers.acting_for import Subject, subject_of
 from handlers.common import load_actor, load_units, user_language
 from handlers.pledges.messaging import stale
-from handlers.pledges.render import number_of
+from handlers.pledges.render import month_label, number_of
 from storage.repositories import members, units
 from storage.repositories import pledges as repo
 
@@ -31,6 +31,7 @@ __all__ = [
     "leads",
     "load_me",
     "member_or_stale",
+    "month_is_open",
     "open_month",
     "own_pledge",
     "pledge_and_member",
@@ -164,6 +165,24 @@ def open_month(me: Me, services: Services) -> int:
     return rules.open_month(
         services.clock.now(), services.settings.pledges.report_day, me.tz, me.hours
     )
+
+
+async def month_is_open(
+    update: Update, services: Services, me: Me, month: int, stale_key: str
+) -> bool:
+    """Tell whether `month` may still be reported on, answering the button when not."""
+    current = open_month(me, services)
+    if month == current:
+        return True
+    # The alert names both months, so a member pressing last month's button sees which is open.
+    await stale(
+        update,
+        me.language,
+        stale_key,
+        month=month_label(me.language, month),
+        current=month_label(me.language, current),
+    )
+    return False
 
 
 def is_due_in(pledge: Pledge, month: int, me: Me, services: Services) -> bool:

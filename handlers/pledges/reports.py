@@ -22,6 +22,7 @@ from handlers.pledges.acting import (
     language_of,
     load_me,
     member_or_stale,
+    month_is_open,
     open_month,
     own_pledge,
 )
@@ -55,21 +56,6 @@ __all__ = [
 ]
 
 
-async def _month_is_open(update: Update, services: Services, me: Me, month: int) -> bool:
-    """Tell whether `month` may still be reported on, answering the button when not."""
-    current = open_month(me, services)
-    if month == current:
-        return True
-    await stale(
-        update,
-        me.language,
-        "pledges.report_stale",
-        month=month_label(me.language, month),
-        current=month_label(me.language, current),
-    )
-    return False
-
-
 async def button_report(
     update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
 ) -> None:
@@ -79,7 +65,7 @@ async def button_report(
     if me is None or pledge is None:
         return
     month, status = int(args[1]), args[2]
-    if not await _month_is_open(update, services, me, month):
+    if not await month_is_open(update, services, me, month, "pledges.report_stale"):
         return
     if status not in rules.PROGRESS or not is_due_in(pledge, month, me, services):
         await stale(update, me.language)
@@ -270,7 +256,7 @@ async def button_again(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
 
 async def ask_progress(update: Update, services: Services, me: Me, month: int) -> None:
     """Ask the month's progress of each pledge not yet reported (for me.subject, a helper's)."""
-    if not await _month_is_open(update, services, me, month):
+    if not await month_is_open(update, services, me, month, "pledges.report_stale"):
         return
     missing = await _unreported(services, me, month)
     await update.callback_query.answer()
