@@ -95,6 +95,22 @@ async def _voters(services: Services, campaign: Campaign) -> list[members.Member
 # ---------------------------------------------------------------- /campaign
 
 
+def _member_buttons(language: str, campaign_id: int) -> list[InlineKeyboardButton]:
+    """Return a member's row for an open campaign: 提名 and 投票 (the list and the invitation)."""
+    return [
+        _button(t(language, "campaign.btn_nominate"), "n", campaign_id),
+        _button(t(language, "campaign.btn_vote"), "v", campaign_id),
+    ]
+
+
+def _tally_lines(language: str, tally: list[tuple[int, str | None, int]]) -> list[str]:
+    """Return one "name: N votes" line per nominee, as the leader sees the count."""
+    return [
+        t(language, "campaign.tally_line", name=name or "", votes=votes)
+        for _, name, votes in tally
+    ]
+
+
 async def cmd_campaign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open a campaign (leaders, with arguments), or show the open ones."""
     actor = await load_actor(update, context)
@@ -126,10 +142,7 @@ async def cmd_campaign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     nominees=len(tally),
                 )
             )
-            lines += [
-                t(actor.language, "campaign.tally_line", name=name or "", votes=votes)
-                for _, name, votes in tally
-            ]
+            lines += _tally_lines(actor.language, tally)
             markup_rows.append(
                 [
                     _button(
@@ -152,12 +165,7 @@ async def cmd_campaign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     closes=_closes(actor.language, campaign, unit.timezone if unit else None),
                 )
             )
-            markup_rows.append(
-                [
-                    _button(t(actor.language, "campaign.btn_nominate"), "n", campaign.id),
-                    _button(t(actor.language, "campaign.btn_vote"), "v", campaign.id),
-                ]
-            )
+            markup_rows.append(_member_buttons(actor.language, campaign.id))
     else:
         await reply(update, actor.language, "errors.not_member")
         return
@@ -425,9 +433,7 @@ async def button_close(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
         return
     language, campaign = found
     tally = await repo.tally_of(services.db, campaign.id)
-    lines = "\n".join(
-        t(language, "campaign.tally_line", name=name or "", votes=votes) for _, name, votes in tally
-    ) or t(language, "campaign.no_stars")
+    lines = "\n".join(_tally_lines(language, tally)) or t(language, "campaign.no_stars")
     await update.callback_query.answer()
     await reply(
         update,
@@ -493,14 +499,7 @@ async def plan_campaigns(services: Services, now: datetime) -> list[OutgoingMess
                     closes=_closes(language, campaign, row.timezone),
                     stars=campaign.stars,
                 )
-                markup = InlineKeyboardMarkup(
-                    [
-                        [
-                            _button(t(language, "campaign.btn_nominate"), "n", campaign.id),
-                            _button(t(language, "campaign.btn_vote"), "v", campaign.id),
-                        ]
-                    ]
-                )
+                markup = InlineKeyboardMarkup([_member_buttons(language, campaign.id)])
                 found.append(
                     OutgoingMessage(
                         dedupe_key=occurrence_key(
