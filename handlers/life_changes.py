@@ -90,6 +90,14 @@ async def _active(services: Services, telegram_id: int) -> tuple[Person, Member]
     return person, member
 
 
+async def _active_and_language(
+    update: Update, services: Services
+) -> tuple[tuple[Person, Member] | None, str]:
+    """Return the presser's active (person, membership), or None, and the language to answer in."""
+    found = await _active(services, update.effective_user.id)
+    return found, user_language(update, services, found[0].language if found else None)
+
+
 async def _leaders(services: Services, branch_id: int) -> list[tuple[int, str]]:
     """Return (telegram id, language) of whoever confirms for the branch."""
     default = services.settings.general.default_language
@@ -148,8 +156,7 @@ async def request_home(bot: object, services: Services, person: Person, member: 
 async def cmd_moving(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/moving: a local member going to work elsewhere; ask the city."""
     services = get_services(context)
-    found = await _active(services, update.effective_user.id)
-    language = user_language(update, services, found[0].language if found else None)
+    found, language = await _active_and_language(update, services)
     if found is None:
         await reply(update, language, "errors.not_member")
         return
@@ -172,8 +179,7 @@ async def on_city(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A typed city after /moving: found → mobile; else suggestions."""
     services = get_services(context)
     text = update.effective_message.text or ""
-    found = await _active(services, update.effective_user.id)
-    language = user_language(update, services, found[0].language if found else None)
+    _, language = await _active_and_language(update, services)
     place = find_place(text)
     if place is None:
         await _offer_cities(update, language, suggest_places(text) or popular_places(),
@@ -186,8 +192,7 @@ async def _leave_for(update: Update, context: ContextTypes.DEFAULT_TYPE, place: 
     """Record the member as mobile in `place`, its zone following; tell the secretary."""
     services = get_services(context)
     await awaiting.done(services, update.effective_user.id, WAITING_CITY)
-    found = await _active(services, update.effective_user.id)
-    language = user_language(update, services, found[0].language if found else None)
+    found, language = await _active_and_language(update, services)
     if found is None or found[1].category == Category.MOBILE:
         await reply(update, language, "errors.stale_button")
         return
@@ -289,8 +294,7 @@ def _transfer_choices(all_units: Sequence[Unit], branch_id: int) -> list[Unit]:
 async def cmd_transfer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/transfer [branch key]: ask to use 支部助手 with another branch; both secretaries confirm."""
     services = get_services(context)
-    found = await _active(services, update.effective_user.id)
-    language = user_language(update, services, found[0].language if found else None)
+    found, language = await _active_and_language(update, services)
     if found is None:
         await reply(update, language, "errors.not_member")
         return
@@ -317,8 +321,7 @@ async def cmd_transfer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def _request_transfer(update: Update, context: ContextTypes.DEFAULT_TYPE,
                             to_branch: int) -> None:
     services = get_services(context)
-    found = await _active(services, update.effective_user.id)
-    language = user_language(update, services, found[0].language if found else None)
+    found, language = await _active_and_language(update, services)
     target = await units.get_unit(services.db, to_branch)
     if found is None or target is None or target.level != Level.BRANCH:
         await reply(update, language, "errors.stale_button")
