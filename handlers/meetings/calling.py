@@ -20,7 +20,7 @@ from bot.domain import study as study_rules
 from bot.domain.humane import day_label
 from bot.domain.localtime import zone
 from bot.domain.meetings import HOURS_KINDS, Kind
-from bot.domain.models import Level, Unit
+from bot.domain.models import Unit
 from bot.domain.permissions import Actor, can_manage_branch, managed_branches
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
@@ -37,8 +37,9 @@ from handlers.meetings.render import (
     time_keyboard,
     when_text,
 )
+from handlers.publish_targets import publish_options, target_rows
 from handlers.scope import load_leader
-from handlers.study.inputs import await_input, pending_for, question_data
+from handlers.study.inputs import await_input, drop_question, pending_for, question_data
 from handlers.study.lookups import actor_today
 from handlers.study.messaging import finish, refuse, stale
 from storage.repositories import audit, pending_inputs, units
@@ -89,21 +90,14 @@ async def _zone_of(services: Services, branch_id: int) -> Any:
         branch_id))
 
 
-def _target_label(language: str, unit: Unit, count: int) -> str:
-    if unit.level == Level.BRANCH:
-        return unit.name
-    return t(language, "meetings.target_all", unit=unit.name, count=count)
-
-
 async def cmd_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start calling a meeting: ask which branches, or straight for its type."""
     actor = await load_leader(update, context)
     if actor is None:
         return
     services = get_services(context)
-    options = study_rules.publish_targets(actor, await load_units(context))[:MAX_BUTTONS]
+    options = await publish_options(update, context, actor, "meetings.no_branches")
     if not options:
-        await reply(update, actor.language, "meetings.no_branches")
         return
     stamp = services.now_ts()
     if len(options) == 1:
@@ -113,8 +107,8 @@ async def cmd_meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                     reply_markup=kind_keyboard(actor.language, stamp))
         return
     await await_input(services, actor.telegram_id, DRAFT, stamp, {"step": "target"})
-    rows = [[button(_target_label(actor.language, unit, count), "to", unit.id, stamp)]
-            for unit, count in options]
+    rows = target_rows(actor.language, options, "meetings.target_all",
+                       lambda text, unit_id: button(text, "to", unit_id, stamp))
     await reply(update, actor.language, "meetings.ask_target",
                 reply_markup=InlineKeyboardMarkup([*rows, _stop_row(actor.language, stamp)]))
 
@@ -384,13 +378,7 @@ async def button_go(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
 
 async def button_stop(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
     """Drop the meeting question in progress."""
-    actor = await load_actor(update, context)
-    pending = await pending_for(update, context, args[0], (DRAFT, EDIT))
-    if pending is None:
-        await stale(update, actor.language)
-        return
-    await pending_inputs.clear_pending(get_services(context).db, actor.telegram_id, pending.kind)
-    await finish(update, actor.language, "meetings.stopped")
+    await drop_question(update, context, args[0], (DRAFT, EDIT), "meetings.stopped")
 
 
 # ---------------------------------------------------------------- /meetings: change, cancel

@@ -15,8 +15,9 @@ from telegram.ext import ContextTypes
 
 from bot.domain.permissions import Actor
 from bot.services import Services, get_services
-from handlers.common import reply
+from handlers.common import load_actor, reply
 from handlers.study.lookups import actor_today
+from handlers.study.messaging import finish, stale
 from handlers.study.render import cancel_keyboard, due_example, due_keyboard
 from storage.repositories import pending_inputs
 from storage.repositories.pending_inputs import PendingInput
@@ -30,6 +31,7 @@ __all__ = [
     "ask",
     "ask_due",
     "await_input",
+    "drop_question",
     "pending_for",
     "question_data",
 ]
@@ -88,3 +90,17 @@ async def ask_due(
         update, actor.language, key, example=due_example(today),
         reply_markup=due_keyboard(actor.language, today, stamp),
     )
+
+
+async def drop_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, stamp: str, kinds: tuple[str, ...],
+    done_key: str,
+) -> None:
+    """Drop the question a ✖ button belongs to and say `done_key`; an older one's ✖ is stale."""
+    actor = await load_actor(update, context)
+    pending = await pending_for(update, context, stamp, kinds)
+    if pending is None:
+        await stale(update, actor.language)
+        return
+    await pending_inputs.clear_pending(get_services(context).db, actor.telegram_id, pending.kind)
+    await finish(update, actor.language, done_key)

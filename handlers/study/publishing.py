@@ -14,14 +14,14 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import study as rules
-from bot.domain.models import Level, Unit
+from bot.domain.models import Unit
 from bot.domain.permissions import Actor
 from bot.domain.schedule import Windows
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
-from handlers.keyboards import MAX_BUTTONS
+from handlers.publish_targets import publish_options, target_label, target_rows
 from handlers.scope import load_leader
 from handlers.study.inputs import (
     DRAFT,
@@ -29,6 +29,7 @@ from handlers.study.inputs import (
     ask,
     ask_due,
     await_input,
+    drop_question,
     pending_for,
     question_data,
 )
@@ -41,7 +42,6 @@ from handlers.study.render import (
     button,
     cancel_row,
     due_example,
-    label,
     remind_when,
 )
 from storage.repositories import pending_inputs, study
@@ -58,21 +58,14 @@ __all__ = [
 ]
 
 
-def _target_label(language: str, unit: Unit, count: int) -> str:
-    if unit.level == Level.BRANCH:
-        return unit.name
-    return label(language, "study.target_all", unit=unit.name, count=count)
-
-
 async def cmd_study(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start publishing a study item: ask where to, or straight for the title."""
     actor = await load_leader(update, context)
     if actor is None:
         return
     services = get_services(context)
-    options = rules.publish_targets(actor, await load_units(context))[:MAX_BUTTONS]
+    options = await publish_options(update, context, actor, "study.no_branches")
     if not options:
-        await reply(update, actor.language, "study.no_branches")
         return
     stamp = services.now_ts()
     if len(options) == 1:
@@ -82,10 +75,8 @@ async def cmd_study(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await ask(update, actor.language, "study.ask_title", stamp)
         return
     await await_input(services, actor.telegram_id, DRAFT, stamp, {"step": "target"})
-    buttons = [
-        [button(_target_label(actor.language, unit, count), "to", unit.id, stamp)]
-        for unit, count in options
-    ]
+    buttons = target_rows(actor.language, options, "study.target_all",
+                          lambda text, unit_id: button(text, "to", unit_id, stamp))
     await reply(
         update, actor.language, "study.ask_target",
         reply_markup=InlineKeyboardMarkup([*buttons, cancel_row(actor.language, stamp)]),
@@ -112,7 +103,7 @@ async def button_target(
         services, actor.telegram_id, DRAFT, pending.started_at, {"step": "title", "unit": unit_id}
     )
     unit = next(unit for unit in all_units if unit.id == unit_id)
-    chosen = _target_label(actor.language, unit, len(branches))
+    chosen = target_label(actor.language, "study.target_all", unit, len(branches))
     await finish(update, actor.language, "study.target_chosen", target=chosen)
     await ask(update, actor.language, "study.ask_title", pending.started_at)
 
@@ -234,13 +225,7 @@ async def button_cancel(
     update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
 ) -> None:
     """Drop the study question in progress."""
-    actor = await load_actor(update, context)
-    pending = await pending_for(update, context, args[0], (DRAFT, EDIT))
-    if pending is None:
-        await stale(update, actor.language)
-        return
-    await pending_inputs.clear_pending(get_services(context).db, actor.telegram_id, pending.kind)
-    await finish(update, actor.language, "study.cancelled")
+    await drop_question(update, context, args[0], (DRAFT, EDIT), "study.cancelled")
 
 
 async def button_publish(
