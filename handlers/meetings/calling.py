@@ -444,32 +444,37 @@ async def button_open(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
                 reply_markup=InlineKeyboardMarkup(rows))
 
 
-async def button_move(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
-    """Change the time: ask the new day (then the time)."""
-    actor, meeting = await _managed(update, context, int(args[0]))
+async def _start_edit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, raw_id: str, step: str
+) -> tuple[Actor, int] | None:
+    """Open the question changing a meeting still to come (`step`: day or place) and its stamp."""
+    actor, meeting = await _managed(update, context, int(raw_id))
+    # A cancelled or confirmed meeting is history: its buttons no longer change it.
     if meeting is None or meeting.cancelled_at or meeting.confirmed_at:
         await refuse(update, actor.language, "meetings.not_allowed")
-        return
+        return None
     services = get_services(context)
     stamp = services.now_ts()
     await await_input(services, actor.telegram_id, EDIT, stamp,
-                      {"meeting": meeting.id, "step": "day"})
+                      {"meeting": meeting.id, "step": step})
     await update.callback_query.answer()
-    await _ask_day(update, services, actor, stamp)
+    return actor, stamp
+
+
+async def button_move(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    """Change the time: ask the new day (then the time)."""
+    started = await _start_edit(update, context, args[0], "day")
+    if started is not None:
+        actor, stamp = started
+        await _ask_day(update, get_services(context), actor, stamp)
 
 
 async def button_place(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
     """Change the place: ask for it typed."""
-    actor, meeting = await _managed(update, context, int(args[0]))
-    if meeting is None or meeting.cancelled_at or meeting.confirmed_at:
-        await refuse(update, actor.language, "meetings.not_allowed")
-        return
-    services = get_services(context)
-    stamp = services.now_ts()
-    await await_input(services, actor.telegram_id, EDIT, stamp,
-                      {"meeting": meeting.id, "step": "place"})
-    await update.callback_query.answer()
-    await _ask(update, actor.language, "meetings.ask_new_place", stamp)
+    started = await _start_edit(update, context, args[0], "place")
+    if started is not None:
+        actor, stamp = started
+        await _ask(update, actor.language, "meetings.ask_new_place", stamp)
 
 
 async def typed_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
