@@ -27,17 +27,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.callback_data import INT, decode, pattern
 from bot.domain.meetings import Attendance, Kind, Reason
-from bot.errors import InvalidInput
 from bot.report_parts import add_digest_section, add_ledger_sheet, add_rollup_figure
 from bot.scheduling import add_planner
 from handlers import awaiting
 from handlers.awaiting import TypedAnswer
-from handlers.common import load_actor, reply
 from handlers.meetings import attendance, calling, replies, reports
 from handlers.meetings.planner import plan_meetings
 from handlers.meetings.render import FEATURE
-from handlers.study.inputs import INPUT_TTL_SECONDS, TextStep
-from storage.repositories.pending_inputs import PendingInput
+from handlers.study.inputs import INPUT_TTL_SECONDS, as_typed_answer
 
 __all__ = ["FEATURE", "plan_meetings", "register"]
 
@@ -86,25 +83,11 @@ _SHAPES = {
 }
 
 
-def _as_answer(step: TextStep) -> TypedAnswer:
-    """Return `step` run for the sender, explaining the input it refuses."""
-
-    async def take(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: PendingInput,
-                   text: str) -> None:
-        actor = await load_actor(update, context)
-        try:
-            await step(update, context, actor, pending, text)
-        except InvalidInput as problem:
-            await reply(update, actor.language, problem.key, **problem.params)
-
-    return take
-
-
 _TEXT_STEPS: dict[str, TypedAnswer] = {
-    calling.DRAFT: _as_answer(calling.typed_draft),
-    calling.EDIT: _as_answer(calling.typed_edit),
-    replies.NOTE: _as_answer(replies.typed_note),
-    attendance.RECORD: _as_answer(attendance.typed_record),
+    calling.DRAFT: as_typed_answer(calling.typed_draft),
+    calling.EDIT: as_typed_answer(calling.typed_edit),
+    replies.NOTE: as_typed_answer(replies.typed_note),
+    attendance.RECORD: as_typed_answer(attendance.typed_record),
 }
 
 

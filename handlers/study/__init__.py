@@ -33,17 +33,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.callback_data import INT, TEXT, decode, optional_subject, pattern
 from bot.domain.study import OFF, Reason
-from bot.errors import InvalidInput
 from bot.scheduling import add_planner
 from handlers import awaiting
 from handlers.awaiting import TypedAnswer
-from handlers.common import load_actor, reply
 from handlers.study import answers, checkin, manage, publishing, studyday
-from handlers.study.inputs import DRAFT, EDIT, INPUT_TTL_SECONDS, NOTE, TextStep
+from handlers.study.inputs import DRAFT, EDIT, INPUT_TTL_SECONDS, NOTE, as_typed_answer
 from handlers.study.lookups import Button
 from handlers.study.planner import plan_study
 from handlers.study.render import FEATURE, answer_keyboard
-from storage.repositories.pending_inputs import PendingInput
 
 __all__ = ["FEATURE", "answer_keyboard", "plan_study", "register"]
 
@@ -91,25 +88,10 @@ _SHAPES = {
 }
 
 
-def _as_answer(step: TextStep) -> TypedAnswer:
-    """Return `step` run for the sender, explaining the input it refuses."""
-
-    async def take(
-        update: Update, context: ContextTypes.DEFAULT_TYPE, pending: PendingInput, text: str
-    ) -> None:
-        actor = await load_actor(update, context)
-        try:
-            await step(update, context, actor, pending, text)
-        except InvalidInput as problem:
-            await reply(update, actor.language, problem.key, **problem.params)
-
-    return take
-
-
 _TEXT_STEPS: dict[str, TypedAnswer] = {
-    DRAFT: _as_answer(publishing.typed_draft),
-    EDIT: _as_answer(manage.typed_edit),
-    NOTE: _as_answer(answers.typed_note),
+    DRAFT: as_typed_answer(publishing.typed_draft),
+    EDIT: as_typed_answer(manage.typed_edit),
+    NOTE: as_typed_answer(answers.typed_note),
 }
 
 

@@ -14,7 +14,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.domain.permissions import Actor
+from bot.errors import InvalidInput
 from bot.services import Services, get_services
+from handlers.awaiting import TypedAnswer
 from handlers.common import load_actor, reply
 from handlers.study.lookups import actor_today
 from handlers.study.messaging import finish, stale
@@ -28,6 +30,7 @@ __all__ = [
     "INPUT_TTL_SECONDS",
     "NOTE",
     "TextStep",
+    "as_typed_answer",
     "ask",
     "ask_due",
     "await_input",
@@ -47,6 +50,21 @@ NOTE = "study.note"  # {"item", "member"}: the optional note of an 'other' excus
 TextStep = Callable[
     [Update, ContextTypes.DEFAULT_TYPE, Actor, PendingInput, str], Awaitable[None]
 ]
+
+
+def as_typed_answer(step: TextStep) -> TypedAnswer:
+    """Return `step` run for the sender, explaining the input it refuses."""
+
+    async def take(
+        update: Update, context: ContextTypes.DEFAULT_TYPE, pending: PendingInput, text: str
+    ) -> None:
+        actor = await load_actor(update, context)
+        try:
+            await step(update, context, actor, pending, text)
+        except InvalidInput as problem:
+            await reply(update, actor.language, problem.key, **problem.params)
+
+    return take
 
 
 def question_data(pending: PendingInput) -> dict[str, Any]:
