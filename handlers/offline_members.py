@@ -62,7 +62,13 @@ from handlers.keyboards import (
     yes_no_keyboard,
 )
 from handlers.privacy import who_sees_text
-from handlers.scope import ScopeText, branches_in_scope, load_leader, one_branch, typed_key
+from handlers.scope import (
+    branches_in_scope,
+    load_leader,
+    one_branch,
+    secretary_words,
+    typed_key,
+)
 from storage.db import transaction
 from storage.repositories import audit, members, pending_inputs, people, roles, study, units
 from storage.repositories import offline_members as repo
@@ -79,14 +85,7 @@ CLAIM_DAYS = 30  # a claim link works this long, once
 NOTE_MAX = 100
 PICK_LIMIT = 24
 
-WORDS = ScopeText(
-    unknown="secretary.unknown_branch",
-    echo=lambda key: {"unit_key": echo(key)},
-    refused="errors.not_your_branch",
-    no_branches="secretary.no_branches",
-    too_many="secretary.too_many_branches",
-    pick="offline.pick_branch",
-)
+WORDS = secretary_words("offline.pick_branch")
 
 
 class _Refused(Exception):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.domain.free_text import echo
 from bot.domain.models import Unit
 from bot.domain.permissions import Actor, can_manage, is_leader, managed_branches
 from bot.domain.tree import branches_under
@@ -32,6 +33,7 @@ __all__ = [
     "named_unit",
     "one_branch",
     "refuse_button",
+    "secretary_words",
     "typed_key",
 ]
 
@@ -46,6 +48,18 @@ class ScopeText:
     no_branches: str  # nothing beneath the units the actor leads
     too_many: str  # more branches than buttons; gets `example`, a branch key
     pick: str  # the question above the branch buttons
+
+
+def secretary_words(pick: str) -> ScopeText:
+    """Return the secretary's words for "which of your branches?", with the feature's question."""
+    return ScopeText(
+        unknown="secretary.unknown_branch",
+        echo=lambda key: {"unit_key": echo(key)},
+        refused="errors.not_your_branch",
+        no_branches="secretary.no_branches",
+        too_many="secretary.too_many_branches",
+        pick=pick,
+    )
 
 
 def typed_key(context: ContextTypes.DEFAULT_TYPE) -> str | None:

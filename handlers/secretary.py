@@ -47,11 +47,11 @@ from handlers.keyboards import (
     yes_no_keyboard,
 )
 from handlers.scope import (
-    ScopeText,
     branches_in_scope,
     load_leader,
     one_branch,
     refuse_button,
+    secretary_words,
     typed_key,
 )
 from storage.db import transaction
@@ -71,14 +71,7 @@ PENDING_SHOWN = 20
 
 # ---------------------------------------------------------------- which branch
 
-WORDS = ScopeText(
-    unknown="secretary.unknown_branch",
-    echo=lambda key: {"unit_key": echo(key)},
-    refused="errors.not_your_branch",
-    no_branches="secretary.no_branches",
-    too_many="secretary.too_many_branches",
-    pick="secretary.pick_branch",
-)
+WORDS = secretary_words("secretary.pick_branch")
 
 
 async def _one_branch(
