@@ -10,33 +10,13 @@ stored with 王芳 as who entered them (代为登记; the digest and ledger say 
 
 from __future__ import annotations
 
-from bot.demo_script import DemoScript
-from bot.emulator import EmulatedUser
+from bot.demo_script import DemoScript, button_starting, button_with_data
 
 __all__ = ["play_helpers"]
 
 CITRUS_SECRETARY = 910003
 WANG_FANG = 920002  # joined 人和村流动党员党支部 in the joining scene
 DEMO_YEAR = 2026
-
-
-def _by_data(user: EmulatedUser, prefix: str) -> str:
-    """Return the label of the newest button whose callback data starts with `prefix`."""
-    for message in reversed(user.messages):
-        for row in message.buttons:
-            for label, target in row:
-                if target and target.startswith(prefix):
-                    return label
-    raise LookupError(f"no button with data {prefix!r} for user {user.id}")
-
-
-def _label(user: EmulatedUser, start: str) -> str:
-    """Return the newest button label that starts with `start`."""
-    for message in reversed(user.messages):
-        for label in message.button_texts:
-            if label.startswith(start):
-                return label
-    raise LookupError(f"no button starting with {start!r} for user {user.id}")
 
 
 async def play_helpers(script: DemoScript) -> None:
@@ -51,7 +31,7 @@ async def play_helpers(script: DemoScript) -> None:
     await script.taps(secretary, "⏭ 跳过")
     await script.says(secretary, "/pair")
     await script.taps(secretary, "周桂兰")
-    await script.taps(secretary, _label(secretary, "➕ 人和村流动党员党支部"))
+    await script.taps(secretary, button_starting(secretary, "➕ 人和村流动党员党支部"))
     await script.taps(secretary, "王芳")
 
     script.heading("王芳用 /helpfor 为周桂兰代为登记：从常用承诺中选两条，提交审核")
@@ -60,7 +40,7 @@ async def play_helpers(script: DemoScript) -> None:
     await script.taps(helper, "📝 承诺")
     await script.taps(helper, "📋 常用承诺")
     # The common pledges are buttons whose data is pl:tpa:<year>:<i> (handlers.pledges).
-    await script.taps(helper, _by_data(helper, "pl:tpa:"))
-    await script.taps(helper, _by_data(helper, "pl:tpl:"))
-    await script.taps(helper, _by_data(helper, f"pl:tpa:{DEMO_YEAR}:1"))
+    await script.taps(helper, button_with_data(helper, "pl:tpa:"))
+    await script.taps(helper, button_with_data(helper, "pl:tpl:"))
+    await script.taps(helper, button_with_data(helper, f"pl:tpa:{DEMO_YEAR}:1"))
     await script.taps(helper, "📤 提交支部审核")

@@ -9,22 +9,11 @@ roster marks her "无 Telegram（由 郑桂英 代为登记）" and the bot send
 
 from __future__ import annotations
 
-from bot.demo_script import DemoScript
-from bot.emulator import EmulatedUser
+from bot.demo_script import DemoScript, button_starting
 
 __all__ = ["play_offline"]
 
 SUNSET_SECRETARY = 910009
-
-
-def _button(user: EmulatedUser, *starts: str) -> str:
-    """Return the newest button label that starts with one of `starts` (in that preference)."""
-    for start in starts:
-        for message in reversed(user.messages):
-            for label in message.button_texts:
-                if label.startswith(start):
-                    return label
-    raise LookupError(f"no button starting with {starts!r} for user {user.id}")
 
 
 async def play_offline(script: DemoScript) -> None:
@@ -42,8 +31,8 @@ async def play_offline(script: DemoScript) -> None:
     await script.says(secretary, "/study")
     await script.says(secretary, "学习《中国共产党章程》总纲")
     await script.says(secretary, "请通读总纲部分。")
-    await script.taps(secretary, _button(secretary, "本周日", "7天后"))
+    await script.taps(secretary, button_starting(secretary, "本周日", "7天后"))
     await script.taps(secretary, "✅ 发布")
     await script.says(secretary, "/checkin")
-    await script.taps(secretary, _button(secretary, "学习《中国共产党章程》总纲"))
+    await script.taps(secretary, button_starting(secretary, "学习《中国共产党章程》总纲"))
     await script.taps(secretary, "王秀英")

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from telegram.ext import Application
 
 from bot.clock import FakeClock
-from bot.demo_script import DemoScript
-from bot.scheduling import tick
+from bot.demo_script import DemoScript, run_at
 
 __all__ = ["play_pledges"]
 
@@ -24,13 +23,6 @@ CITRUS_SECRETARY = 910003
 ZHANG = 920001
 WANG = 920002
 ZHAO = 920003
-
-
-async def _at(script: DemoScript, app: Application, clock: FakeClock, moment: datetime) -> None:
-    """Move the clock and run the scheduler once, printing what it sends."""
-    clock.set(moment)
-    await tick(app)
-    await script.settle()
 
 
 async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -> None:
@@ -41,7 +33,7 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     zhao = script.person(ZHAO, "赵磊")
 
     script.heading("承诺：党员登记当天上午10点，收到提出年度承诺的邀请")
-    await _at(script, app, clock, datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
+    await run_at(script, app, clock, datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
     await script.taps(zhang, "✍️ 写一条承诺")
     await script.says(zhang, "带动5户群众改造果园")
     await script.says(zhang, "每月参加一次支部组织生活 | 12 次")
@@ -57,7 +49,7 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     await script.taps(secretary, "✅ 通过第2条")
 
     script.heading("践诺：3月25日上午10点（北京时间），逐条汇报本月进展")
-    await _at(script, app, clock, datetime(2026, 3, 25, 2, 0, tzinfo=UTC))
+    await run_at(script, app, clock, datetime(2026, 3, 25, 2, 0, tzinfo=UTC))
     await script.taps(zhang, "✅ 已完成")
     await script.says(zhang, "1")
     await script.says(zhang, "参加了3月的主题党日")
@@ -67,11 +59,11 @@ async def play_pledges(script: DemoScript, app: Application, clock: FakeClock) -
     await script.says(secretary, "/pledges")
 
     script.heading("流动党员：登记30天后，在当地上午10点问一句“还在吗？”")
-    await _at(script, app, clock, datetime(2026, 4, 2, 2, 0, tzinfo=UTC))
+    await run_at(script, app, clock, datetime(2026, 4, 2, 2, 0, tzinfo=UTC))
     await script.taps(wang, "✅ 是，还在")
 
     script.heading("马德里上午10点（北京下午4点）：赵磊换了城市")
-    await _at(script, app, clock, datetime(2026, 4, 2, 8, 0, tzinfo=UTC))
+    await run_at(script, app, clock, datetime(2026, 4, 2, 8, 0, tzinfo=UTC))
     await script.taps(zhao, "📍 换地方了")
     await script.says(zhao, "巴黎")
 

@@ -8,11 +8,47 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TextIO
 
-from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
+from telegram.ext import Application
 
-__all__ = ["DemoScript"]
+from bot.clock import FakeClock
+from bot.emulator import BotApiEmulator, EmulatedUser, SentMessage
+from bot.scheduling import tick
+
+__all__ = ["DemoScript", "button_starting", "button_with_data", "run_at"]
+
+
+# Scenes tap buttons whose labels carry dates, names or counts known only at run time:
+# these find the label to tap, newest message first.
+
+
+def button_starting(user: EmulatedUser, *starts: str) -> str:
+    """Return the newest button label that starts with one of `starts` (in that preference)."""
+    for start in starts:
+        for message in reversed(user.messages):
+            for label in message.button_texts:
+                if label.startswith(start):
+                    return label
+    raise LookupError(f"no button starting with {starts!r} for user {user.id}")
+
+
+def button_with_data(user: EmulatedUser, prefix: str) -> str:
+    """Return the label of the newest button whose callback data starts with `prefix`."""
+    for message in reversed(user.messages):
+        for row in message.buttons:
+            for label, target in row:
+                if target and target.startswith(prefix):
+                    return label
+    raise LookupError(f"no button with data {prefix!r} for user {user.id}")
+
+
+async def run_at(script: DemoScript, app: Application, clock: FakeClock, moment: datetime) -> None:
+    """Move the clock and run the scheduler once, printing what it sends."""
+    clock.set(moment)
+    await tick(app)
+    await script.settle()
 
 
 class DemoScript:

@@ -16,17 +16,15 @@ moves the clock about a day and a half forward:
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from telegram.ext import Application
 
 from bot.clock import FakeClock
-from bot.demo_script import DemoScript
+from bot.demo_script import DemoScript, button_starting, run_at
 from bot.domain.humane import day_label
 from bot.domain.localtime import zone
 from bot.domain.schedule import local_instant
-from bot.emulator import EmulatedUser
-from bot.scheduling import tick
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import people
 
@@ -37,22 +35,6 @@ ZHANG = 920001
 WANG = 920002
 ZHAO = 920003
 BEIJING = "Asia/Shanghai"
-
-
-async def _at(script: DemoScript, app: Application, clock: FakeClock, moment: datetime) -> None:
-    """Move the clock and run the scheduler once, printing what it sends."""
-    clock.set(moment)
-    await tick(app)
-    await script.settle()
-
-
-def _button(user: EmulatedUser, starts_with: str) -> str:
-    """Return the label of the newest button that starts with `starts_with`."""
-    for message in reversed(user.messages):
-        for label in message.button_texts:
-            if label.startswith(starts_with):
-                return label
-    raise LookupError(f"no button starting with {starts_with!r} for user {user.id}")
 
 
 async def _zone_name(services: Services, telegram_id: int) -> str:
@@ -78,32 +60,32 @@ async def play_study(script: DemoScript, app: Application, clock: FakeClock) -> 
     )
     clock.set(local_instant(day, time(10, 0), beijing))
     await script.says(leader, "/study")
-    await script.taps(leader, _button(leader, "人和村党总支部 下属全部支部"))
+    await script.taps(leader, button_starting(leader, "人和村党总支部 下属全部支部"))
     await script.says(leader, "学习《中国共产党章程》总纲")
     await script.says(leader, "请通读总纲部分，结合本支部工作谈一点体会。")
-    await script.taps(leader, _button(leader, "本周日"))
+    await script.taps(leader, button_starting(leader, "本周日"))
     await script.taps(leader, "✅ 发布")
 
     script.heading("北京时间晚上7点半：党员按各自所在地的 19:30 收到提醒；在深圳的王芳点 ✅")
-    await _at(script, app, clock, local_instant(day, time(19, 30), beijing))
+    await run_at(script, app, clock, local_instant(day, time(19, 30), beijing))
     await script.taps(wang, "✅ 已学习")
 
     script.heading(
         "巴黎晚上7点半（当地时间）：赵磊收到提醒，点“稍后提醒”"
         "（两小时后已是夜间，顺延到早上8点）"
     )
-    await _at(script, app, clock, local_instant(day, time(19, 30), abroad))
+    await run_at(script, app, clock, local_instant(day, time(19, 30), abroad))
     await script.taps(zhao, "⏰ 稍后提醒")
 
     script.heading("当地早上 8 点：稍后提醒到了，赵磊这周工作忙，请假")
-    await _at(script, app, clock, local_instant(next_day, time(8, 0), abroad))
+    await run_at(script, app, clock, local_instant(next_day, time(8, 0), abroad))
     await script.taps(zhao, "🙋 请假")
     await script.taps(zhao, "💼 工作忙")
 
     script.heading("第二天北京时间 19:30：张伟还没回复，收到第一次跟进提醒，点 ✅")
-    await _at(script, app, clock, local_instant(next_day, time(19, 30), beijing))
+    await run_at(script, app, clock, local_instant(next_day, time(19, 30), beijing))
     await script.taps(zhang, "✅ 已学习")
 
     script.heading("党总支书记查看完成情况（/studies）")
     await script.says(leader, "/studies")
-    await script.taps(leader, _button(leader, "1. "))
+    await script.taps(leader, button_starting(leader, "1. "))
