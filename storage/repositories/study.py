@@ -442,6 +442,14 @@ async def add_missing_targets(db: aiosqlite.Connection, *, min_due: str) -> int:
     return added
 
 
+async def missing_targets_query_plan(db: aiosqlite.Connection) -> list[str]:
+    """Return SQLite's plan for add_missing_targets' insert (tests assert it stays indexed)."""
+    async with db.execute(
+        "EXPLAIN QUERY PLAN " + _MISSING_TARGETS_SQL, ("2026-01-01", 1)
+    ) as cur:
+        return [row[3] for row in await cur.fetchall()]
+
+
 _TARGET_SQL = (
     "SELECT t.item_id, t.member_id, t.state, t.next_kind, t.next_seq, t.next_at, t.followups,"
     " i.id AS i_id, i.batch_id AS i_batch_id, i.branch_id AS i_branch_id, i.kind AS i_kind,"

@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.config import parse_settings
 from bot.services import Services
 from handlers.contact_log import plan_contact_ladder
-from storage.repositories import outbox, posts, roles, schedule
+from storage.repositories import outbox, posts, roles, schedule, study
 
 
 async def _county(db) -> None:
@@ -71,6 +71,21 @@ async def test_posts_planner_reads_holders_not_members(db):
     # Holders are a few per branch; the county's members are only looked up by id.
     scanned = {line.split()[1] for line in plan if line.startswith("SCAN")}
     assert scanned <= {"h"}, plan
+
+
+async def test_missing_study_targets_read_marked_branches_by_index(db):
+    await _county(db)
+    await db.executemany(
+        "INSERT INTO study_items (branch_id, kind, title, body, due_date, remind_at,"
+        " created_at, updated_at) VALUES (?, 'item', 't', 'b', ?, '19:30', 0, 0)",
+        [(3 + i % 1000, f"2026-03-0{i % 9 + 1}") for i in range(5000)],
+    )
+    await study.add_missing_targets(db, min_due="2026-03-01")
+    await db.execute("ANALYZE")
+    plan = await study.missing_targets_query_plan(db)
+    # Neither the county's items nor its members are scanned: only marked branches.
+    assert all(not line.startswith("SCAN") for line in plan), plan
+    assert any("study_items_branch" in line for line in plan), plan
 
 
 async def _silent_mobile(db, *, approved_at: int) -> int:
