@@ -187,12 +187,18 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+# A backup copies whatever schema it finds, so a newer schema is no error for it.
+BAD_DATABASE_RUNS = [
+    pytest.param(case, command, id=f"{' '.join(command)}-{case}")
+    for case in sorted(CASES)
+    for command in COMMANDS
+    if not (case == "newer_schema" and command[0:2] == ("db", "backup"))
+]
+
+
+@pytest.mark.parametrize(("case", "command"), BAD_DATABASE_RUNS)
 async def test_bad_database_ends_every_command_promptly(tmp_path, emulator, case, command):
     prepare, *expected = CASES[case]
-    if case == "newer_schema" and command[0:2] == ("db", "backup"):
-        pytest.skip("a backup copies whatever schema it finds; that is not an error")
     database = tmp_path / "bot.sqlite3"
     prepare(database)
     config = write_config(tmp_path, emulator, database)
