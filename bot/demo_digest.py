@@ -54,4 +54,8 @@ async def play_digest(script: DemoScript, app: Application, clock: FakeClock) ->
 
     script.heading("党总支书记从汇总里点开一个支部的周报")
     await script.taps(general, MOBILE_BRANCH)
-    await script.settle(quiet=0.5)  # the chart follows the text once drawn
+    await script.settle(quiet=0.5)
+
+    script.heading("点 📈 参与率图表：近 12 周的图此时才画（不占周报发送的时间）")
+    await script.taps(general, "📈 参与率图表")
+    await script.settle(quiet=0.5)  # drawn in a worker thread, then sent

@@ -12,6 +12,7 @@ can never separate a <b> from its </b>.  Callback data (≤ 64 bytes):
     dg:d:<branch_id>:<section>:<week code>   a detail of one branch's digest
     dg:b:<branch_id>:<week code>             one branch's digest (from a roll-up)
     dg:x:<branch_id>                         the branch's Excel ledger
+    dg:c:<unit_id>:<week code>               the 12-week chart, drawn when pressed
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "NAMES_SHOWN",
     "SECTIONS",
     "Button",
+    "chart_button",
     "chart_caption",
     "keyboard",
     "render_detail",
@@ -260,8 +262,18 @@ def summary_buttons(language: str, digest: BranchDigest) -> list[Button]:
         for section in SECTIONS
         if counts[section]
     ]
+    buttons.append(chart_button(language, digest.branch_id, digest.period))
     buttons.append((t(language, "digest.button_export"), pack(FEATURE, "x", digest.branch_id)))
     return buttons
+
+
+def chart_button(language: str, unit_id: int, period: Period) -> Button:
+    """Return the button that draws a unit's 12-week chart when pressed.
+
+    The chart is drawn on demand rather than sent with every digest: the
+    planner's tick never waits for matplotlib and the outbox holds no PNGs.
+    """
+    return (t(language, "digest.button_chart"), pack(FEATURE, "c", unit_id, period.code))
 
 
 def render_detail(language: str, digest: BranchDigest, section: str) -> list[str]:

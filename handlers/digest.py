@@ -6,6 +6,10 @@
     /export [branch_key]   the branch's ledger as an .xlsx document
     dg:d / dg:b / dg:x     detail sections, a branch's digest, the ledger (see
                            bot.digest_render for the callback data)
+    dg:c                   the 12-week participation chart, drawn in a worker thread
+                           only when a leader presses 📈 (never in the planner's tick,
+                           never stored in the outbox); a finished week's chart is
+                           kept per unit, week and language while the bot runs
     planner "digest"       every secretary (and committee member when
                            [digest].include_committee) gets the ISO week just
                            ended on [digest].weekday at [digest].hour in their own
@@ -21,6 +25,7 @@ part of the tree gets a clear refusal and nothing else.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -33,6 +38,7 @@ from bot.chart import MAX_LINES, ChartData, cjk_font, render_chart
 from bot.digest_render import (
     FEATURE,
     SECTIONS,
+    chart_button,
     chart_caption,
     keyboard,
     render_detail,
@@ -62,7 +68,7 @@ from bot.domain.humane import day_label
 from bot.domain.localtime import format_local, local_date, zone
 from bot.domain.models import Level, Unit
 from bot.domain.outgoing import OutgoingMessage
-from bot.domain.permissions import Actor, can_manage_branch, top_led_units
+from bot.domain.permissions import Actor, can_manage, can_manage_branch, top_led_units
 from bot.domain.text import split_message
 from bot.domain.tree import ancestors, branches_under
 from bot.i18n import t
@@ -114,14 +120,18 @@ WORDS = ScopeText(
 
 
 Chart = tuple[bytes, str]  # PNG and its caption
+# Charts of finished weeks kept per (unit, week code, language) while the bot runs; a
+# PNG is ~40 kB, so this bounds the cache near 2.5 MB.
+CHART_CACHE_SIZE = 64
+_CHARTS = "digest.charts"  # its bot_data key: one cache per Application, never shared
 
 
 @dataclass(frozen=True, slots=True)
 class Composed:
-    """A digest ready to send: text parts (buttons on the last), then the chart once drawn.
+    """A digest ready to send: text parts (buttons on the last, 📈 among them).
 
-    `draw` renders the chart on demand, so a chat gets the text first and never
-    waits for matplotlib before reading.
+    `draw` renders the chart; only the 📈 button calls it, so neither a chat nor
+    the planner's tick waits for matplotlib.
     """
 
     parts: list[str]
@@ -229,7 +239,10 @@ async def compose_rollup(
         order=[b.id for b in branches],
     )
     parts = split_message(render_rollup(language, unit.name, period, unit.timezone, ranked))
-    markup = keyboard(rollup_buttons(ranked, period), columns=1)
+    buttons = rollup_buttons(ranked, period)
+    if ranked:
+        buttons.append(chart_button(language, unit.id, period))
+    markup = keyboard(buttons, columns=1)
     by_id = {branch.id: branch for branch in branches}
 
     async def draw() -> Chart:
@@ -287,9 +300,6 @@ async def _send(update: Update, composed: Composed) -> None:
     for index, part in enumerate(composed.parts):
         last = index == len(composed.parts) - 1
         await chat.send_message(part, reply_markup=composed.markup if last else None)
-    if composed.draw is not None:
-        png, caption = await composed.draw()
-        await chat.send_photo(png, caption=caption)
 
 
 async def show_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -370,16 +380,65 @@ _SHAPES = {
     "x": (INT,),  # the ledger of a branch
     "d": (INT, frozenset(SECTIONS), TEXT),  # a detail section: branch, section, week code
     "b": (INT, TEXT),  # a branch's digest from a roll-up: branch, week code
+    "c": (INT, TEXT),  # the 12-week chart of a branch or a higher unit: unit, week code
 }
 
 
+async def _send_chart(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, unit_id: int, code: str
+) -> None:
+    """Draw (or reuse) a unit's 12-week chart and send it: the 📈 button, leaders only."""
+    query = update.callback_query
+    assert query is not None
+    all_units = await load_units(context)
+    unit = next((u for u in all_units if u.id == unit_id), None)
+    # Permission before anything else: a unit outside the tree reads like a missing one.
+    if unit is None or not can_manage(actor, unit, all_units):
+        await refuse_button(update, actor, WORDS)
+        return
+    services = get_services(context)
+    week = parse_week_code(code)
+    context_unit = await _context(services, unit_id)
+    if week is None or context_unit is None:
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer(t(actor.language, "digest.drawing"))
+    year, number, partial = week
+    now = services.now_ts()
+    period = week_period(year, number, zone(context_unit.timezone),
+                         now=now if partial else None)
+    cache: OrderedDict[tuple[int, str, str], Chart] = context.application.bot_data.setdefault(
+        _CHARTS, OrderedDict())
+    key = (unit_id, period.code, actor.language)
+    chart = cache.get(key)
+    if chart is None:
+        composed = await _compose_unit(services, unit_id, period, actor.language, now)
+        if composed is None or composed.draw is None:
+            await reply(update, actor.language, "digest.no_branches")
+            return
+        chart = await composed.draw()
+        # A week still under way changes with every answer: only finished weeks are kept.
+        if not partial:
+            cache[key] = chart
+            while len(cache) > CHART_CACHE_SIZE:
+                cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(chart[0], caption=chart[1])
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Open a detail section, a branch's digest, or the ledger, after the permission check."""
+    """Open a detail section, a branch's digest, the chart or the ledger, permission first."""
     query = update.callback_query
     assert query is not None
     pressed = decode(query.data, FEATURE, _SHAPES)
     action, args = pressed.action, pressed.args
     actor = await load_actor(update, context)
+    if action == "c":
+        await _send_chart(update, context, actor, int(args[0]), str(args[1]))
+        return
     services = get_services(context)
     branch_id = int(args[0])
     all_units = await load_units(context)
@@ -456,19 +515,18 @@ async def plan_digests(services: Services, now_dt: datetime) -> list[OutgoingMes
             composed = await _compose_unit(services, leader.unit_id, period, language, now)
             if composed is None:
                 continue
-            chart = await composed.draw() if composed.draw is not None else None
         except Exception:
             # One unit's failure must not hold back every other secretary's digest.
             log.exception("digest of unit %s failed", leader.unit_id)
             continue
-        planned += _outgoing(leader, key, composed, chart, now, due_at)
+        planned += _outgoing(leader, key, composed, now, due_at)
     return planned
 
 
 def _outgoing(
-    leader: repo.Leader, key: str, composed: Composed, chart: Chart | None, now: int, due_at: int
+    leader: repo.Leader, key: str, composed: Composed, now: int, due_at: int
 ) -> list[OutgoingMessage]:
-    """Return the outbox rows of one digest: its text parts, then the chart (due now)."""
+    """Return the outbox rows of one digest: its text parts, the 📈 button on the last."""
     expires = due_at + 7 * 86400  # a digest not delivered within its week is stale
     markup = composed.markup.to_dict() if composed.markup is not None else None
     rows = [
@@ -484,12 +542,6 @@ def _outgoing(
         )
         for index, part in enumerate(composed.parts)
     ]
-    if chart is not None:
-        rows.append(OutgoingMessage(
-            dedupe_key=f"{key}|chart", kind=f"{KIND}.chart", person_id=leader.person_id,
-            chat_id=leader.telegram_id, text=chart[1], due_at=now,
-            expires_at=expires, photo=chart[0],
-        ))
     return rows
 
 

@@ -177,9 +177,14 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
     assert "以上 4 人需要关注；其余 2 人一切正常。" in text
     for name in ("张伟", "赵磊", "陈静"):  # fine, or only a count: never named in the summary
         assert name not in text
+    # The chart is not sent with the digest (nor stored in the outbox): it comes when asked.
+    assert all(m.kind == "text" for m in secretary.messages)
+    photos = "SELECT count(*) FROM outbox WHERE photo IS NOT NULL"
+    assert (await h.services.db.execute_fetchall(photos))[0][0] == 0
+    await secretary.press("📈 参与率图表", digest)
     chart = await secretary.wait_for_message(lambda m: m.kind == "photo")
     assert chart.file_bytes is not None and chart.file_bytes.startswith(PNG)
-    assert "近 12 周" in chart.plain
+    assert "近 12 周" in chart.plain and CITRUS in chart.plain
 
     # The missed list behind its button names each item; the on-behalf list names who entered.
     await secretary.press("❌ 未学名单（3）", digest)
@@ -215,9 +220,19 @@ async def test_general_branch_rollup_ranks_weakest_first(h):
                                                       f"3. {PIGS}"]
     assert "学习 50%" in lines[0] and "学习 56%" in lines[1] and "学习 100%" in lines[2]
     assert "年度事项未完成 2" in lines[0] and "年度事项未完成 3" in lines[1]
-    assert rollup.button_texts == [MOBILE, CITRUS, PIGS]
+    assert rollup.button_texts == [MOBILE, CITRUS, PIGS, "📈 参与率图表"]
+    await leader.press("📈 参与率图表", rollup)
     chart = await leader.wait_for_message(lambda m: m.kind == "photo")
-    assert chart.file_bytes.startswith(PNG)
+    assert chart.file_bytes.startswith(PNG) and "人和村党总支部" in chart.plain
+    # A branch secretary pressing the roll-up's chart (a forwarded or forged button) is
+    # refused like any unit outside their tree.
+    chart_data = next(b for row in rollup.buttons for b in row if b[0] == "📈 参与率图表")[1]
+    pigs_secretary = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
+    await pigs_secretary.send_command("help")
+    await pigs_secretary.wait_for_message()
+    query = await pigs_secretary.press_data(chart_data)
+    assert "不归您管理" in ((await pigs_secretary.wait_for_callback_answer(query)).text or "")
+    assert all(m.kind != "photo" for m in pigs_secretary.messages)
     # Any branch's digest opens from its button.
     await leader.press(PIGS, rollup)
     pigs = await leader.wait_for_message(lambda m: f"{PIGS} · 周报" in m.plain)
@@ -237,6 +252,7 @@ async def test_on_demand_digest_covers_the_week_so_far(h):
     assert "3月2日（周一）至今" in digest.plain
     assert "📚 学习：1 项，应学 6 人次 · ✅ 已学 2 · 🙋 请假 2 · ❌ 未学 2" in digest.plain
     assert "学习：学习<准则>&条例（3月6日（周五）截止）" in digest.plain
+    await secretary.press("📈 参与率图表", digest)
     await secretary.wait_for_message(lambda m: m.kind == "photo")
 
 
