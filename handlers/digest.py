@@ -35,6 +35,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.callback_data import INT, TEXT, decode, pack, pattern
 from bot.chart import MAX_LINES, ChartData, cjk_font, render_chart
+from bot.digest_memo import line_memo
 from bot.digest_render import (
     FEATURE,
     SECTIONS,
@@ -101,6 +102,7 @@ __all__ = [
     "digest_key",
     "plan_digests",
     "register",
+    "rollup_lines",
 ]
 
 log = logging.getLogger(__name__)
@@ -171,10 +173,10 @@ async def branch_digest(
 
 
 async def _branch_rates(
-    services: Services, branch: BranchContext, digest: BranchDigest
+    services: Services, branch: BranchContext, period: Period
 ) -> tuple[tuple[str, ...], tuple[float | None, ...]]:
-    """Return the 12 week codes ending with the digest's week and their completion rates."""
-    weeks = chart_weeks(digest.period, zone(branch.timezone))
+    """Return the 12 week codes ending with the period's week and their completion rates."""
+    weeks = chart_weeks(period, zone(branch.timezone))
     history = await repo.load_study_history(services.db, branch, weeks[0][1], weeks[-1][2])
     members, _pending, _zones = await repo.load_members(services.db, branch.id)
     rates = weekly_rates(members, history.items, history.answers, weeks)
@@ -203,7 +205,7 @@ async def compose_branch(
     markup = keyboard(summary_buttons(language, digest))
 
     async def draw() -> Chart:
-        weeks, rates = await _branch_rates(services, branch, digest)
+        weeks, rates = await _branch_rates(services, branch, digest.period)
         drawn = _chart_language(language)
         label = branch.name if drawn == language else branch.key
         png = await render_chart(ChartData(weeks, ((label, rates),)),
@@ -211,6 +213,41 @@ async def compose_branch(
         return png, chart_caption(language, branch.name)
 
     return Composed(parts, markup, draw if chart else None)
+
+
+async def _branch_line(
+    services: Services, branch: BranchContext, period: Period, language: str, now: int
+) -> RollupLine:
+    """Compute one branch's roll-up line: its digest and its features' figures."""
+    digest = await branch_digest(services, branch, period, now)
+    # Figures features contribute (bot.report_parts) show on the line and weigh in the score.
+    figures = await rollup_figures(services, branch.id, period.start, period.end, language)
+    return rollup_line(digest, figures)
+
+
+async def rollup_lines(
+    services: Services,
+    branches: Sequence[BranchContext],
+    period: Period,
+    language: str,
+    *,
+    now: int,
+) -> list[RollupLine]:
+    """Return the branches' roll-up lines weakest first, each computed once per week.
+
+    Every leader above a branch (general branch, committee, their committee
+    members, each page they turn) reuses the same line (bot.digest_memo).
+    """
+    memo = line_memo(services.db)
+    lines = []
+    for branch in branches:
+        own = _period_in(branch, period, now)
+        lines.append(await memo.get(
+            (branch.id, own.code, language), partial=own.partial, now=now,
+            compute=lambda branch=branch, own=own: _branch_line(
+                services, branch, own, language, now),
+        ))
+    return rank_rollup(lines, order=[b.id for b in branches])
 
 
 async def compose_rollup(
@@ -224,20 +261,7 @@ async def compose_rollup(
     chart: bool = True,
 ) -> Composed:
     """Return the roll-up of the branches beneath a unit, weakest first, with a line chart."""
-    digests = {
-        branch.id: await branch_digest(services, branch, _period_in(branch, period, now), now)
-        for branch in branches
-    }
-    # Figures features contribute (bot.report_parts) show on the line and weigh in the score.
-    figures = {
-        branch.id: await rollup_figures(services, branch.id, digests[branch.id].period.start,
-                                        digests[branch.id].period.end, language)
-        for branch in branches
-    }
-    ranked: list[RollupLine] = rank_rollup(
-        (rollup_line(d, figures[d.branch_id]) for d in digests.values()),
-        order=[b.id for b in branches],
-    )
+    ranked = await rollup_lines(services, branches, period, language, now=now)
     parts = split_message(render_rollup(language, unit.name, period, unit.timezone, ranked))
     buttons = rollup_buttons(ranked, period)
     if ranked:
@@ -251,7 +275,8 @@ async def compose_rollup(
         weeks: tuple[str, ...] = ()
         for line in ranked[:MAX_LINES]:
             branch = by_id[line.branch_id]
-            weeks, rates = await _branch_rates(services, branch, digests[line.branch_id])
+            weeks, rates = await _branch_rates(services, branch,
+                                               _period_in(branch, period, now))
             label = branch.name if drawn == language else branch.key
             series.append((label, rates))
             if label != branch.name:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from openpyxl import load_workbook
 
 from bot.domain.pledges import ParsedPledge
 from bot.emulator import EmulatedUser, SentMessage
+from handlers import digest as digest_handlers
 from storage.repositories import members, people, pledges, roles, study, units
 from tests.e2e.flows import BRANCH_SECRETARIES, GENERAL_BRANCH_SECRETARY
 from tests.e2e.harness import BotHarness
@@ -207,13 +209,24 @@ async def test_digest_arrives_at_the_local_hour_once_with_exact_counts_and_names
     assert len(_digests(secretary)) == count == 1
 
 
-async def test_general_branch_rollup_ranks_weakest_first(h):
+async def test_general_branch_rollup_ranks_weakest_first(h, monkeypatch):
     await seed_week(h)
+    # Count how often each branch's digest is computed: its secretary's digest and one
+    # roll-up line, however many leaders above get a roll-up (general branch, committee).
+    computed: Counter[int] = Counter()
+    real_branch_digest = digest_handlers.branch_digest
+
+    async def counting(services, branch, period, now):
+        computed[branch.id] += 1
+        return await real_branch_digest(services, branch, period, now)
+
+    monkeypatch.setattr(digest_handlers, "branch_digest", counting)
     leader = h.user(GENERAL_BRANCH_SECRETARY, "zh")
     top = h.user(910001, "zh")  # the committee secretary above
     h.clock.set(MONDAY_8 + timedelta(minutes=5))
     await h.tick()
     rollup = await leader.wait_for_message(lambda m: "汇总周报" in m.plain)
+    planned = dict(computed)  # the tick planned every digest and roll-up at once
     lines = [line for line in rollup.plain.splitlines() if line[:2] in ("1.", "2.", "3.")]
     # Every member of the mobile branch owes pledges and a whereabouts answer: weakest.
     assert [line.split("：")[0] for line in lines] == [f"1. {MOBILE}", f"2. {CITRUS}",
@@ -240,6 +253,8 @@ async def test_general_branch_rollup_ranks_weakest_first(h):
     # The committee secretary above gets a roll-up too, including the branch directly under it.
     committee = await top.wait_for_message(lambda m: "汇总周报" in m.plain)
     assert "咸水乡农业党支部：还没有党员" in committee.plain
+    citrus = await units.get_unit_by_key(h.services.db, "renhe-citrus")
+    assert planned[citrus.id] == 2 and max(planned.values()) <= 2
 
 
 async def test_on_demand_digest_covers_the_week_so_far(h):
