@@ -7,6 +7,9 @@ rows, which is what turned the leader lookup into a scan of people before.
 from __future__ import annotations
 
 from storage.repositories import roles, schedule
+from tests.pg import sqlite_only
+
+pytestmark = sqlite_only("asserts SQLite's EXPLAIN QUERY PLAN")
 
 
 async def _county(db) -> None:
