@@ -23,10 +23,10 @@ def sqlite_only(reason: str):
     """Mark a test that reads something only SQLite has (its query plans, its files)."""
     import pytest
 
-    return pytest.mark.skipif(test_server() is not None, reason=f"SQLite only: {reason}")
+    return pytest.mark.skipif(server_url() is not None, reason=f"SQLite only: {reason}")
 
 
-def test_server() -> str | None:
+def server_url() -> str | None:
     """Return the PostgreSQL URL the tests should use, or None for SQLite."""
     return os.environ.get(ENV) or None
 

@@ -13,13 +13,13 @@ import pytest_asyncio
 
 from storage.db import open_database
 from storage.migrate import migrate
-from tests.pg import fresh_schema, test_server
+from tests.pg import fresh_schema, server_url
 
 
 @pytest_asyncio.fixture
 async def db() -> AsyncIterator[aiosqlite.Connection]:
     """Yield a fresh database with every migration applied."""
-    server = test_server()
+    server = server_url()
     if server is None:
         connection = await open_database(":memory:")
         await migrate(connection)
