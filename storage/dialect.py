@@ -346,8 +346,9 @@ class PgDatabase:
 
     engine = "postgresql"
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, location: str = "") -> None:
         self._conn = conn
+        self.location = location  # the URL, for a second connection to the same store
         # One connection runs one statement at a time; handlers run concurrently.
         self._busy = asyncio.Lock()
         self._id_tables: frozenset[str] | None = None
@@ -502,4 +503,4 @@ async def connect_postgres(url: str) -> PgDatabase:
     import asyncpg
 
     conn = await asyncpg.connect(url)
-    return PgDatabase(conn)
+    return PgDatabase(conn, url)
