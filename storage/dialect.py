@@ -94,7 +94,7 @@ COMPAT_SQL = (
     "CREATE OR REPLACE FUNCTION min(bigint, bigint) RETURNS bigint"
     " LANGUAGE sql IMMUTABLE AS 'SELECT LEAST($1, $2)'",
     "CREATE OR REPLACE FUNCTION _sqlite_bool_sum(bigint, boolean) RETURNS bigint"
-    " LANGUAGE sql IMMUTABLE AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END'",
+    " LANGUAGE sql IMMUTABLE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END'",
     "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n"
     " ON n.oid = p.pronamespace WHERE p.proname = 'sum' AND n.nspname = current_schema())"
     " THEN CREATE AGGREGATE sum(boolean) (SFUNC = _sqlite_bool_sum, STYPE = bigint);"
@@ -233,11 +233,20 @@ class Row:
 class Cursor:
     """The rows of one statement, already fetched."""
 
-    def __init__(self, rows: list[Row], rowcount: int, lastrowid: int | None) -> None:
+    def __init__(
+        self, rows: list[Row], rowcount: int, lastrowid: int | None, keys: tuple[str, ...] = ()
+    ) -> None:
         self._rows = rows
+        self._keys = keys
         self._next = 0
         self.rowcount = rowcount
         self.lastrowid = lastrowid
+
+    @property
+    def description(self) -> tuple[tuple[str, None, None, None, None, None, None], ...]:
+        """Column names in DB-API form, as sqlite3's cursor gives them."""
+        keys = self._rows[0].keys() if self._rows else self._keys
+        return tuple((name, None, None, None, None, None, None) for name in keys)
 
     async def fetchone(self) -> Row | None:
         """Return the next row, or None."""
@@ -495,7 +504,7 @@ class PgDatabase:
             records = []
         keys = tuple(a.name for a in prepared.get_attributes())
         rows = [Row(keys, tuple(_plain(v) for v in r.values())) for r in records]
-        return Cursor(rows, count, lastrowid)
+        return Cursor(rows, count, lastrowid, keys)
 
 
 async def connect_postgres(url: str) -> PgDatabase:
