@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", parents=common, help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("migrate", parents=common, help="apply pending migrations")
+    copy = db_commands.add_parser(
+        "copy", parents=common,
+        help="copy a SQLite file into an empty PostgreSQL database, checked by row counts",
+    )
+    copy.add_argument("source", type=Path, help="the county's SQLite file")
+    copy.add_argument("target", help="postgresql://user@host/database")
     backup = db_commands.add_parser("backup", parents=common, help="online backup to PATH")
     backup.add_argument("path", type=Path)
 
@@ -103,6 +109,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "db":
         if args.db_command == "migrate":
             return await cli.db_migrate(settings)
+        if args.db_command == "copy":
+            return await cli.db_copy(settings, args.source, args.target)
         return await cli.db_backup(settings, args.path)
     if args.command == "org":
         if args.org_command == "import":

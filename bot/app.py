@@ -151,7 +151,12 @@ async def run_bot(settings: Settings) -> None:
     webhook_secret = settings.telegram.webhook_secret or secrets.token_urlsafe(32)
     add_secret(webhook_secret)
     database = settings.storage.database
-    lock = DatabaseLock(database) if database != ":memory:" else None
+    # One process per SQLite file; PostgreSQL is shared by design (issue 15).
+    lock = (
+        DatabaseLock(database)
+        if database != ":memory:" and not settings.storage.is_postgres
+        else None
+    )
     if lock is not None:
         # A second process would send every reminder again (issue: 107 of 300
         # members got one twice); the kernel frees the lock if we die.

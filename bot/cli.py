@@ -26,7 +26,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, is_postgres_url
 from bot.domain.models import Unit
 from bot.domain.structure import StructureFinding
 from bot.domain.tree import render_tree
@@ -34,6 +34,7 @@ from bot.errors import OrgImportError
 from bot.i18n import t
 from bot.org_file import parse_org_file
 from bot.org_report import load_structure_findings
+from storage.copy import copy_database
 from storage.db import backup_database
 from storage.health import open_checked_database
 from storage.lock import DatabaseLock
@@ -42,6 +43,7 @@ from storage.repositories import units as units_repo
 
 __all__ = [
     "db_backup",
+    "db_copy",
     "db_migrate",
     "exclusive_use",
     "format_finding",
@@ -56,6 +58,9 @@ _STRINGS: dict[str, dict[str, str]] = {
         "applied": "applied: {versions}",
         "up_to_date": "up to date (version {version})",
         "backup_done": "已备份到 {path}",
+        "copy_table": "{table}：{rows} 行",
+        "copy_done": "已复制 {tables} 张表、共 {rows} 行，两边行数一致",
+        "copy_target": "目标须为 postgresql://… 地址：{target}",
         "no_database": "没有数据库：{path}",
         "imported": "导入完成：新建 {created}，更新 {updated}，未变 {unchanged}",
         "check_clean": "结构检查通过",
@@ -66,6 +71,9 @@ _STRINGS: dict[str, dict[str, str]] = {
         "applied": "applied: {versions}",
         "up_to_date": "up to date (version {version})",
         "backup_done": "backed up to {path}",
+        "copy_table": "{table}: {rows} rows",
+        "copy_done": "copied {tables} tables, {rows} rows; the counts match on both sides",
+        "copy_target": "the target must be a postgresql://… URL: {target}",
         "no_database": "no database at {path}",
         "imported": "imported: created {created}, updated {updated}, unchanged {unchanged}",
         "check_clean": "structure check passed",
@@ -107,8 +115,11 @@ async def _database(settings: Settings, *, migrated: bool) -> AsyncIterator[aios
 
 
 def exclusive_use(database: str) -> contextlib.AbstractContextManager[object]:
-    """Return the one-process lock for `database` (nothing to lock for :memory:)."""
-    if database == ":memory:":
+    """Return the one-process lock for `database` (nothing to lock for :memory:).
+
+    PostgreSQL is shared by design: several processes may use one server.
+    """
+    if database == ":memory:" or is_postgres_url(database):
         return contextlib.nullcontext()
     return DatabaseLock(database)
 
@@ -130,6 +141,9 @@ async def db_migrate(settings: Settings) -> int:
 async def db_backup(settings: Settings, path: Path) -> int:
     """Copy the live database to `path` with SQLite's online backup; print the path."""
     source = settings.storage.database
+    if is_postgres_url(source):
+        print("branchbot: a PostgreSQL store is backed up with pg_dump", file=sys.stderr)
+        return 1
     # Opening a missing file would create an empty database and "back up" nothing.
     if source != ":memory:" and not await asyncio.to_thread(Path(source).exists):
         print(f"branchbot: {_text(settings, 'no_database', path=source)}", file=sys.stderr)
@@ -141,6 +155,31 @@ async def db_backup(settings: Settings, path: Path) -> int:
             print(f"branchbot: {path}: {exc}", file=sys.stderr)
             return 1
     print(_text(settings, "backup_done", path=path))
+    return 0
+
+
+async def db_copy(settings: Settings, source: Path, target: str) -> int:
+    """Copy a SQLite file into an empty PostgreSQL database; print rows per table."""
+    if not is_postgres_url(target):
+        print(f"branchbot: {_text(settings, 'copy_target', target=target)}", file=sys.stderr)
+        return 2
+    if not await asyncio.to_thread(source.exists):
+        print(f"branchbot: {_text(settings, 'no_database', path=source)}", file=sys.stderr)
+        return 1
+    # The file must not change under the copy: refuse while a bot runs on it.
+    with exclusive_use(str(source)):
+        sqlite_db = await open_checked_database(source, migrated=False)
+        try:
+            pg_db = await open_checked_database(target, migrated=False)
+            try:
+                counts = await copy_database(sqlite_db, pg_db)  # type: ignore[arg-type]
+            finally:
+                await pg_db.close()
+        finally:
+            await sqlite_db.close()
+    for table, rows in counts.items():
+        print(_text(settings, "copy_table", table=table, rows=rows))
+    print(_text(settings, "copy_done", tables=len(counts), rows=sum(counts.values())))
     return 0
 
 

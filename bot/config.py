@@ -39,8 +39,10 @@ __all__ = [
     "StudySettings",
     "TelegramSettings",
     "WhereaboutsSettings",
+    "is_postgres_url",
     "load_settings",
     "parse_settings",
+    "storage_location",
 ]
 
 TOKEN_ENV = "BRANCHBOT_TOKEN"
@@ -79,9 +81,38 @@ class TelegramSettings:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """Where the SQLite database lives."""
+    """Where the data lives: a SQLite file path (default) or a postgresql:// URL.
+
+    `[storage].url` chooses the engine (`sqlite:///path`, a plain path, or
+    `postgresql://user@host/db`); the older `[storage].database` key still
+    names a SQLite file.  Both end up in `database`, which storage.db's
+    open_database() dispatches on, so every entry point opens either engine.
+    """
 
     database: str = "branchbot.sqlite3"
+
+    @property
+    def is_postgres(self) -> bool:
+        """Tell whether the store is a PostgreSQL server rather than a SQLite file."""
+        return is_postgres_url(self.database)
+
+
+def is_postgres_url(location: str) -> bool:
+    """Tell whether a storage location names a PostgreSQL server."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def storage_location(url: str) -> str:
+    """Turn a `[storage].url` into what open_database takes: a file path or a postgresql URL."""
+    if is_postgres_url(url):
+        return url
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):] or ":memory:"
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://"):] or ":memory:"
+    if "://" in url:
+        raise ValueError(url)
+    return url
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +486,18 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
             raise ConfigError(f"[{name}]", "a table", "no such section")
 
     storage = _Section(raw, "storage")
-    storage_settings = StorageSettings(database=storage.string("database", "branchbot.sqlite3"))
+    url = storage.string("url", None)
+    database = storage.string("database", None)
+    if url is not None and database is not None:
+        raise ConfigError("[storage].url", url, "either url or database, not both")
+    if url is not None:
+        try:
+            database = storage_location(url)
+        except ValueError:
+            raise ConfigError(
+                "[storage].url", url, "sqlite:///PATH, a file path, or postgresql://…"
+            ) from None
+    storage_settings = StorageSettings(database=database or "branchbot.sqlite3")
     storage.reject_unknown()
 
     s = _Section(raw, "structure")

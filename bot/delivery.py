@@ -253,6 +253,8 @@ async def _open_marks_connection(shared: aiosqlite.Connection) -> aiosqlite.Conn
     connection; a 'sent' mark issued there meanwhile would commit only with
     their transaction, or vanish with its rollback.
     """
+    if getattr(shared, "engine", "sqlite") == "postgresql":
+        return await open_database(shared.location)  # type: ignore[attr-defined]
     async with shared.execute("SELECT file FROM pragma_database_list WHERE name = 'main'") as cur:
         row = await cur.fetchone()
     path = row[0] if row is not None else ""

@@ -39,6 +39,10 @@ from typing import Any
 import aiosqlite
 from aiosqlite.context import contextmanager
 
+from bot.config import is_postgres_url
+from bot.errors import BranchbotError
+from storage.dialect import connect_postgres
+
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "WRITE_WAIT_SECONDS",
@@ -46,6 +50,7 @@ __all__ = [
     "backup_database",
     "is_busy",
     "open_database",
+    "table_names",
     "transaction",
 ]
 
@@ -133,8 +138,14 @@ class Database(aiosqlite.Connection):
 
 
 async def open_database(path: str | Path) -> Database:
-    """Connect with row access by name, foreign keys on and WAL journaling."""
+    """Connect with row access by name, foreign keys on and WAL journaling.
+
+    A postgresql:// URL opens PostgreSQL instead, behind the same API
+    (storage/dialect.py); every caller and repository works on either.
+    """
     location = str(path)
+    if is_postgres_url(location):
+        return await connect_postgres(location)  # type: ignore[return-value]
     db = Database(lambda: sqlite3.connect(location, isolation_level=None), 64)
     await db
     try:
@@ -164,7 +175,11 @@ _OWNERS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Task[object]] =
 
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """Run the block in one IMMEDIATE transaction: all of it lands, or none."""
+    """Run the block in one IMMEDIATE transaction: all of it lands, or none.
+
+    On PostgreSQL it is a plain BEGIN (READ COMMITTED): rows are locked as
+    they are written, so there is no file-wide write lock to take first.
+    """
     task = asyncio.current_task()
     if task is not None and _OWNERS.get(db) is task:
         yield db
@@ -186,8 +201,23 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
             _OWNERS.pop(db, None)
 
 
+async def table_names(db: aiosqlite.Connection) -> list[str]:
+    """Return the names of the schema's tables (schema_version included), sorted."""
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        sql = (
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    async with db.execute(sql) as cursor:
+        return sorted(row[0] for row in await cursor.fetchall())
+
+
 async def backup_database(db: aiosqlite.Connection, target: str | Path) -> None:
     """Copy the live database to `target` with SQLite's online backup API."""
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        raise BranchbotError("a PostgreSQL store is backed up with pg_dump (docs/deploy.md)")
     destination = await aiosqlite.connect(str(target))
     try:
         await db.backup(destination)

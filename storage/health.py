@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 
+from bot.config import is_postgres_url
 from bot.errors import BranchbotError
 from storage.db import open_database
 from storage.migrate import migrate
@@ -34,6 +37,11 @@ class DatabaseUnusable(BranchbotError):
     """The database file cannot be opened, is damaged, or is newer than this code."""
 
 
+def _without_password(location: str) -> str:
+    """Return a location fit for a message: a URL's password is replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", location)
+
+
 def _restore_hint(path: str) -> str:
     return (
         f"restore the last backup made with `branchbot db backup`: stop the bot, copy the "
@@ -45,6 +53,8 @@ def _restore_hint(path: str) -> str:
 async def check_database(path: str | Path) -> None:
     """Raise DatabaseUnusable unless `path` is missing (a new database) or passes quick_check."""
     name = str(path)
+    if is_postgres_url(name):
+        return  # the server keeps its own files sound; a bad connection fails at open
     if name == ":memory:" or not await asyncio.to_thread(Path(name).exists):
         return
     try:
@@ -83,6 +93,8 @@ async def open_checked_database(path: str | Path, *, migrated: bool) -> aiosqlit
         db = await open_database(name)
     except sqlite3.Error as exc:
         failure = f"cannot open database {name}: {exc}"
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        failure = f"cannot connect to {_without_password(name)}: {exc}"
     if failure is not None:
         # open_database cannot close a connection whose set-up failed; once the
         # traceback holding it is gone, collecting runs its finaliser, which
@@ -96,7 +108,9 @@ async def open_checked_database(path: str | Path, *, migrated: bool) -> aiosqlit
                 log.info("applied migrations %s", applied)
     except sqlite3.Error as exc:
         await db.close()
-        raise DatabaseUnusable(f"cannot use database {name}: {exc}") from None
+        raise DatabaseUnusable(
+            f"cannot use database {_without_password(name)}: {exc}"
+        ) from None
     except BaseException:
         # SchemaTooNew (one line already) or a cancelled start.
         await db.close()

@@ -5,6 +5,13 @@
 Each file NNNN_description.sql runs in one transaction that also records its
 version; an applied file is never re-run (so never edit one: add a new file).
 A database newer than this code is refused rather than guessed at.
+
+The files are written for SQLite and applied to PostgreSQL too: the dialect
+layer (storage/dialect.py) translates them statement by statement.  Where a
+translation cannot work, migrations/postgresql/NNNN_description.sql (same
+name) replaces the file on PostgreSQL only.  After each step on PostgreSQL
+the identity sequences are moved past the highest id, since a table rebuilt
+by `INSERT … SELECT id, …` (0007, 0015) does not advance them.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import aiosqlite
 
 from bot.errors import BranchbotError
 from storage.db import transaction
+from storage.dialect import install_compat, resync_identities
 
 __all__ = ["Migration", "SchemaTooNew", "available_migrations", "current_version", "migrate"]
 
@@ -35,6 +43,22 @@ class Migration:
     version: int
     description: str
     sql: str
+
+
+def for_engine(migrations: list[Migration], engine: str) -> list[Migration]:
+    """Swap in migrations/<engine>/NNNN_*.sql where a file cannot be translated."""
+    if engine == "sqlite":
+        return migrations
+    folder = resources.files("storage").joinpath("migrations").joinpath(engine)
+    overrides = {}
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = _NAME.match(entry.name)
+            if match:
+                overrides[int(match[1])] = entry.read_text("utf-8")
+    return [
+        Migration(m.version, m.description, overrides.get(m.version, m.sql)) for m in migrations
+    ]
 
 
 def available_migrations() -> list[Migration]:
@@ -83,7 +107,10 @@ def _statements(sql: str) -> list[str]:
 
 async def migrate(db: aiosqlite.Connection) -> list[int]:
     """Bring the schema up to date and return the versions applied by this call."""
-    migrations = available_migrations()
+    engine = getattr(db, "engine", "sqlite")
+    if engine == "postgresql":
+        await install_compat(db)  # type: ignore[arg-type]
+    migrations = for_engine(available_migrations(), engine)
     version = await current_version(db)
     newest = migrations[-1].version if migrations else 0
     if version > newest:
@@ -101,5 +128,7 @@ async def migrate(db: aiosqlite.Connection) -> list[int]:
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 (migration.version, migration.description),
             )
+            if engine == "postgresql":
+                await resync_identities(db)
         applied.append(migration.version)
     return applied

@@ -352,10 +352,13 @@ async def _whereabouts(
 ) -> dict[int, tuple[int, str | None]]:
     """Return member → (latest whereabouts answer, its place) for the branch's mobile members."""
     async with db.execute(
-        "SELECT w.member_id, MAX(w.at) AS at, w.place FROM members m"
+        # The latest row per member by its own index lookup, not SQLite's bare
+        # column beside MAX() (which PostgreSQL refuses).
+        "SELECT w.member_id, w.at AS at, w.place FROM members m"
         " CROSS JOIN whereabouts_log w ON w.member_id = m.id"
         " WHERE m.branch_id = ? AND m.status = 'active' AND m.category = 'mobile'"
-        " GROUP BY w.member_id",
+        " AND w.at = (SELECT MAX(x.at) FROM whereabouts_log x WHERE x.member_id = m.id)"
+        " ORDER BY w.member_id, w.id",
         (branch_id,),
     ) as cur:
         return {row["member_id"]: (row["at"], row["place"]) for row in await cur.fetchall()}

@@ -42,9 +42,14 @@ async def get_draft(db: aiosqlite.Connection, telegram_id: int) -> Draft | None:
 async def save_draft(db: aiosqlite.Connection, draft: Draft, now: int) -> None:
     """Store the draft, replacing any earlier one of the same user."""
     await db.execute(
-        "INSERT OR REPLACE INTO registration_drafts (telegram_id, invite_code, started_at, step,"
+        # An upsert both engines speak (PostgreSQL has no INSERT OR REPLACE).
+        "INSERT INTO registration_drafts (telegram_id, invite_code, started_at, step,"
         " name, category, place, timezone, language, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " invite_code = excluded.invite_code, started_at = excluded.started_at,"
+        " step = excluded.step, name = excluded.name, category = excluded.category,"
+        " place = excluded.place, timezone = excluded.timezone,"
+        " language = excluded.language, updated_at = excluded.updated_at",
         (
             draft.telegram_id, draft.invite_code, draft.started_at, draft.step, draft.name,
             draft.category, draft.place, draft.timezone, draft.language, now,

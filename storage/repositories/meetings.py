@@ -466,7 +466,7 @@ async def hours_by_member(
         " LEFT JOIN meeting_invitees i ON i.member_id = mb.id"
         " LEFT JOIN meetings mt ON mt.id = i.meeting_id AND mt.starts_at >= ? AND mt.starts_at < ?"
         " WHERE mb.branch_id = ? AND mb.status = 'active'"
-        " GROUP BY mb.id ORDER BY p.name COLLATE NOCASE, mb.id",
+        " GROUP BY mb.id, p.name ORDER BY p.name COLLATE NOCASE, mb.id",
         (start, end, branch_id),
     ) as cur:
         return [(row[0], row[1], float(row[2]), float(row[3])) for row in await cur.fetchall()]
@@ -483,7 +483,7 @@ async def recent_marks(
         " FROM meetings mt CROSS JOIN meeting_invitees i ON i.meeting_id = mt.id"
         " JOIN members mb ON mb.id = i.member_id"
         " WHERE mt.branch_id = ? AND mt.confirmed_at IS NOT NULL AND mt.starts_at < ?"
-        " AND mb.status = 'active' AND i.guest = 0)"
+        " AND mb.status = 'active' AND i.guest = 0) AS ranked"  # PostgreSQL needs the alias
         " WHERE n <= ? ORDER BY member_id, n",
         (branch_id, before, count),
     ) as cur:

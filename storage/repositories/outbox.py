@@ -304,7 +304,9 @@ async def mark_uncertain(
     """
     await db.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
-        " next_attempt_at = CASE WHEN uncertain_at IS NOT NULL THEN NULL ELSE ? END,"
+        # The CAST types the placeholder for PostgreSQL (a bare one in CASE reads as text).
+        " next_attempt_at ="
+        " CASE WHEN uncertain_at IS NOT NULL THEN NULL ELSE CAST(? AS INTEGER) END,"
         " uncertain_at = COALESCE(uncertain_at, ?), status = 'uncertain' WHERE id = ?",
         (error, resend_at, now, row_id),
     )

@@ -41,8 +41,12 @@ async def get_pending(db: aiosqlite.Connection, telegram_id: int) -> PendingInpu
 async def set_pending(db: aiosqlite.Connection, pending: PendingInput) -> None:
     """Await an input from the user, replacing whatever was awaited before."""
     await db.execute(
-        "INSERT OR REPLACE INTO pending_inputs"
-        " (telegram_id, kind, started_at, data, subject_member_id) VALUES (?, ?, ?, ?, ?)",
+        # An upsert both engines speak (PostgreSQL has no INSERT OR REPLACE).
+        "INSERT INTO pending_inputs"
+        " (telegram_id, kind, started_at, data, subject_member_id) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (telegram_id) DO UPDATE SET kind = excluded.kind,"
+        " started_at = excluded.started_at, data = excluded.data,"
+        " subject_member_id = excluded.subject_member_id",
         (pending.telegram_id, pending.kind, pending.started_at, pending.data,
          pending.subject_member_id),
     )

@@ -323,7 +323,7 @@ async def add_count(
     await db.execute(
         "INSERT INTO post_counts (holder_id, target_id, month, amount) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (holder_id, target_id, month)"
-        " DO UPDATE SET amount = amount + excluded.amount",
+        " DO UPDATE SET amount = post_counts.amount + excluded.amount",
         (holder_id, target_id, month, amount),
     )
     async with db.execute(

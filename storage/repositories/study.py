@@ -373,8 +373,11 @@ async def set_study_day(
 ) -> None:
     """Set (or replace) the branch's study day."""
     await db.execute(
-        "INSERT OR REPLACE INTO study_days (branch_id, weekday, remind_at, starts_on, set_by,"
-        " set_at) VALUES (?, ?, ?, ?, ?, ?)",
+        # An upsert both engines speak (PostgreSQL has no INSERT OR REPLACE).
+        "INSERT INTO study_days (branch_id, weekday, remind_at, starts_on, set_by,"
+        " set_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (branch_id) DO UPDATE SET"
+        " weekday = excluded.weekday, remind_at = excluded.remind_at,"
+        " starts_on = excluded.starts_on, set_by = excluded.set_by, set_at = excluded.set_at",
         (branch_id, weekday, remind_at, starts_on, set_by, now),
     )
 

@@ -8,6 +8,7 @@ async with BotHarness.started(tmp_path) as h:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from bot.org_file import parse_org_file
 from bot.scheduling import JOB_NAME, TickReport, stop_delivery_worker, tick
 from bot.services import SERVICES_KEY, Services
 from storage.repositories import units
+from tests.pg import fresh_schema, server_url
 
 __all__ = ["ADMIN_ID", "COUNTY", "BotHarness", "say", "tap"]
 
@@ -55,6 +57,29 @@ class BotHarness:
         seed_county: bool = True,
     ) -> AsyncIterator[BotHarness]:
         """Start an emulator and the bot; stop both afterwards."""
+        async with contextlib.AsyncExitStack() as stack:
+            # BRANCHBOT_TEST_DATABASE: the bot runs on a fresh PostgreSQL schema.
+            server = server_url()
+            database = (
+                await stack.enter_async_context(fresh_schema(server)) if server
+                else str(tmp_path / "branchbot.sqlite3")
+            )
+            async with cls._started(
+                tmp_path, database, start=start, config=config, seed_county=seed_county
+            ) as harness:
+                yield harness
+
+    @classmethod
+    @asynccontextmanager
+    async def _started(
+        cls,
+        tmp_path: Path,
+        database: str,
+        *,
+        start: datetime | None,
+        config: dict[str, Any] | None,
+        seed_county: bool,
+    ) -> AsyncIterator[BotHarness]:
         clock = FakeClock(start or datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
         emulator = BotApiEmulator(clock=clock.timestamp)
         await emulator.start()
@@ -63,7 +88,7 @@ class BotHarness:
                 "api_base_url": emulator.base_url,
                 "api_base_file_url": emulator.base_file_url,
             },
-            "storage": {"database": str(tmp_path / "branchbot.sqlite3")},
+            "storage": {"database": database},
             "general": {"admins": [ADMIN_ID]},
             # Tests drive the scheduler with tick() after moving the clock;
             # the background job would only race them.  Per-chat pacing is

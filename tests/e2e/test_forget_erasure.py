@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.pledges import ParsedPledge
+from storage.db import table_names
 from storage.repositories import (
     campaigns,
     contacts,
@@ -43,12 +44,7 @@ TYPED = ("工地加班走不开", "回乡招商引资")  # her excuse note, her 
 async def dump(h: BotHarness) -> dict[str, list[dict[str, object]]]:
     """Return every row of every table, every column, as stored."""
     db = h.services.db
-    tables = [
-        row[0]
-        for row in await db.execute_fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = await table_names(db)
     everything: dict[str, list[dict[str, object]]] = {}
     for table in tables:
         async with db.execute(f'SELECT * FROM "{table}"') as cursor:

@@ -32,6 +32,7 @@ from tests.e2e.test_study import (
     the_item,
     until,
 )
+from tests.pg import sqlite_only
 
 APOLOGY = t("zh", "errors.generic")
 ACTORS = 30
@@ -118,6 +119,7 @@ db.execute("COMMIT")
 """
 
 
+@sqlite_only("holds SQLite's file write lock from another process")
 async def test_another_process_holding_the_write_lock_makes_users_wait_not_fail(h):
     actors = await reminded_actors(h)
     holder = await asyncio.create_subprocess_exec(

@@ -7,6 +7,7 @@ import aiosqlite
 from bot.domain.models import Category
 from bot.domain.outgoing import OutgoingMessage
 from bot.domain.pledges import ParsedPledge
+from storage.db import table_names
 from storage.repositories import (
     audit,
     drafts,
@@ -92,7 +93,7 @@ async def test_erasure_clears_every_trace_and_keeps_the_anonymous_record(db):
                                    placeholder="（已删除）", now=NOW + 1))
 
     dump = []
-    for (table,) in await _rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'"):
+    for table in await table_names(db):
         dump += [(table, value) for row in await _rows(db, f'SELECT * FROM "{table}"')
                  for value in row]
     leaks = [(t, v) for t, v in dump

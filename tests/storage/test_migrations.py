@@ -8,6 +8,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+import storage.db
 import storage.migrate
 from storage.db import open_database
 from storage.migrate import Migration, SchemaTooNew, available_migrations, current_version, migrate
@@ -16,8 +17,7 @@ TABLES = {"units", "people", "roles", "members", "invites", "registration_drafts
 
 
 async def table_names(db: aiosqlite.Connection) -> set[str]:
-    async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-        return {row[0] for row in await cursor.fetchall()}
+    return set(await storage.db.table_names(db)) | {"schema_version"}
 
 
 async def pragma(db: aiosqlite.Connection, name: str) -> object:

@@ -13,6 +13,9 @@ from bot.config import parse_settings
 from bot.services import Services
 from handlers.contact_log import plan_contact_ladder
 from storage.repositories import outbox, posts, roles, schedule, study
+from tests.pg import sqlite_only
+
+pytestmark = sqlite_only("asserts SQLite's EXPLAIN QUERY PLAN")
 
 
 async def _county(db) -> None:

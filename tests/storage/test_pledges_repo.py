@@ -10,6 +10,7 @@ from bot.domain.outgoing import OutgoingMessage
 from bot.domain.pledges import ParsedPledge
 from storage.repositories import members, outbox, people, whereabouts
 from storage.repositories import pledges as repo
+from tests.pg import sqlite_only
 
 NOW = 1_770_000_000
 
@@ -204,6 +205,7 @@ async def test_whereabouts_register(db: aiosqlite.Connection) -> None:
         assert (await cur.fetchone())[0] == 2
 
 
+@sqlite_only("asserts SQLite's EXPLAIN QUERY PLAN")
 async def test_planner_queries_use_indexes(db: aiosqlite.Connection) -> None:
     plans = {
         "SELECT id FROM pledges WHERE year = 2026 AND status = 'approved'": "pledges_year_status",

@@ -30,6 +30,23 @@ def test_example_config_is_valid_and_complete():
     assert settings == parse_settings({})
 
 
+@pytest.mark.parametrize(
+    ("storage", "database", "postgres"),
+    [
+        ({}, "branchbot.sqlite3", False),
+        ({"database": "/srv/county.sqlite3"}, "/srv/county.sqlite3", False),
+        ({"url": "sqlite:///srv/county.sqlite3"}, "srv/county.sqlite3", False),
+        ({"url": "sqlite:////srv/county.sqlite3"}, "/srv/county.sqlite3", False),
+        ({"url": "county.sqlite3"}, "county.sqlite3", False),
+        ({"url": "postgresql://bot@db/city"}, "postgresql://bot@db/city", True),
+    ],
+)
+def test_storage_url_chooses_the_engine(storage, database, postgres):
+    settings = parse_settings({"storage": storage})
+    assert settings.storage.database == database
+    assert settings.storage.is_postgres is postgres
+
+
 def test_token_from_environment_when_file_has_none():
     settings = parse_settings({}, environ={TOKEN_ENV: TOKEN})
     assert settings.telegram.token == TOKEN
@@ -57,6 +74,8 @@ def test_token_never_in_repr_or_error():
         ({"telegram": {"mode": "webhook"}}, "[telegram].webhook_url", "public https URL"),
         ({"telegram": {"mode": "pigeon"}}, "[telegram].mode", "one of polling, webhook"),
         ({"storage": {"database": ""}}, "[storage].database", "non-empty string"),
+        ({"storage": {"url": "mysql://x/y"}}, "[storage].url", "postgresql://"),
+        ({"storage": {"url": "sqlite:///a", "database": "b"}}, "[storage].url", "not both"),
         ({"study": {"quiet_start": "25:00"}}, "[study].quiet_start", "HH:MM"),
         ({"study": {"max_followups": -1}}, "[study].max_followups", "integer from 0 to 10"),
         ({"study": {"elderly_start": "18:00", "elderly_end": "09:00"}}, "[study].elderly_end",
