@@ -13,6 +13,7 @@ can never separate a <b> from its </b>.  Callback data (≤ 64 bytes):
     dg:b:<branch_id>:<week code>             one branch's digest (from a roll-up)
     dg:x:<branch_id>                         the branch's Excel ledger
     dg:c:<unit_id>:<week code>               the 12-week chart, drawn when pressed
+    dg:p:<unit_id>:<week code>:<page>        a page of a long roll-up (◀ ▶, 0-based)
 """
 
 from __future__ import annotations
@@ -42,11 +43,15 @@ from bot.i18n import raw, t
 __all__ = [
     "FEATURE",
     "NAMES_SHOWN",
+    "ROLLUP_PAGE",
     "SECTIONS",
     "Button",
     "chart_button",
     "chart_caption",
     "keyboard",
+    "page_buttons",
+    "page_count",
+    "page_lines",
     "render_detail",
     "render_rollup",
     "render_summary",
@@ -60,8 +65,9 @@ FEATURE = "dg"
 NAMES_SHOWN = 8
 # Detail sections, in button order.
 SECTIONS = ("miss", "year", "behalf", "mob", "unr", "pend", "items")
-# A roll-up offers a button per branch up to this many (Telegram allows 100 per keyboard).
-ROLLUP_BUTTONS = 60
+# A roll-up shows this many branches a page, each with its button, and ◀ ▶ between pages:
+# a county's hundreds of branches would pass Telegram's 4096 characters and 100 buttons.
+ROLLUP_PAGE = 15
 
 Button = tuple[str, str]  # (label, callback data)
 
@@ -343,10 +349,24 @@ def _detail_lines(language: str, digest: BranchDigest, section: str) -> list[str
     raise ValueError(f"unknown digest section {section!r}")
 
 
+def page_count(lines: Sequence[RollupLine]) -> int:
+    """Return how many pages the roll-up takes (at least one)."""
+    return max(1, -(-len(lines) // ROLLUP_PAGE))
+
+
+def page_lines(lines: Sequence[RollupLine], page: int) -> list[tuple[int, RollupLine]]:
+    """Return the (rank, line) pairs on a 0-based page; empty past the last page."""
+    first = page * ROLLUP_PAGE
+    if page < 0:
+        return []
+    return list(enumerate(lines[first : first + ROLLUP_PAGE], start=first + 1))
+
+
 def render_rollup(
-    language: str, unit_name: str, period: Period, timezone: str, lines: Sequence[RollupLine]
+    language: str, unit_name: str, period: Period, timezone: str, lines: Sequence[RollupLine],
+    page: int = 0,
 ) -> str:
-    """Return the roll-up: one line per branch beneath, weakest first."""
+    """Return one page of the roll-up: totals of all branches, then this page's, weakest first."""
     members = sum(line.members for line in lines)
     text = [
         t(language, "digest.rollup_title", unit=unit_name,
@@ -354,7 +374,7 @@ def render_rollup(
         t(language, "digest.rollup_intro", branches=len(lines), members=members),
         "",
     ]
-    for rank, line in enumerate(lines, start=1):
+    for rank, line in page_lines(lines, page):
         if line.members == 0:
             text.append(t(language, "digest.rollup_empty", rank=rank, branch=line.branch_name))
             continue
@@ -369,17 +389,33 @@ def render_rollup(
             health="—" if line.health is None else f"{line.health:.0f}",
         ))
     text += ["", t(language, "digest.rollup_score")]
-    if len(lines) > ROLLUP_BUTTONS:
-        text.append(t(language, "digest.rollup_more", count=len(lines) - ROLLUP_BUTTONS))
+    pages = page_count(lines)
+    if pages > 1:
+        text.append(t(language, "digest.rollup_page", page=page + 1, pages=pages,
+                      size=ROLLUP_PAGE))
     return "\n".join(text)
 
 
-def rollup_buttons(lines: Sequence[RollupLine], period: Period) -> list[Button]:
-    """Return one button per branch (weakest first) opening that branch's digest."""
+def rollup_buttons(lines: Sequence[RollupLine], period: Period, page: int = 0) -> list[Button]:
+    """Return one button per branch on the page (weakest first) opening that branch's digest."""
     return [
         (line.branch_name, pack(FEATURE, "b", line.branch_id, period.code))
-        for line in lines[:ROLLUP_BUTTONS]
+        for _, line in page_lines(lines, page)
     ]
+
+
+def page_buttons(
+    language: str, unit_id: int, period: Period, page: int, pages: int
+) -> list[Button]:
+    """Return ◀ and ▶ for the pages before and after `page` (none on a single page)."""
+    buttons = []
+    if page > 0:
+        buttons.append((t(language, "digest.button_prev_page"),
+                        pack(FEATURE, "p", unit_id, period.code, page - 1)))
+    if page + 1 < pages:
+        buttons.append((t(language, "digest.button_next_page"),
+                        pack(FEATURE, "p", unit_id, period.code, page + 1)))
+    return buttons
 
 
 def chart_caption(language: str, name: str, legend: Sequence[tuple[str, str]] = ()) -> str:

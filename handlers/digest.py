@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callback_data import INT, TEXT, decode, pack, pattern
@@ -42,6 +42,8 @@ from bot.digest_render import (
     chart_button,
     chart_caption,
     keyboard,
+    page_buttons,
+    page_count,
     render_detail,
     render_rollup,
     render_summary,
@@ -139,6 +141,7 @@ class Composed:
     parts: list[str]
     markup: InlineKeyboardMarkup | None
     draw: Callable[[], Awaitable[Chart]] | None = None
+    pages: int = 0  # a roll-up's page count (◀ ▶); 0: a branch's digest, not paged
 
 
 def digest_key(person_id: int, unit_id: int, week_code: str) -> str:
@@ -259,14 +262,20 @@ async def compose_rollup(
     *,
     now: int,
     chart: bool = True,
+    page: int = 0,
 ) -> Composed:
-    """Return the roll-up of the branches beneath a unit, weakest first, with a line chart."""
+    """Return a page of the roll-up of the branches beneath a unit, weakest first.
+
+    Buttons: this page's branches, ◀ ▶ when there are several pages, 📈 the chart.
+    """
     ranked = await rollup_lines(services, branches, period, language, now=now)
-    parts = split_message(render_rollup(language, unit.name, period, unit.timezone, ranked))
-    buttons = rollup_buttons(ranked, period)
+    parts = split_message(
+        render_rollup(language, unit.name, period, unit.timezone, ranked, page))
+    rows = [[button] for button in rollup_buttons(ranked, period, page)]
+    rows.append(page_buttons(language, unit.id, period, page, page_count(ranked)))
     if ranked:
-        buttons.append(chart_button(language, unit.id, period))
-    markup = keyboard(buttons, columns=1)
+        rows.append([chart_button(language, unit.id, period)])
+    markup = _rows_markup(rows)
     by_id = {branch.id: branch for branch in branches}
 
     async def draw() -> Chart:
@@ -285,11 +294,21 @@ async def compose_rollup(
                                  title=t(drawn, "digest.chart_title"))
         return png, chart_caption(language, unit.name, legend)
 
-    return Composed(parts, markup, draw if chart and ranked else None)
+    return Composed(parts, markup, draw if chart and ranked else None, page_count(ranked))
+
+
+def _rows_markup(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    """Return the (label, data) rows as an inline keyboard, empty rows left out."""
+    keyboard_rows = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+        for row in rows if row
+    ]
+    return InlineKeyboardMarkup(keyboard_rows) if keyboard_rows else None
 
 
 async def _compose_unit(
-    services: Services, unit_id: int, period_for: Period | None, language: str, now: int
+    services: Services, unit_id: int, period_for: Period | None, language: str, now: int,
+    *, page: int = 0,
 ) -> Composed | None:
     """Return the digest of a branch or the roll-up of a higher unit (None: nothing beneath)."""
     context = await _context(services, unit_id)
@@ -306,7 +325,8 @@ async def _compose_unit(
     branches = [_context_of(all_units, u, default) for u in branches_under(all_units, unit_id)]
     if not branches:
         return None
-    return await compose_rollup(services, context, branches, period, language, now=now)
+    return await compose_rollup(services, context, branches, period, language, now=now,
+                                page=page)
 
 
 def _context_of(all_units: Sequence[Unit], unit: Unit, default: str) -> BranchContext:
@@ -406,7 +426,63 @@ _SHAPES = {
     "d": (INT, frozenset(SECTIONS), TEXT),  # a detail section: branch, section, week code
     "b": (INT, TEXT),  # a branch's digest from a roll-up: branch, week code
     "c": (INT, TEXT),  # the 12-week chart of a branch or a higher unit: unit, week code
+    "p": (INT, TEXT, INT),  # a page of a roll-up: unit, week code, 0-based page
 }
+
+
+async def _unit_week(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, unit_id: int, code: str
+) -> Period | None:
+    """Return the pressed unit's week in its zone, after the permission check (None: answered).
+
+    Only leaders of the unit or above pass; a unit outside the presser's tree is
+    refused exactly like one that does not exist.
+    """
+    query = update.callback_query
+    assert query is not None
+    all_units = await load_units(context)
+    unit = next((u for u in all_units if u.id == unit_id), None)
+    if unit is None or not can_manage(actor, unit, all_units):
+        await refuse_button(update, actor, WORDS)
+        return None
+    services = get_services(context)
+    week = parse_week_code(code)
+    context_unit = await _context(services, unit_id)
+    if week is None or context_unit is None:
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return None
+    year, number, partial = week
+    now = services.now_ts()
+    return week_period(year, number, zone(context_unit.timezone), now=now if partial else None)
+
+
+async def _turn_page(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, unit_id: int, code: str,
+    page: int,
+) -> None:
+    """Show another page of a roll-up in the same message: ◀ ▶, leaders above only."""
+    query = update.callback_query
+    assert query is not None
+    period = await _unit_week(update, context, actor, unit_id, code)
+    if period is None:
+        return
+    services = get_services(context)
+    composed = await _compose_unit(services, unit_id, period, actor.language,
+                                   services.now_ts(), page=page)
+    if composed is None or not 0 <= page < composed.pages:
+        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    *before, last = composed.parts
+    # A page is one message by design (ROLLUP_PAGE lines); very long names could still
+    # split it, and then the overflow follows as messages of its own.
+    await query.edit_message_text(before[0] if before else last,
+                                  reply_markup=None if before else composed.markup)
+    chat = update.effective_chat
+    assert chat is not None
+    for index, part in enumerate(composed.parts[1:], start=1):
+        last_part = index == len(composed.parts) - 1
+        await chat.send_message(part, reply_markup=composed.markup if last_part else None)
 
 
 async def _send_chart(
@@ -415,23 +491,13 @@ async def _send_chart(
     """Draw (or reuse) a unit's 12-week chart and send it: the 📈 button, leaders only."""
     query = update.callback_query
     assert query is not None
-    all_units = await load_units(context)
-    unit = next((u for u in all_units if u.id == unit_id), None)
-    # Permission before anything else: a unit outside the tree reads like a missing one.
-    if unit is None or not can_manage(actor, unit, all_units):
-        await refuse_button(update, actor, WORDS)
-        return
-    services = get_services(context)
-    week = parse_week_code(code)
-    context_unit = await _context(services, unit_id)
-    if week is None or context_unit is None:
-        await query.answer(t(actor.language, "errors.stale_button"), show_alert=True)
+    period = await _unit_week(update, context, actor, unit_id, code)
+    if period is None:
         return
     await query.answer(t(actor.language, "digest.drawing"))
-    year, number, partial = week
+    services = get_services(context)
     now = services.now_ts()
-    period = week_period(year, number, zone(context_unit.timezone),
-                         now=now if partial else None)
+    partial = period.partial
     cache: OrderedDict[tuple[int, str, str], Chart] = context.application.bot_data.setdefault(
         _CHARTS, OrderedDict())
     key = (unit_id, period.code, actor.language)
@@ -463,6 +529,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     actor = await load_actor(update, context)
     if action == "c":
         await _send_chart(update, context, actor, int(args[0]), str(args[1]))
+        return
+    if action == "p":
+        await _turn_page(update, context, actor, int(args[0]), str(args[1]), int(args[2]))
         return
     services = get_services(context)
     branch_id = int(args[0])

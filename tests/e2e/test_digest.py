@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from bot import digest_render
 from bot.domain.pledges import ParsedPledge
 from bot.emulator import EmulatedUser, SentMessage
 from handlers import digest as digest_handlers
@@ -255,6 +256,38 @@ async def test_general_branch_rollup_ranks_weakest_first(h, monkeypatch):
     assert "咸水乡农业党支部：还没有党员" in committee.plain
     citrus = await units.get_unit_by_key(h.services.db, "renhe-citrus")
     assert planned[citrus.id] == 2 and max(planned.values()) <= 2
+
+
+async def test_a_long_rollup_is_paged_for_leaders_above_only(h, monkeypatch):
+    monkeypatch.setattr(digest_render, "ROLLUP_PAGE", 2)  # three branches: two pages
+    await seed_week(h)
+    leader = h.user(GENERAL_BRANCH_SECRETARY, "zh")
+    h.clock.set(MONDAY_8 + timedelta(minutes=5))
+    await h.tick()
+    rollup = await leader.wait_for_message(lambda m: "汇总周报" in m.plain)
+    assert "下属 3 个支部" in rollup.plain and "第 1/2 页" in rollup.plain
+    assert f"1. {MOBILE}" in rollup.plain and PIGS not in rollup.plain
+    assert rollup.button_texts == [MOBILE, CITRUS, "下一页 ▶", "📈 参与率图表"]
+    next_data = next(d for row in rollup.buttons for label, d in row if label == "下一页 ▶")
+    # A branch secretary cannot page a roll-up above them, whatever the button says.
+    pigs_secretary = h.user(BRANCH_SECRETARIES["renhe-pigs"], "zh")
+    await pigs_secretary.send_command("help")
+    await pigs_secretary.wait_for_message()
+    query = await pigs_secretary.press_data(next_data)
+    assert "不归您管理" in ((await pigs_secretary.wait_for_callback_answer(query)).text or "")
+    assert not any("汇总周报" in m.plain for m in pigs_secretary.messages)
+    # The leader turns the page: the same message now shows the third branch.
+    await leader.press("下一页 ▶", rollup)
+    second = await leader.wait_for_message(lambda m: "第 2/2 页" in m.plain)
+    assert second.message_id == rollup.message_id
+    assert f"3. {PIGS}" in second.plain and f"1. {MOBILE}" not in second.plain
+    assert second.button_texts == [PIGS, "◀ 上一页", "📈 参与率图表"]
+    await leader.press("◀ 上一页", second)
+    first = await leader.wait_for_message(lambda m: "第 1/2 页" in m.plain)
+    assert f"1. {MOBILE}" in first.plain
+    # A page past the end (a roll-up that shrank since) is a stale button.
+    query = await leader.press_data(next_data.rsplit(":", 1)[0] + ":7", first)
+    assert "过期" in ((await leader.wait_for_callback_answer(query)).text or "")
 
 
 async def test_on_demand_digest_covers_the_week_so_far(h):

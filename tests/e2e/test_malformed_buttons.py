@@ -29,7 +29,8 @@ MALFORMED = [
     # a known prefix, an unknown action or the wrong number of args
     "join:ok", "join:ok:1:2", "join:cat", "study:cim:1", "study:zz:1", "pl:all:1", "pl:ok",
     "wh:yes", "sec:revoke", "sec:revoke:a:b", "sec:pick:invite:1", "sec:pick:invite:1:2:3:4:5",
-    "dg:x", "dg:b:1", "dg:c:1", "lang:set", "tz:place", "away:days", "leave:yes", "forget:yes:1:2",
+    "dg:x", "dg:b:1", "dg:c:1", "dg:p:1:2026W10", "lang:set", "tz:place", "away:days",
+    "leave:yes", "forget:yes:1:2",
     # the right arity, a value that is not what the button carries
     "join:ok:abc", "join:no:-1", "join:cat:pilot:1", "join:consent:maybe:1", "study:ci:x",
     "study:cim:a:b", "study:done:²", "study:done:٣", "study:done:99999999999999999999",
@@ -42,7 +43,7 @@ MALFORMED = [
     "study:done:1:f1:f1", "study:open:1:f1", "pl:add:2026:f²", "pl:ok:1:f1",
     "pl:rep:1:202601:done:fx", "wh:yes:1:f-1", "wh:pl:beijing:1:fabc", "study:done:1:f999999",
     "pl:add:2026:f999999", "wh:yes:1:f999999", "sec:pick:nope:1", "sec:pick:invite:1:x:5",
-    "dg:x:x", "dg:d:1:gossip:2026W10", "dg:c:x:2026W10", "dg:c:1:2026W10:2",
+    "dg:x:x", "dg:d:1:gossip:2026W10", "dg:c:x:2026W10", "dg:c:1:2026W10:2", "dg:p:1:2026W10:x",
     "lang:set:xx", "tz:cancel:x", "away:days:5",
     "away:off:1", "leave:yes:x", "forget:no:x",
     # well formed, naming nothing that exists or a value out of range
@@ -52,7 +53,8 @@ MALFORMED = [
     "study:sd:999999:9:2561", "pl:rep:999999:202601:done", "pl:again:209913",
     "pl:tpa:2026:999", "pl:sub:1", "wh:yes:1", "wh:pl:atlantis:1", "sec:rmask:999999",
     "sec:pick:members:999999", "dg:x:999999", "dg:d:999999:miss:2026W10",
-    "dg:b:999999:9999W99", "dg:c:999999:2026W10", "tz:place:atlantis:1", "leave:no:999999",
+    "dg:b:999999:9999W99", "dg:c:999999:2026W10", "dg:p:999999:2026W10:0",
+    "tz:place:atlantis:1", "leave:no:999999",
     "forget:yes:999999",
     # members without Telegram (om:): wrong arity, wrong kind, and nothing that exists
     "om:", "om:br", "om:br:x", "om:cat:pilot:1", "om:cat:regular", "om:m:²", "om:link:1:2",

@@ -152,6 +152,7 @@ async def test_digest_detail_buttons_by_role(world):
     h, roles = world
     digest = await _buttons_of(roles["secretary"], f"/digest {BRANCH}", "台账")
     await _check_button(h, roles, digest, digest.button_texts[-1])
+    await _check_button(h, roles, digest, "📈 参与率图表")
 
 
 # ---------------------------------------------------------------- forged ids
@@ -226,6 +227,9 @@ FORGED = [
     ("join:ok:{member}", "join:no:{member}", "join:ok:{none}"),
     ("sec:rmask:{member}", "sec:rmyes:{member}", "sec:rmask:{none}"),
     ("dg:x:{branch}", "dg:x:{branch}", "dg:x:{none}"),
+    # The digest's chart and a roll-up's pages: leaders of the unit (or above) only.
+    ("dg:c:{branch}:2026W10", "dg:p:{branch}:2026W10:1", "dg:c:{none}:2026W10",
+     "dg:p:{none}:2026W10:0"),
     # Recording contact for a member: only their branch's leaders and their helpers.
     ("ct:r:{member}:phone", "ct:n:{member}", "ct:r:{none}:visit"),
     ("ct:m:{member}", "ct:hy:{member}", "ct:m:{none}"),

@@ -12,9 +12,12 @@ from bot.callback_data import MAX_BYTES, unpack
 from bot.config import WhereaboutsSettings
 from bot.digest_render import (
     NAMES_SHOWN,
+    ROLLUP_PAGE,
     SECTIONS,
     chart_caption,
     keyboard,
+    page_buttons,
+    page_count,
     render_detail,
     render_rollup,
     render_summary,
@@ -168,3 +171,31 @@ def test_catalogue_has_every_digest_key_in_both_languages() -> None:
     en = {k for k in catalogue("en") if k.startswith("digest.")}
     assert {k for k in zh if k.startswith("digest.")} == en
     assert {"ledger.sheet_roster", "ledger.roster_head", "digest.help"} <= zh
+
+
+def test_a_long_rollup_is_paged_with_ranks_running_on_and_buttons_per_page() -> None:
+    from dataclasses import replace as _replace
+
+    base = rollup_line(_digest(2))
+    lines = [_replace(base, branch_id=100 + i, branch_name=f"第{i + 1:03d}支部")
+             for i in range(2 * ROLLUP_PAGE + 3)]
+    assert page_count(lines) == 3 and page_count([]) == 1 and page_count(lines[:1]) == 1
+    second = render_rollup("zh", "咸水乡党委", PERIOD, "Asia/Shanghai", lines, page=1)
+    # Totals are the whole unit's; the lines are this page's, ranked on from the first.
+    assert f"下属 {len(lines)} 个支部" in second
+    assert f"{ROLLUP_PAGE + 1}. " in second and "第016支部" in second
+    assert "第015支部" not in second and "第031支部" not in second
+    assert f"第 2/3 页（每页 {ROLLUP_PAGE} 个支部）" in second
+    assert telegram_length(second) <= TELEGRAM_LIMIT
+    assert [label for label, _ in rollup_buttons(lines, PERIOD, 1)] == [
+        f"第{i:03d}支部" for i in range(ROLLUP_PAGE + 1, 2 * ROLLUP_PAGE + 1)]
+    assert len(rollup_buttons(lines, PERIOD, 2)) == 3
+    # ◀ only after the first page, ▶ only before the last; each names its page and week.
+    assert [unpack(d)[2] for _, d in page_buttons("zh", 5, PERIOD, 0, 3)] == [
+        ["5", PERIOD.code, "1"]]
+    assert [label for label, _ in page_buttons("zh", 5, PERIOD, 1, 3)] == ["◀ 上一页", "下一页 ▶"]
+    assert [unpack(d)[2][2] for _, d in page_buttons("zh", 5, PERIOD, 2, 3)] == ["1"]
+    assert page_buttons("zh", 5, PERIOD, 0, 1) == []
+    assert all(len(d.encode()) <= MAX_BYTES for _, d in page_buttons("zh", 999999, PERIOD, 1, 3))
+    single = render_rollup("zh", "咸水乡党委", PERIOD, "Asia/Shanghai", lines[:2])
+    assert "页" not in single.split("得分 =")[-1]
