@@ -1,20 +1,32 @@
-"""Digest benchmark: one 40-member branch's digest in a small and in a large county.
+"""Digest benchmark: one branch's digest and chart, the roll-ups and the weekly planner.
 
-    python bench/digest.py [--sizes 1000 100000] [--runs 30] [--keep DIR]
+    python bench/digest.py [--sizes 1000 100000] [--runs 15] [--chart-runs 7]
+                           [--no-planner] [--keep DIR]
 
-Builds, with the real migrations, a county database per size: branches of 40
-members (10 to a general branch, 10 general branches to a committee), a year
-of history (a weekly study item per branch with ~80% studied, ~10% excused;
-two approved pledges a year with monthly reports; a monthly whereabouts
-answer from every mobile member).  Rows go in with executemany inside one
-transaction.  The first branch is seeded identically in every size.
+Builds, with the real migrations, a county database per size (bench/scale.py
+uses the same builder): branches of 40 members (10 to a general branch, 10
+general branches to a committee), a year of history (a weekly study item per
+branch with ~80% studied, ~10% excused; two approved pledges a year with
+monthly reports; a monthly whereabouts answer from every mobile member).
+Rows go in with executemany inside one transaction.  The first branch is
+seeded identically in every size.
 
-Then it times the digest of that same branch (the repository's reads, the
-rules and the rendered summary: what the planner does per secretary), as the
-median of RUNS after a warm-up.  The BASELINE is the smallest county, measured
-in the same run; the ratio of each size's time to it should stay <= 1.3,
-because every digest query is bounded by its branch, not the county.  Also
-printed: the whole county's digests one after another and the peak RSS.
+Then, through the handlers' own code (handlers.digest), it times:
+
+- branch b0's digest text (reads, rules, features' lines, rendering) and its
+  12-week chart as the 📈 button draws it (median of RUNS / CHART_RUNS);
+- roll-ups: general branch g0 and committee c0 with every branch line
+  computed (memo cleared), the committee's next page with the lines reused
+  (bot.digest_memo: what the next leader above or a ◀ ▶ press costs), and
+  every committee's roll-up one after another;
+- the weekly digest planner with a secretary for every unit (what the
+  Monday tick costs; it no longer draws or stores charts).
+
+The BASELINE is the smallest county, measured in the same run; each figure is
+printed beside it with the ratio.  Goal: one branch's digest (text and chart)
+at the largest ÷ the smallest ≤ 1.3, since every query it makes is bounded by
+its branch, not the county.  Roll-ups and the planner grow with the branches
+they cover, by design.
 """
 
 from __future__ import annotations
@@ -35,10 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.clock import FakeClock  # noqa: E402
 from bot.config import parse_settings  # noqa: E402
-from bot.digest_render import render_summary  # noqa: E402
-from bot.domain.digest import build_digest, previous_week  # noqa: E402
+from bot.digest_memo import line_memo  # noqa: E402
+from bot.domain.digest import previous_week  # noqa: E402
 from bot.domain.localtime import zone  # noqa: E402
+from bot.services import Services  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.migrate import migrate  # noqa: E402
 from storage.repositories import digest as repo  # noqa: E402
@@ -185,43 +199,101 @@ async def _migrate(path: Path) -> None:
     await db.close()
 
 
-async def time_digests(path: Path, runs: int) -> tuple[float, float, int]:
-    """Return (median seconds of branch b0's digest, seconds for every branch's, branches)."""
+def _timed(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+async def _add_secretaries(db) -> int:
+    """Give every unit a secretary with a chat (the planner needs recipients); return how many."""
+    async with db.execute("SELECT id FROM units ORDER BY id") as cur:
+        unit_ids = [row[0] for row in await cur.fetchall()]
+    async with db.execute("SELECT coalesce(max(id), 0) FROM people") as cur:
+        first = (await cur.fetchone())[0] + 1
+    people = [(first + i, FIRST_TELEGRAM_ID * 10 + i, f"书记{i}", "zh", TZ, 0)
+              for i in range(len(unit_ids))]
+    await db.executemany(
+        "INSERT INTO people (id, telegram_id, name, language, timezone, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)", people)
+    await db.executemany(
+        "INSERT INTO roles (person_id, unit_id, role, appointed_at) VALUES (?, ?, 'secretary', 0)",
+        [(first + i, unit_id) for i, unit_id in enumerate(unit_ids)])
+    await db.commit()
+    return len(unit_ids)
+
+
+async def measure(path: Path, runs: int, chart_runs: int, planner: bool) -> dict[str, float]:
+    """Time one branch's digest text and chart, the roll-ups and the weekly planner."""
+    from handlers import digest as digest_handlers  # after sys.path is set
+
     settings = parse_settings({})
     db = await open_database(path)
+    services = Services(settings=settings, clock=FakeClock(datetime.fromtimestamp(NOW, UTC)),
+                        db=db)
+    memo = line_memo(db)
+    out: dict[str, float] = {}
     try:
-        async with db.execute("SELECT id FROM units WHERE level = 'branch' ORDER BY id") as cur:
-            branch_ids = [row[0] for row in await cur.fetchall()]
+        async with db.execute("SELECT id, key FROM units") as cur:
+            ids = {key: unit_id for unit_id, key in await cur.fetchall()}
+        branch = await repo.branch_context(db, ids["b0"], default_timezone=TZ)
+        assert branch is not None
+        period = previous_week(NOW, zone(branch.timezone))
 
-        async def one(branch_id: int) -> str:
-            branch = await repo.branch_context(db, branch_id, default_timezone=TZ)
-            assert branch is not None
-            period = previous_week(NOW, zone(branch.timezone))
-            week = await repo.load_branch_week(db, branch, period, now=NOW, settings=settings)
-            return render_summary("zh", build_digest(week, settings.whereabouts))
+        async def text() -> digest_handlers.Composed:
+            return await digest_handlers.compose_branch(services, branch, period, "zh", now=NOW)
 
-        target = branch_ids[0]
-        text = await one(target)  # warm-up (and a sanity check)
-        assert "第0党支部" in text and "应学 40 人次" in text, text
-        samples = []
-        for _ in range(runs):
+        composed = await text()  # warm-up (and a sanity check)
+        assert "第0党支部" in composed.parts[0] and "应学 40 人次" in composed.parts[0]
+        await composed.draw()  # the first chart loads matplotlib's fonts
+        out["text"] = _timed([await _clock(text) for _ in range(runs)])
+        out["chart"] = _timed([await _clock(composed.draw) for _ in range(chart_runs)])
+
+        async def rollup(key: str, page: int = 0, *, cold: bool = True) -> None:
+            if cold:
+                memo.clear()  # every branch line computed again
+            done = await digest_handlers.compose_unit(services, ids[key], period, "zh", NOW,
+                                                      page=page)
+            assert done is not None and "汇总周报" in done.parts[0]
+
+        out["general"] = _timed([await _clock(lambda: rollup("g0")) for _ in range(3)])
+        out["committee"] = _timed([await _clock(lambda: rollup("c0")) for _ in range(3)])
+        # The next leader above (committee member, another page): lines reused.
+        out["committee_warm"] = _timed(
+            [await _clock(lambda: rollup("c0", 1, cold=False)) for _ in range(runs)])
+        committees = [key for key in ids if key.startswith("c")]
+
+        async def county() -> None:
+            memo.clear()
+            for key in committees:
+                await rollup(key, cold=False)
+
+        out["county"] = await _clock(county)
+        if planner:
+            await _add_secretaries(db)
+            memo.clear()
             started = time.perf_counter()
-            await one(target)
-            samples.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        for branch_id in branch_ids:
-            await one(branch_id)
-        county = time.perf_counter() - started
-        return statistics.median(samples), county, len(branch_ids)
+            planned = await digest_handlers.plan_digests(services, services.clock.now())
+            out["planner"] = time.perf_counter() - started
+            out["planned"] = len(planned)
+            out["photos"] = sum(1 for m in planned if m.photo is not None)
+        return out
     finally:
         await db.close()
+
+
+async def _clock(work) -> float:
+    started = time.perf_counter()
+    await work()
+    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build each county, time the digests and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--chart-runs", type=int, default=7)
+    parser.add_argument("--no-planner", action="store_true",
+                        help="skip the weekly planner (every secretary's digest)")
     parser.add_argument("--keep", type=Path, help="build the databases here and keep them")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="branchbot-bench-") as tmp:
@@ -237,18 +309,34 @@ def main(argv: list[str] | None = None) -> int:
             rows = sum(v for k, v in counts.items() if k not in ("branches",))
             print(f"built {size:>7} members: {counts['branches']} branches, {rows:,} rows,"
                   f" {path.stat().st_size / 1e6:.0f} MB in {built:.1f} s", flush=True)
-            median, county, branches = asyncio.run(time_digests(path, args.runs))
-            results.append((size, median, county, branches))
-    base = results[0][1]
+            result = asyncio.run(measure(path, args.runs, args.chart_runs, not args.no_planner))
+            result["branches"] = counts["branches"]
+            results.append((size, result))
+            print("  " + ", ".join(f"{k} {v:.3f}" for k, v in result.items()), flush=True)
+    (small, a), (large, b) = results[0], results[-1]
+    rows = [
+        ("branch b0 digest text", "text", "ms"),
+        ("branch b0 chart (on 📈)", "chart", "ms"),
+        ("roll-up: general branch g0", "general", "ms"),
+        ("roll-up: committee c0", "committee", "ms"),
+        ("  same, next leader/page", "committee_warm", "ms"),
+        ("roll-up: every committee", "county", "s"),
+    ]
+    if "planner" in a:
+        rows.append(("weekly digest planner", "planner", "s"))
     print()
-    print(f"{'members':>8} {'branch b0 digest':>17} {'ratio':>6} {'whole county':>13}"
-          f" {'per branch':>11}")
-    for size, median, county, branches in results:
-        label = "BASELINE" if size == results[0][0] else ""
-        print(f"{size:>8} {median * 1000:>14.2f} ms {median / base:>6.2f} {county:>11.2f} s"
-              f" {county / branches * 1000:>8.2f} ms  {label}")
-    ratio = results[-1][1] / base
-    print(f"\nratio {results[-1][0]:,} / {results[0][0]:,} members: {ratio:.2f} (goal <= 1.3)")
+    print(f"{'':32} {small:>12,} {large:>12,} {'ratio':>7}")
+    for label, key, unit in rows:
+        scale = 1000 if unit == "ms" else 1
+        print(f"{label:32} {a[key] * scale:>9.1f} {unit:<2} {b[key] * scale:>9.1f} {unit:<2}"
+              f" {b[key] / a[key]:>7.2f}")
+    one_a, one_b = a["text"] + a["chart"], b["text"] + b["chart"]
+    print(f"\none branch's digest (text and chart) {large:,} / {small:,} members:"
+          f" {one_b / one_a:.2f} (goal <= 1.3; BASELINE the {small:,} county, same run)")
+    if "planner" in b:
+        print(f"weekly planner at {large:,}: {int(b['planned']):,} outbox rows for"
+              f" {b['branches']:,} branches, {int(b['photos'])} charts drawn or stored"
+              " (charts come on 📈)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:.0f} MB")
     return 0
