@@ -76,7 +76,9 @@ def test_copy_moves_every_row_and_says_how_many(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert status == 0
     assert counts == {"units": 1, "people": 30, "members": 30, "pledges": 30,
-                      "whereabouts_log": 30, "outbox": 30, "member_schedule": 60,
+                      "whereabouts_log": 30, "outbox": 30,
+                      # three planners schedule each member: pledges, whereabouts, contact ladder
+                      "member_schedule": 90,
                       "next_person_id": 31}
     assert "people：30 行" in out and "两边行数一致" in out
     # A second copy would merge two counties' rows: refused, nothing changed.
