@@ -8,7 +8,6 @@ from bot.domain.models import Person
 
 __all__ = [
     "ensure_person",
-    "forget_person",
     "get_person",
     "get_person_by_telegram",
     "mark_reachable",
@@ -125,13 +124,3 @@ async def mark_reachable(db: aiosqlite.Connection, person_id: int) -> None:
         " WHERE id = ?",
         (person_id,),
     )
-
-
-async def forget_person(db: aiosqlite.Connection, person_id: int, now: int) -> None:
-    """Erase name, chat id and free text; the id stays so kept records become anonymous."""
-    await db.execute(
-        "UPDATE people SET telegram_id = NULL, name = NULL, phone_note = NULL,"
-        " timezone = NULL, forgotten_at = ? WHERE id = ?",
-        (now, person_id),
-    )
-    await db.execute("UPDATE members SET place = NULL WHERE person_id = ?", (person_id,))

@@ -25,7 +25,6 @@ __all__ = [
     "count_pledges",
     "decide_pledge",
     "delete_pledge",
-    "forget_notes",
     "get_pledge",
     "get_report",
     "member_pledges",
@@ -395,12 +394,3 @@ async def branch_pledges(
         BranchPledgeRow(row[0], row[1], row[2], row[3], tuple(by_member.get(row[0], ())))
         for row in members
     ]
-
-
-async def forget_notes(db: aiosqlite.Connection, person_id: int) -> None:
-    """Erase the free-text notes of a forgotten person's reports (pledges stay, anonymous)."""
-    await db.execute(
-        "UPDATE pledge_reports SET note = NULL WHERE pledge_id IN (SELECT pl.id FROM pledges pl"
-        " JOIN members m ON m.id = pl.member_id WHERE m.person_id = ?)",
-        (person_id,),
-    )

@@ -38,7 +38,6 @@ __all__ = [
     "due_targets",
     "elderly_members",
     "ensure_weekly_items",
-    "forget_notes",
     "get_answer",
     "get_item",
     "get_study_day",
@@ -708,12 +707,3 @@ async def elderly_members(
         tuple(branch_ids),
     ) as cur:
         return [CheckinCandidate(*row) for row in await cur.fetchall()]
-
-
-async def forget_notes(db: aiosqlite.Connection, person_id: int) -> None:
-    """Erase the free-text excuse notes of a forgotten person (the answers stay, anonymous)."""
-    await db.execute(
-        "UPDATE study_answers SET note = NULL"
-        " WHERE member_id IN (SELECT id FROM members WHERE person_id = ?)",
-        (person_id,),
-    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-__all__ = ["MobileMember", "forget_places", "last_answer_at", "mobile_members", "record_answer"]
+__all__ = ["MobileMember", "last_answer_at", "mobile_members", "record_answer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +98,3 @@ async def _mobile_members(
     async with db.execute(sql + " ORDER BY m.id", params) as cur:
         rows = await cur.fetchall()
     return [MobileMember(*row[:11], is_reachable=bool(row[11])) for row in rows]
-
-
-async def forget_places(db: aiosqlite.Connection, person_id: int) -> None:
-    """Erase the places a forgotten person reported (the dates stay, anonymous)."""
-    await db.execute(
-        "UPDATE whereabouts_log SET place = NULL, timezone = NULL"
-        " WHERE member_id IN (SELECT id FROM members WHERE person_id = ?)",
-        (person_id,),
-    )

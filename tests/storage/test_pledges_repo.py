@@ -198,11 +198,6 @@ async def test_whereabouts_register(db: aiosqlite.Connection) -> None:
     [row] = await whereabouts.mobile_members(db, [branch])
     assert row.confirmed_at == NOW + 20
     assert await whereabouts.mobile_members(db, []) == []
-    person = await people.get_person_by_telegram(db, 2002)
-    assert person is not None
-    await whereabouts.forget_places(db, person.id)
-    async with db.execute("SELECT COUNT(*) FROM whereabouts_log WHERE place IS NULL") as cur:
-        assert (await cur.fetchone())[0] == 2
 
 
 @sqlite_only("asserts SQLite's EXPLAIN QUERY PLAN")
