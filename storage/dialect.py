@@ -19,7 +19,9 @@ statement is run (translations are cached per SQL text):
   PRECISION, BLOB → BYTEA, `WITHOUT ROWID` dropped, SQLite's
   `CREATE TRIGGER … BEGIN … END` → a plpgsql function and a row trigger;
 - `BEGIN IMMEDIATE` becomes `BEGIN` (PostgreSQL locks rows, not the file);
-  PRAGMAs are no-ops.
+  PRAGMAs are no-ops;
+- a claim's row lock: the outbox claim adds `skip_locked(db)`, which is
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL and nothing on SQLite.
 
 What SQLite does without being asked is added as plain functions in the
 schema by install_compat() (run by the migrator): instr(), two-argument
@@ -44,7 +46,8 @@ from functools import lru_cache
 from typing import Any
 
 __all__ = [
-    "PgDatabase", "connect_postgres", "install_compat", "resync_identities", "translate",
+    "PgDatabase", "connect_postgres", "install_compat", "resync_identities", "skip_locked",
+    "translate",
 ]
 
 # Quoted literals and comments are copied untouched; only code is rewritten.
@@ -166,6 +169,17 @@ def translate(sql: str) -> tuple[str, ...]:
         sql = "INSERT INTO" + sql[ignore.end():]
         return (_add_before_returning(_rewrite_code(sql), "ON CONFLICT DO NOTHING"),)
     return (_rewrite_code(sql),)
+
+
+def skip_locked(db: object) -> str:
+    """Return the row-lock clause for a claiming subquery: `FOR UPDATE SKIP LOCKED` on
+    PostgreSQL, nothing on SQLite.
+
+    Several PostgreSQL processes claim outbox rows at once; a row another
+    worker is claiming is skipped instead of waited for.  SQLite has no row
+    locks and one writer at a time, so its plain conditional update is enough.
+    """
+    return " FOR UPDATE SKIP LOCKED" if getattr(db, "engine", "sqlite") == "postgresql" else ""
 
 
 async def install_compat(db: PgDatabase) -> None:

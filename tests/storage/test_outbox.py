@@ -210,7 +210,7 @@ async def test_a_crash_while_sending_repeats_each_row_at_most_once(db):
     assert await outbox.mark_sending(db, first.id)
     assert await outbox.mark_sending(db, second.id)
 
-    recovered = await outbox.recover_sending(db, now=NOW + 120)
+    recovered = await outbox.recover_sending(db, now=NOW + 120, lease_now=NOW)
     assert sorted(row.id for row in recovered) == [first.id, second.id]
     again = await outbox.get_row(db, message(1).dedupe_key)
     closed = await outbox.get_row(db, message(2).dedupe_key)
