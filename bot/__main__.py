@@ -1,6 +1,6 @@
 """The `branchbot` command line.
 
-    branchbot run [--config config.toml]
+    branchbot run [--config config.toml] [--bots NAME,…] [--role all|updates|planner|delivery]
     branchbot demo
     branchbot db migrate | db backup PATH
     branchbot org import FILE | org check | org show
@@ -49,8 +49,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="branchbot", description="支部助手 branchbot", parents=[_global_options(top=True)]
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    run = commands.add_parser(
         "run", parents=common, help="run the bot (long polling, or webhook if configured)"
+    )
+    run.add_argument(
+        "--bots", default=None, metavar="NAME,…",
+        help="serve only these [[bots]] (default: all of them)",
+    )
+    # Kept in step with bot.scheduling.ROLES (not imported: --help stays fast).
+    run.add_argument(
+        "--role", choices=("all", "updates", "planner", "delivery"), default="all",
+        help="what this process does: take updates and run handlers, plan, deliver the"
+        " outbox, or all of it (default); split roles need a PostgreSQL store",
     )
     commands.add_parser(
         "demo", parents=common, help="offline demo: local Bot API emulator, seeded county"
@@ -87,6 +97,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         path = Path("config.toml")
     settings = load_settings(path, environ=os.environ)
     add_secret(settings.telegram.token)
+    for bot in settings.bots:
+        add_secret(bot.token)
     add_secret(settings.telegram.webhook_secret)
     return settings
 
@@ -104,7 +116,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from bot.app import run_bot
 
-        await run_bot(settings)
+        await run_bot(settings, bots=args.bots, role=args.role)
         return 0
     if args.command == "db":
         if args.db_command == "migrate":

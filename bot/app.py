@@ -12,12 +12,14 @@ clock and point `settings.telegram.api_base_url` at the local emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
 from datetime import UTC
 from urllib.parse import urlsplit
 
+import aiosqlite
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
@@ -25,14 +27,24 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import BotSettings, Settings
 from bot.errors import BranchbotError, ConfigError
 from bot.log_redaction import add_secret, install_token_redaction
+from bot.scheduling import ROLE_KEY, release_leases, role_of
 from bot.services import SERVICES_KEY, Services
 from storage.health import open_checked_database
 from storage.lock import DatabaseLock
+from storage.repositories import units as units_repo
 
-__all__ = ["StartFailed", "build_application", "run_bot", "start_receiving"]
+__all__ = [
+    "BOT_KEY",
+    "StartFailed",
+    "build_application",
+    "check_bot_unit",
+    "run_bot",
+    "select_bots",
+    "start_receiving",
+]
 
 log = logging.getLogger(__name__)
 # With max_retries=0 the limiter logs every 429 as an ERROR with a traceback;
@@ -42,6 +54,13 @@ logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 # Used only when no token is configured and the Bot API is a local emulator,
 # which accepts any token.
 OFFLINE_TOKEN = "123456:OFFLINE-DEMO-TOKEN-0000000000"
+# bot_data key of the BotSettings an Application serves.
+BOT_KEY = "branchbot.bot"
+# bot_data flag read by bot.scheduling.start_scheduler: False on every
+# Application of a process but the first, so planning runs once per tick.
+PLANS_KEY = "branchbot.plans"
+# bot_data key of the list of Applications of this process (their planner wakes them all).
+SIBLINGS_KEY = "branchbot.siblings"
 
 
 def build_application(
@@ -50,9 +69,17 @@ def build_application(
     clock: Clock | None = None,
     request: BaseRequest | None = None,
     database: str | None = None,
+    bot: BotSettings | None = None,
 ) -> Application:
-    """Return a ready-to-start Application with every handler registered."""
-    token = settings.telegram.token
+    """Return a ready-to-start Application with every handler registered.
+
+    `bot` is one of `settings.served_bots` (default: the first, which is the
+    one bot of `[telegram].token` when no `[[bots]]` are listed).
+    """
+    bot = bot or settings.served_bots[0]
+    token = bot.token
+    if token is None and settings.bots:
+        raise ConfigError(f'[[bots]] "{bot.name}".token', None, "a bot token")
     if token is None:
         if settings.telegram.api_base_url.startswith(("http://127.", "http://localhost")):
             token = OFFLINE_TOKEN
@@ -82,6 +109,7 @@ def build_application(
         builder = builder.request(request)
     app = builder.build()
     app.bot_data["branchbot.boot"] = (settings, clock or SystemClock(), database)
+    app.bot_data[BOT_KEY] = bot
     handlers.register_all(app)
     return app
 
@@ -102,7 +130,14 @@ class BranchbotApplication(Application):
         # Checked (quick_check) and closed again if anything fails, so a bad
         # database ends the start with one line instead of a hung process.
         db = await open_checked_database(database or settings.storage.database, migrated=True)
-        services = Services(settings=settings, clock=clock, db=db)
+        bot: BotSettings = self.bot_data[BOT_KEY]
+        if bot.unit is not None:
+            try:
+                await check_bot_unit(db, bot)
+            except BaseException:
+                await db.close()
+                raise
+        services = Services(settings=settings, clock=clock, db=db, bot_name=bot.name)
         self.bot_data[SERVICES_KEY] = services
         await handlers.on_startup(self, services)
 
@@ -110,8 +145,32 @@ class BranchbotApplication(Application):
         """Close the database, then shut the bot down."""
         services: Services | None = self.bot_data.pop(SERVICES_KEY, None)
         if services is not None:
+            await release_leases(self, services)  # a clean stop: others take over at once
             await services.db.close()
         await super().shutdown()
+
+
+async def check_bot_unit(db: aiosqlite.Connection, bot: BotSettings) -> None:
+    """Raise ConfigError unless the unit a `[[bots]]` entry serves is in the database."""
+    if bot.unit is not None and await units_repo.get_unit_by_key(db, bot.unit) is None:
+        raise ConfigError(
+            f'[[bots]] "{bot.name}".unit', bot.unit,
+            "the key of a unit in the database (see branchbot org show)",
+        )
+
+
+def select_bots(settings: Settings, names: str | None) -> tuple[BotSettings, ...]:
+    """Return the bots this process serves: all, or those `--bots a,b` names."""
+    served = settings.served_bots
+    if not names:
+        return served
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    known = {bot.name for bot in served}
+    for name in wanted:
+        if name not in known:
+            raise ConfigError("--bots", name, "names of [[bots]] entries: " + ", ".join(
+                sorted(known)))
+    return tuple(bot for bot in served if bot.name in wanted)
 
 
 class StartFailed(BranchbotError):
@@ -122,6 +181,8 @@ class StartFailed(BranchbotError):
 
 async def start_receiving(app: Application, settings: Settings, *, webhook_secret: str) -> None:
     """Start taking updates: long polling, or PTB's webhook server if configured."""
+    if role_of(app) not in ("all", "updates"):
+        return  # a planner or delivery process takes no updates (--role)
     telegram = settings.telegram
     if telegram.mode != "webhook":
         await app.updater.start_polling()
@@ -139,14 +200,20 @@ async def start_receiving(app: Application, settings: Settings, *, webhook_secre
     )
 
 
-async def run_bot(settings: Settings) -> None:
+async def run_bot(settings: Settings, *, bots: str | None = None, role: str = "all") -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook if configured.
 
-    Every failed start raises a BranchbotError (one line, never the token);
-    nothing is left running, so the process exits and a supervisor sees it.
+    `bots` ("a,b", from `branchbot run --bots`) serves a subset of `[[bots]]`;
+    None serves them all.  `role` (`branchbot run --role`) is what this process
+    does: all, updates, planner or delivery.  Every failed start raises a BranchbotError (one
+    line, never a token); nothing is left running, so the process exits and a
+    supervisor sees it.
     """
     logging.getLogger().setLevel(settings.general.log_level)
     install_token_redaction(settings.telegram.token)
+    for bot in settings.bots:
+        install_token_redaction(bot.token)
+    served = select_bots(settings, bots)
     # Made fresh at every start when not configured; setWebhook registers it.
     webhook_secret = settings.telegram.webhook_secret or secrets.token_urlsafe(32)
     add_secret(webhook_secret)
@@ -157,12 +224,17 @@ async def run_bot(settings: Settings) -> None:
         if database != ":memory:" and not settings.storage.is_postgres
         else None
     )
+    if lock is not None and role != "all":
+        log.warning(
+            "--role=%s on SQLite: one process per database file, so nothing else plans,"
+            " delivers or takes updates; split roles need PostgreSQL", role,
+        )
     if lock is not None:
         # A second process would send every reminder again (issue: 107 of 300
         # members got one twice); the kernel frees the lock if we die.
         await asyncio.to_thread(lock.acquire)
     try:
-        await _serve(settings, webhook_secret)
+        await _serve(settings, webhook_secret, served, role=role)
     finally:
         if lock is not None:
             lock.release()
@@ -195,9 +267,28 @@ class _TokenRejectedWatch(logging.Handler):
             self._loop.call_soon_threadsafe(self._stop.set)
 
 
-async def _serve(settings: Settings, webhook_secret: str) -> None:
-    """Start the Application, wait for a stop signal (or a rejected token), stop it."""
-    app = build_application(settings)
+async def _serve(
+    settings: Settings,
+    webhook_secret: str,
+    served: tuple[BotSettings, ...] | None = None,
+    *,
+    role: str = "all",
+) -> None:
+    """Start one Application per bot, wait for a stop signal (or a rejected token), stop them.
+
+    All share one database; each has its own token, pacing and delivery
+    worker (which sends only its own bot's rows).  Only the first plans: a
+    tick plans for every bot once, never once per bot.
+    """
+    apps = [build_application(settings, bot=bot) for bot in served or settings.served_bots]
+    for app in apps:
+        # `--role`: what this process does (bot.scheduling reads it at start).
+        app.bot_data[ROLE_KEY] = role
+    for app in apps[1:]:
+        app.bot_data[PLANS_KEY] = False
+    for app in apps:
+        # A planner wakes every delivery worker of the process, not only its own.
+        app.bot_data[SIBLINGS_KEY] = apps
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -205,17 +296,21 @@ async def _serve(settings: Settings, webhook_secret: str) -> None:
     watch = _TokenRejectedWatch(stop, loop)
     logging.getLogger().addHandler(watch)
     try:
-        async with app:
-            await app.start()
-            await start_receiving(app, settings, webhook_secret=webhook_secret)
-            log.info("branchbot is running; press Ctrl-C to stop")
-            await stop.wait()
+        async with contextlib.AsyncExitStack() as stack:
+            for app in apps:
+                # Entered in order: the first opens (and migrates) the database
+                # before the others open it; a bot whose unit is unknown stops the start.
+                await stack.enter_async_context(app)
+            running: list[Application] = []
             try:
-                # Re-raises what ended polling (InvalidToken after a 401).
-                await app.updater.stop()
+                for app in apps:
+                    await app.start()
+                    running.append(app)
+                    await start_receiving(app, settings, webhook_secret=webhook_secret)
+                log.info("branchbot is running (%d bot(s)); press Ctrl-C to stop", len(apps))
+                await stop.wait()
             finally:
-                # Shutting down a running Application raises and hides the cause.
-                await app.stop()
+                await _stop_all(running)
     except InvalidToken:
         # PTB's own message quotes the token; this one never does.
         raise BranchbotError(_TOKEN_REJECTED) from None
@@ -228,3 +323,21 @@ async def _serve(settings: Settings, webhook_secret: str) -> None:
     if watch.rejected:
         # Exit non-zero so a supervisor shows the failure instead of a silent bot.
         raise BranchbotError(_TOKEN_REJECTED)
+
+
+async def _stop_all(apps: list[Application]) -> None:
+    """Stop every running Application; re-raise the first error (what ended polling)."""
+    first: BaseException | None = None
+    for app in apps:
+        try:
+            try:
+                # Re-raises what ended polling (InvalidToken after a 401).
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+            finally:
+                # Shutting down a running Application raises and hides the cause.
+                await app.stop()
+        except Exception as exc:  # every bot is stopped before the cause is raised
+            first = first or exc
+    if first is not None:
+        raise first

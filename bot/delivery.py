@@ -77,7 +77,7 @@ import logging
 import math
 import sqlite3
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -158,8 +158,12 @@ async def deliver_due(
     should_stop: Callable[[], bool] | None = None,
     batch_size: int = BATCH_SIZE,
     woken: asyncio.Event | None = None,
+    holder: str | None = None,
 ) -> DeliveryReport:
     """Send every due outbox row once, paced, and report what became of them.
+
+    `holder` is this worker's lease holder (bot.leasing): its claims carry it,
+    so another worker's recovery never takes them while the lease lives.
 
     `woken` set during the run (a planner enqueued) makes it read the outbox
     again from the top, so newly planned time-sensitive rows go next.
@@ -170,7 +174,7 @@ async def deliver_due(
     try:
         now = services.now_ts()
         expired = await outbox.expire_stale(
-            db, now=now, due_before=now - settings.grace_hours * 3600
+            db, now=now, due_before=now - settings.grace_hours * 3600, bot=services.bot_name
         )
         _count_expired(report, expired)
         run = _Run(
@@ -182,6 +186,7 @@ async def deliver_due(
             should_stop=should_stop or _never,
             batch_size=batch_size,
             woken=woken,
+            holder=holder,
         )
         await run.deliver()
     finally:
@@ -215,16 +220,26 @@ async def deliver_due(
     return report
 
 
-async def recover_interrupted(services: Services) -> list[OutboxRow]:
-    """Turn sends a crash cut off ('sending' rows) into unknown outcomes; return them.
+async def recover_interrupted(
+    services: Services,
+    *,
+    lease_now: float,
+    dead: Sequence[str] = (),
+    db: aiosqlite.Connection | None = None,
+) -> list[OutboxRow]:
+    """Turn sends a dead worker cut off ('sending' rows) into unknown outcomes; return them.
 
-    At most k rows, each to a different chat.  Each is sent once more, at once,
+    Only rows whose worker holds no live delivery lease at `lease_now` (or is
+    one of the `dead` holders) are taken, never a live worker's.  At most k rows
+    per dead worker, each to a different chat.  Each is sent once more, at once,
     unless it already had an unknown outcome (then it is closed, never a third copy).
     """
-    rows = await outbox.recover_sending(services.db, now=services.now_ts())
+    rows = await outbox.recover_sending(
+        db or services.db, now=services.now_ts(), lease_now=lease_now, dead=dead
+    )
     if rows:
         log.warning(
-            "outbox: %d send(s) were in flight when the bot stopped; each is sent at most"
+            "outbox: %d send(s) were in flight when their worker stopped; each is sent at most"
             " once more (chats %s)",
             len(rows),
             ", ".join(str(row.chat_id) for row in rows),
@@ -311,6 +326,7 @@ class _Run:
         should_stop: Callable[[], bool],
         batch_size: int,
         woken: asyncio.Event | None = None,
+        holder: str | None = None,
     ) -> None:
         self.bot = bot
         self.services = services
@@ -320,6 +336,7 @@ class _Run:
         self.should_stop = should_stop
         self.batch_size = batch_size
         self.woken = woken
+        self.holder = holder
         self.settings = services.settings.delivery
         self.windows = Windows.from_settings(services.settings.study)
         self.unreachable_chats: set[int] = set()
@@ -350,7 +367,7 @@ class _Run:
         # A place among the k is held from the claim to the 'sent' mark, not
         # only for the network's round trip: the two commits count too.
         held = max(rtt, self.cycle or 0.0)
-        wanted = self.pacer.global_per_second * held * IN_FLIGHT_HEADROOM
+        wanted = self.pacer.rate * held * IN_FLIGHT_HEADROOM
         return max(1, min(cap, math.ceil(wanted) + 1))
 
     # ------------------------------------------------------------------ the loop
@@ -372,8 +389,10 @@ class _Run:
                     self._forget_held()
                     cursor, exhausted = None, False
                 if not queue and not exhausted and self.held_count < MAX_HELD:
+                    # Only this bot's rows: each member hears from their own bot.
                     batch = await outbox.due_rows(
-                        self.db, self.services.now_ts(), self.batch_size, after=cursor
+                        self.db, self.services.now_ts(), self.batch_size, after=cursor,
+                        bot=self.services.bot_name,
                     )
                     exhausted = len(batch) < self.batch_size
                     if batch:
@@ -533,7 +552,7 @@ class _Run:
         # Claimed in its own commit before the request leaves: a crash from
         # here on leaves it 'sending', and the next start sends it at most once more.
         claiming = self.pacer.now()
-        if not await outbox.mark_sending(self.db, row.id):
+        if not await outbox.mark_sending(self.db, row.id, holder=self.holder):
             return
         claim = self.pacer.now() - claiming
         sending = await self._send_with_retries(row, markup)

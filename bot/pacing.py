@@ -12,6 +12,8 @@
     pacer.observe(round_trip)       # an answered send's round trip: sizes k, and its
                                     # jitter widens the gap between send starts
     pacer.flooded()                 # a 429 despite the pacing: slow down a little
+    pacer.set_share(1 / n)          # n delivery workers (processes) share this bot's
+                                    # limit through the database: pace at 1/n of it
 
 Pure bookkeeping, no sleeping: the delivery engine asks when a send may start and
 sleeps itself, so tests drive a Pacer with a fake clock.
@@ -34,6 +36,12 @@ mean deviation of the round trip (`observe`, as TCP estimates RTTVAR).  At
 the slowdown wearing off over the next few hundred sends: one refusal costs
 its pause, not the run's pace.  The per-chat gap still runs from the answer
 (`finish`), and a chat never has two sends in flight.
+
+Scaled out (several delivery worker processes of one bot, issue 15), each
+worker's pacer paces at its `share` of the overall limit: bot.scheduling sets
+1/n, n being the bot's live delivery leases in the database, re-read at every
+lease renewal, so n workers together stay within the token's limit.  The share
+stretches the overall window and the start gap; per-chat gaps are unchanged.
 """
 
 from __future__ import annotations
@@ -91,6 +99,7 @@ class Pacer:
         self._paused_until = _NEVER
         self._last_start = _NEVER
         self.slowdown = 1.0
+        self.share = 1.0  # this worker's part of the bot's overall limit (set_share)
         self._slowed_until = _NEVER  # the k sends refused in one burst slow it down once
         # The round trip's mean deviation (seconds), None until two were observed.
         self.round_trip_deviation: float | None = None
@@ -101,6 +110,17 @@ class Pacer:
     def now(self) -> float:
         """Return the pacer's monotonic now."""
         return self.monotonic()
+
+    @property
+    def rate(self) -> float:
+        """Return the overall sends per second this pacer allows (its share of the limit)."""
+        return self.global_per_second * self.share
+
+    def set_share(self, share: float) -> None:
+        """Pace at `share` (0 < share <= 1) of the overall limit: n workers share one bot."""
+        if not 0 < share <= 1:
+            raise ValueError("a share is in (0, 1]")
+        self.share = share
 
     def interval(self, chat_id: int) -> float:
         """Return the minimum gap between two sends to `chat_id` (groups have negative ids)."""
@@ -118,12 +138,13 @@ class Pacer:
 
     def start_gap(self) -> float:
         """Return the least time between two send starts (k in flight): even, with headroom."""
-        return (self.span * self.slowdown + self.headroom()) / self.capacity
+        return (self.span * self.slowdown + self.headroom()) / self.capacity / self.share
 
     def global_ready_at(self) -> float:
         """Return when the overall window, the even start gap and any flood pause allow
         the next send."""
-        window = self._stamps[0] + self.span if len(self._stamps) == self.capacity else _NEVER
+        full = len(self._stamps) == self.capacity
+        window = self._stamps[0] + self.span / self.share if full else _NEVER
         spaced = self._last_start + self.start_gap()
         return max(window, spaced, self._paused_until)
 

@@ -34,6 +34,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.outgoing import OutgoingMessage, priority_of
+from storage.dialect import skip_locked
 
 __all__ = [
     "OutboxRow",
@@ -108,12 +109,19 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
 async def enqueue(
     db: aiosqlite.Connection, messages: Sequence[OutgoingMessage], *, now: int
 ) -> int:
-    """Store planned messages, ignoring any whose key is already known; return how many were new."""
+    """Store planned messages, ignoring any whose key is already known; return how many were new.
+
+    Each row is sent by its recipient's bot (`people.bot`, by person id, else
+    by Telegram chat id; '' when neither is known): resolved here, once, so
+    no planner has to know about bots.
+    """
     before = db.total_changes
     await db.executemany(
         "INSERT OR IGNORE INTO outbox (dedupe_key, kind, person_id, chat_id, text, reply_markup,"
-        " photo, due_at, expires_at, created_at, priority, quiet_zone, elderly)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " photo, due_at, expires_at, created_at, priority, quiet_zone, elderly, bot)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE("
+        "(SELECT p.bot FROM people p WHERE p.id = ?),"
+        " (SELECT p.bot FROM people p WHERE p.telegram_id = ?), ''))",
         [
             (
                 m.dedupe_key,
@@ -129,6 +137,8 @@ async def enqueue(
                 priority_of(m.kind),
                 m.quiet_zone,
                 int(m.elderly),
+                m.person_id,
+                m.chat_id,
             )
             for m in messages
         ],
@@ -151,19 +161,21 @@ async def due_rows(
     limit: int = 500,
     *,
     after: tuple[int, int, int] | None = None,
+    bot: str = "",
 ) -> list[OutboxRow]:
-    """Return rows due by `now` (past any retry back-off), urgent kinds first, then oldest.
+    """Return `bot`'s rows due by `now` (past any retry back-off), urgent kinds first, then oldest.
 
     An uncertain row comes back only once its one re-send falls due
     (`next_attempt_at` set and reached).  `after=(priority, due_at, id)` of the
-    last row of the previous batch pages on from there (keyset paging).
+    last row of the previous batch pages on from there (keyset paging).  Each
+    bot reads only its own rows ('' = the one default bot).
     """
     sql = (
-        f"SELECT {_COLUMNS} FROM outbox WHERE due_at <= ? AND ("
+        f"SELECT {_COLUMNS} FROM outbox WHERE bot = ? AND due_at <= ? AND ("
         " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
         " OR (status = 'uncertain' AND next_attempt_at <= ?))"
     )
-    params: tuple[Any, ...] = (now, now, now)
+    params: tuple[Any, ...] = (bot, now, now, now)
     if after is not None:
         sql += " AND (priority, due_at, id) > (?, ?, ?)"
         params += after
@@ -174,16 +186,16 @@ async def due_rows(
 
 
 async def expire_stale(
-    db: aiosqlite.Connection, *, now: int, due_before: int
+    db: aiosqlite.Connection, *, now: int, due_before: int, bot: str = ""
 ) -> dict[str, int]:
-    """Expire pending rows due before `due_before` or past their `expires_at`.
+    """Expire `bot`'s pending rows due before `due_before` or past their `expires_at`.
 
     Returns how many rows of each kind were expired (one statement, committed).
     """
     async with db.execute(
-        "UPDATE outbox SET status = 'expired' WHERE status = 'pending'"
+        "UPDATE outbox SET status = 'expired' WHERE bot = ? AND status = 'pending'"
         " AND (due_at < ? OR expires_at < ?) RETURNING kind",
-        (due_before, now),
+        (bot, due_before, now),
     ) as cur:
         kinds = [row[0] for row in await cur.fetchall()]
     counts: dict[str, int] = {}
@@ -192,39 +204,65 @@ async def expire_stale(
     return counts
 
 
-async def mark_sending(db: aiosqlite.Connection, row_id: int) -> bool:
+# A row a worker may claim: pending, or uncertain with its one re-send still set.
+_CLAIMABLE = (
+    "(status = 'pending' OR (status = 'uncertain' AND next_attempt_at IS NOT NULL))"
+)
+
+
+async def mark_sending(
+    db: aiosqlite.Connection, row_id: int, *, holder: str | None = None
+) -> bool:
     """Claim a due row for its send (commits on its own); False if it was cancelled or taken.
 
-    Only a pending row or an uncertain row with its re-send still set can be claimed.
+    Only a pending row or an uncertain row with its re-send still set can be
+    claimed.  `claimed_by` records the claiming worker's lease holder, so
+    recovery never takes a row a live worker is sending.  On PostgreSQL the
+    row is locked with SKIP LOCKED: a row another worker is claiming at this
+    very moment is skipped, never waited for (storage.dialect.skip_locked).
     """
     cursor = await db.execute(
-        "UPDATE outbox SET status = 'sending' WHERE id = ? AND (status = 'pending'"
-        " OR (status = 'uncertain' AND next_attempt_at IS NOT NULL))",
-        (row_id,),
+        "UPDATE outbox SET status = 'sending', claimed_by = ? WHERE id ="
+        f" (SELECT id FROM outbox WHERE id = ? AND {_CLAIMABLE}{skip_locked(db)})",
+        (holder, row_id),
     )
     return cursor.rowcount == 1
 
 
-async def recover_sending(db: aiosqlite.Connection, *, now: int) -> list[OutboxRow]:
-    """Turn rows left 'sending' by a crash into unknown outcomes; return them as they were.
+async def recover_sending(
+    db: aiosqlite.Connection, *, now: int, lease_now: float, dead: Sequence[str] = ()
+) -> list[OutboxRow]:
+    """Turn rows a dead worker left 'sending' into unknown outcomes; return them, recovered.
+
+    Only rows whose `claimed_by` holds no live delivery lease at `lease_now`
+    (wall-clock seconds, see storage.repositories.leases), or is NULL (claimed
+    before leases existed), or is one of `dead` (holders known to be gone,
+    e.g. a process on this host that no longer exists) are taken: a live
+    worker's rows are its own.  The live leases are read in the same statement,
+    so a worker that starts meanwhile cannot lose a row it just claimed (its
+    lease is committed before its first claim).
 
     Each may or may not have reached its chat.  One that never had an unknown
     outcome before is sent once more, at once, whatever its kind (the crash may
     have come before its request left, and nothing else would ever send it);
     one that had (a re-send cut off in its turn) is closed: never a third copy.
     """
-    async with db.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' ORDER BY id"
-    ) as cur:
-        rows = [_row(row) for row in await cur.fetchall()]
-    await db.execute(
-        "UPDATE outbox SET status = 'uncertain', attempts = attempts + 1,"
-        " next_attempt_at = CASE WHEN uncertain_at IS NULL THEN ? ELSE NULL END,"
-        " uncertain_at = COALESCE(uncertain_at, ?),"
-        " last_error = 'the bot stopped while sending' WHERE status = 'sending'",
-        (now, now),
+    dead_marks = ",".join("?" * len(dead))
+    orphaned = (
+        "status = 'sending' AND (claimed_by IS NULL OR claimed_by NOT IN"
+        " (SELECT holder FROM leases WHERE substr(name, 1, 9) = 'delivery:' AND expires_at > ?)"
+        + (f" OR claimed_by IN ({dead_marks})" if dead else "")
+        + ")"
     )
-    return rows
+    async with db.execute(
+        "UPDATE outbox SET status = 'uncertain', attempts = attempts + 1,"
+        " next_attempt_at = CASE WHEN uncertain_at IS NULL THEN CAST(? AS INTEGER) ELSE NULL END,"
+        " uncertain_at = COALESCE(uncertain_at, ?),"
+        f" last_error = 'the bot stopped while sending' WHERE {orphaned}"
+        f" RETURNING {_COLUMNS}",
+        (now, now, int(lease_now), *dead),
+    ) as cur:
+        return sorted((_row(row) for row in await cur.fetchall()), key=lambda row: row.id)
 
 
 async def release_claim(db: aiosqlite.Connection, row_id: int) -> None:
