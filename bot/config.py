@@ -15,7 +15,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_API_BASE_URL",
     "DEFAULT_TIMEZONE",
     "TOKEN_ENV",
+    "BotSettings",
     "DeliverySettings",
     "DigestSettings",
     "GeneralSettings",
@@ -77,6 +78,25 @@ class TelegramSettings:
             f"TelegramSettings(token={masked}, api_base_url={self.api_base_url!r}, "
             f"mode={self.mode!r}, webhook_url={self.webhook_url!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BotSettings:
+    """One bot of a deployment (`[[bots]]`): its name, its token, the unit it serves.
+
+    The name is what `people.bot` and `outbox.bot` hold; '' is the one default
+    bot of `[telegram].token` when no `[[bots]]` are listed.  `unit` is a unit
+    key as in the organisation file (`branchbot org import`), checked against
+    the database at start; None for the default bot (it serves everything).
+    """
+
+    name: str
+    token: str | None = field(default=None, repr=False)
+    unit: str | None = None
+
+    def __repr__(self) -> str:
+        masked = "None" if self.token is None else "'***'"
+        return f"BotSettings(name={self.name!r}, token={masked}, unit={self.unit!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +319,13 @@ class Settings:
     digest: DigestSettings = DigestSettings()
     meetings: MeetingSettings = MeetingSettings()
     households: HouseholdSettings = HouseholdSettings()
+    # `[[bots]]`: several tokens in one deployment; empty means the one default bot.
+    bots: tuple[BotSettings, ...] = ()
+
+    @property
+    def served_bots(self) -> tuple[BotSettings, ...]:
+        """Return the deployment's bots: the `[[bots]]`, or the default bot named ''."""
+        return self.bots or (BotSettings(name="", token=self.telegram.token),)
 
     def is_admin(self, user_id: int) -> bool:
         """Tell whether a Telegram user id is listed as an admin."""
@@ -451,6 +478,63 @@ def _telegram(raw: Mapping[str, Any], environ: Mapping[str, str]) -> TelegramSet
     return settings
 
 
+# Short ascii: the name is stored on every person and outbox row and typed in `--bots`.
+_BOT_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_TOKEN_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _bots(raw: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[BotSettings, ...]:
+    """Read `[[bots]]`: each a unique name, a token (or the env var holding it) and a unit key."""
+    tables = raw.get("bots", [])
+    if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
+        raise ConfigError("[[bots]]", "<not a list of tables>", "[[bots]] tables")
+    bots: list[BotSettings] = []
+    tokens: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        where = f"[[bots]] #{number}"
+        unknown = sorted(set(table) - {"name", "token", "token_env", "unit"})
+        if unknown:
+            # A misspelt "tokne" may hold a token: never echo the value.
+            raise ConfigError(f"{where}.{unknown[0]}", "<hidden>", "no such setting")
+        name = table.get("name", _MISSING)
+        if not (isinstance(name, str) and _BOT_NAME_RE.fullmatch(name)):
+            raise ConfigError(
+                f"{where}.name", name, "a short name of a-z 0-9 _ - (up to 32), unique"
+            )
+        where = f'[[bots]] "{name}"'
+        if any(bot.name == name for bot in bots):
+            raise ConfigError(f"{where}.name", name, "a name no other [[bots]] entry has")
+        token = table.get("token")
+        token_env = table.get("token_env")
+        if (token is None) == (token_env is None):
+            raise ConfigError(
+                f"{where}.token", _MISSING if token is None else "<hidden>",
+                "either token or token_env (the environment variable holding it), not both",
+            )
+        key = f"{where}.token"
+        if token_env is not None:
+            if not (isinstance(token_env, str) and _TOKEN_ENV_RE.fullmatch(token_env)):
+                raise ConfigError(f"{where}.token_env", token_env, "an environment variable name")
+            key = f"{where}.token_env ({token_env})"
+            token = environ.get(token_env)
+            if not token:
+                raise ConfigError(key, _MISSING, "a set environment variable holding the token")
+        if not (isinstance(token, str) and _TOKEN_RE.fullmatch(token)):
+            # Like [telegram].token: never echoed, even malformed.
+            raise ConfigError(
+                key, "<hidden>",
+                'a bot token like "123456:ABC-DEF..." with no spaces or line breaks',
+            )
+        if token in tokens:
+            raise ConfigError(key, "<hidden>", "a token no other [[bots]] entry uses")
+        tokens.add(token)
+        unit = table.get("unit", _MISSING)
+        if not (isinstance(unit, str) and unit.strip()):
+            raise ConfigError(f"{where}.unit", unit, "the key of the unit it serves (org file)")
+        bots.append(BotSettings(name=name, token=token, unit=unit))
+    return tuple(bots)
+
+
 def _general(raw: Mapping[str, Any]) -> GeneralSettings:
     section = _Section(raw, "general")
     admins = section.int_list("admins", (), 1)
@@ -480,6 +564,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
         "digest",
         "meetings",
         "households",
+        "bots",
     }
     for name in raw:
         if name not in known:
@@ -603,8 +688,24 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
     households = HouseholdSettings(reminder_days=hh.integer("reminder_days", 30, 1, 365))
     hh.reject_unknown()
 
+    telegram = _telegram(raw, environ)
+    bots = _bots(raw, environ)
+    if bots:
+        token_in_file = isinstance(raw.get("telegram"), Mapping) and "token" in raw["telegram"]
+        if token_in_file:
+            # Which bot would it be?  [[bots]] names every token of the deployment.
+            raise ConfigError(
+                "[telegram].token", "<hidden>", "no token here when [[bots]] lists the tokens"
+            )
+        if telegram.mode == "webhook" and len(bots) > 1:
+            raise ConfigError(
+                "[telegram].mode", "webhook", "polling when [[bots]] lists several bots"
+            )
+        # BRANCHBOT_TOKEN (if set) is not used: [[bots]] names every token.
+        telegram = replace(telegram, token=None)
     return Settings(
-        telegram=_telegram(raw, environ),
+        telegram=telegram,
+        bots=bots,
         storage=storage_settings,
         general=_general(raw),
         structure=structure,

@@ -26,6 +26,10 @@ class Services:
     settings: Settings
     clock: Clock
     db: aiosqlite.Connection
+    # The [[bots]] name this Application sends as ('' = the one default bot):
+    # it delivers only outbox rows of this bot, and people who first write to
+    # it become its people.
+    bot_name: str = ""
 
     def now_ts(self) -> int:
         """Return the clock's now as UTC unix seconds (how the database stores time)."""

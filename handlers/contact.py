@@ -24,6 +24,9 @@ from storage.repositories import people
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
+# A member belongs to the bot they first write to (several `[[bots]]`); a
+# person made by this very update is adopted in this late group.
+ADOPT_GROUP = 90
 
 
 async def ignore_group_chats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,12 +52,23 @@ async def record_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = get_services(context)
     try:
         await people.touch_contact(services.db, user.id, services.now_ts())
+        if services.bot_name:
+            await people.adopt(services.db, user.id, services.bot_name)
     except sqlite3.OperationalError as exc:
         # Still locked after storage's long wait: the stamp is bookkeeping, the
         # next update writes it again, and the user's own action must go on.
         if not is_busy(exc):
             raise
         log.warning("could not stamp contact (database busy); the user's update goes on")
+
+
+async def adopt_after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give someone who became a person during this update (registered, claimed) this bot."""
+    user = update.effective_user
+    services = get_services(context)
+    if user is None or not services.bot_name or update.my_chat_member is not None:
+        return
+    await people.adopt(services.db, user.id, services.bot_name)
 
 
 async def record_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,5 +91,7 @@ def register(app: Application) -> None:
     track blocks in group 0."""
     app.add_handler(TypeHandler(Update, ignore_group_chats), group=-3)
     app.add_handler(TypeHandler(Update, record_contact), group=-1)
+    # After every feature's group: the person row a /start made exists now.
+    app.add_handler(TypeHandler(Update, adopt_after_update), group=ADOPT_GROUP)
     # Group 0: in group -1 the catch-all TypeHandler above would take these updates.
     app.add_handler(ChatMemberHandler(record_block, ChatMemberHandler.MY_CHAT_MEMBER))

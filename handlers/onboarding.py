@@ -422,6 +422,8 @@ async def _submit(
                 name=draft.name,
                 language=language,
                 timezone=timezone,
+                # Registering through a bot makes it the member's bot (`[[bots]]`).
+                bot=services.bot_name,
             )
             if await members.current_membership(db, person.id) is not None:
                 refusal = "join.already_pending"
@@ -584,6 +586,7 @@ async def _claim_in_transaction(
                 if known is not None and known.name
                 else " ".join(filter(None, [user.first_name, user.last_name])) or None
             ),
+            bot=services.bot_name,  # a secretary hears from the bot they claimed through
         )
         claimed = await roles.claim_role(
             services.db, code=code[len(SECRETARY_CLAIM_PREFIX) :], person_id=person.id, now=now

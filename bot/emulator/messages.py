@@ -56,6 +56,8 @@ class SentMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     # Extra fields echoed verbatim in API responses (photo sizes, document info).
     media: dict[str, Any] = field(default_factory=dict)
+    # Which bot sent it (its user id; several bots may share one emulator).
+    bot_id: int | None = None
 
     @property
     def plain(self) -> str:

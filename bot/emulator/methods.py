@@ -416,6 +416,7 @@ class BotApiMethods:
 
     async def _deliver(self, user: EmulatedUser, message: SentMessage) -> dict[str, Any]:
         """Record a new bot message everywhere and return its API form."""
+        message.bot_id = self._state.current_bot_id
         self._state.all_sent.append(message)
         await user.record_sent(message)
         return message.to_api(self._state.bot_user, user.chat_dict)

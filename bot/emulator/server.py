@@ -127,7 +127,7 @@ class BotApiEmulator:
 
     async def stop(self) -> None:
         """Release long polls and shut the server down."""
-        self.state.updates.close()
+        self.state.close_updates()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -175,15 +175,24 @@ class BotApiEmulator:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "zh-hans",
+        bot_id: int | None = None,
     ) -> EmulatedUser:
-        """Create a user whose private chat id equals ``user_id``."""
+        """Create a user whose private chat id equals ``user_id``, talking to ``bot_id``.
+
+        ``bot_id`` is one added with :meth:`add_bot` (default: the emulator's own bot).
+        """
         return self.state.add_user(
             user_id,
             first_name=first_name,
             last_name=last_name,
             username=username,
             language_code=language_code,
+            bot_id=bot_id,
         )
+
+    def add_bot(self, bot_id: int, *, username: str, first_name: str = "") -> dict[str, Any]:
+        """Add another bot: a token "<bot_id>:…" polls its own updates and sends as it."""
+        return self.state.add_bot(bot_id, username=username, first_name=first_name)
 
     def user(self, user_id: int) -> EmulatedUser:
         """Return an existing user; ``KeyError`` if unknown."""
@@ -342,6 +351,8 @@ class BotApiEmulator:
 
     async def _handle_api_call(self, request: web.Request) -> web.StreamResponse:
         self.tokens_seen.add(request.match_info["token"])
+        # getUpdates, getMe and the sends act as the bot this token names.
+        self.state.serving(request.match_info["token"])
         if request.match_info["token"] in self.rejected_tokens:
             return self._error(ApiError(401, "Unauthorized"))
         method = request.match_info["method"]

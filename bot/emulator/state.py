@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import time
 from collections.abc import Callable
@@ -24,6 +25,11 @@ from bot.emulator.updates import UpdateQueue
 from bot.emulator.users import EmulatedUser
 
 __all__ = ["CommandKey", "EmulatorState", "StoredFile"]
+
+# The bot whose token the request being served carries (None: the default bot).
+_CURRENT_BOT: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "emulator_bot", default=None
+)
 
 # (scope type — "chat:<id>"-style for chat scopes — , language_code or "")
 CommandKey = tuple[str, str]
@@ -53,13 +59,20 @@ class EmulatorState:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.clock: Callable[[], float] = clock or time.time
-        self.bot_user: dict[str, Any] = {
-            "id": bot_id,
-            "is_bot": True,
-            "first_name": bot_first_name,
-            "username": bot_username,
+        # Several bots (issue 15: several tokens, one deployment): each has its
+        # own identity and update queue; a request's token picks one (see
+        # `serving`), and a token whose number is no added bot's id is the
+        # default bot, so single-bot tests and benches use any token as before.
+        self.default_bot_id = bot_id
+        self.bots: dict[int, dict[str, Any]] = {
+            bot_id: {
+                "id": bot_id,
+                "is_bot": True,
+                "first_name": bot_first_name,
+                "username": bot_username,
+            }
         }
-        self.updates = UpdateQueue()
+        self.bot_updates: dict[int, UpdateQueue] = {bot_id: UpdateQueue()}
         self.users: dict[int, EmulatedUser] = {}
         self.all_sent: list[SentMessage] = []
         self.files: dict[str, StoredFile] = {}
@@ -69,6 +82,47 @@ class EmulatorState:
         self._file_seq = itertools.count(1)
         self._changed: asyncio.Condition | None = None
 
+    # ----------------------------------------------------------------- bots
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        """The User object of the bot the current request's token names (default bot outside)."""
+        return self.bots[self.current_bot_id]
+
+    @property
+    def updates(self) -> UpdateQueue:
+        """The update queue of the bot the current request's token names."""
+        return self.bot_updates[self.current_bot_id]
+
+    @property
+    def current_bot_id(self) -> int:
+        """The id of the bot serving the current request (the default bot outside one)."""
+        return _CURRENT_BOT.get() or self.default_bot_id
+
+    def add_bot(self, bot_id: int, *, username: str, first_name: str = "") -> dict[str, Any]:
+        """Add a bot; a token "<bot_id>:…" then talks as it; return its User object."""
+        if bot_id in self.bots:
+            raise ValueError(f"bot {bot_id} already exists")
+        self.bots[bot_id] = {
+            "id": bot_id, "is_bot": True, "first_name": first_name or username,
+            "username": username,
+        }
+        self.bot_updates[bot_id] = UpdateQueue()
+        return self.bots[bot_id]
+
+    def bot_id_for_token(self, token: str) -> int:
+        """Return the bot a token talks as: the added bot with its number, else the default."""
+        number = token.split(":", 1)[0]
+        return int(number) if number.isdigit() and int(number) in self.bots else self.default_bot_id
+
+    def serving(self, token: str) -> contextvars.Token[int | None]:
+        """Make the current request (task context) one of the token's bot."""
+        return _CURRENT_BOT.set(self.bot_id_for_token(token))
+
+    def close_updates(self) -> None:
+        """Release every bot's waiting long polls (server shutdown)."""
+        for queue in self.bot_updates.values():
+            queue.close()
+
     def add_user(
         self,
         user_id: int,
@@ -77,19 +131,24 @@ class EmulatorState:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "zh-hans",
+        bot_id: int | None = None,
     ) -> EmulatedUser:
-        """Create a user (and its private chat); raise ``ValueError`` if the id is taken."""
+        """Create a user (and its private chat) who talks to `bot_id` (default: the default bot).
+
+        Raise ``ValueError`` if the id is taken.
+        """
         if user_id in self.users:
             raise ValueError(f"user {user_id} already exists")
+        bot_id = self.default_bot_id if bot_id is None else bot_id
         user = EmulatedUser(
             user_id,
             first_name=first_name or f"User{user_id}",
             last_name=last_name,
             username=username,
             language_code=language_code,
-            updates=self.updates,
+            updates=self.bot_updates[bot_id],
             clock=self.clock,
-            bot_user=self.bot_user,
+            bot_user=self.bots[bot_id],
         )
         self.users[user_id] = user
         return user

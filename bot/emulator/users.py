@@ -94,6 +94,11 @@ class EmulatedUser:
         """The private chat id, equal to the user id."""
         return self.id
 
+    @property
+    def bot_id(self) -> int:
+        """The id of the bot this user writes to (one emulator may hold several bots)."""
+        return int(self._bot_user["id"])
+
     # ----------------------------------------------------------------- reading
     @property
     def messages(self) -> list[SentMessage]:

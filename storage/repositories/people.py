@@ -7,6 +7,8 @@ import aiosqlite
 from bot.domain.models import Person
 
 __all__ = [
+    "adopt",
+    "assign_bot",
     "ensure_person",
     "get_person",
     "get_person_by_telegram",
@@ -56,8 +58,13 @@ async def ensure_person(
     name: str | None = None,
     language: str | None = None,
     timezone: str | None = None,
+    bot: str = "",
 ) -> Person:
-    """Return the person for `telegram_id`, creating it; given fields overwrite stored ones."""
+    """Return the person for `telegram_id`, creating it; given fields overwrite stored ones.
+
+    A non-empty `bot` (registering or claiming a role through that bot) makes
+    it the person's bot, see `assign_bot`.
+    """
     await db.execute(
         "INSERT INTO people (telegram_id, name, language, timezone, created_at, last_contact_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
@@ -69,7 +76,36 @@ async def ensure_person(
     )
     person = await get_person_by_telegram(db, telegram_id)
     assert person is not None
+    if bot:
+        await assign_bot(db, person.id, bot)
     return person
+
+
+async def assign_bot(db: aiosqlite.Connection, person_id: int, bot: str) -> None:
+    """Make `bot` the one the person hears from, and hand it their messages not yet sent.
+
+    A member belongs to one bot (`[[bots]]`): every outbox row is sent by the
+    bot of its recipient, so rows planned while the person had none (or
+    another) move with them.
+    """
+    await db.execute("UPDATE people SET bot = ? WHERE id = ? AND bot <> ?", (bot, person_id, bot))
+    await db.execute(
+        "UPDATE outbox SET bot = ? WHERE person_id = ? AND bot <> ?"
+        " AND status IN ('pending', 'uncertain')",
+        (bot, person_id, bot),
+    )
+
+
+async def adopt(db: aiosqlite.Connection, telegram_id: int, bot: str) -> None:
+    """Give a person who has no bot yet the one they just wrote to (first contact)."""
+    # Read first: every update of a multi-bot deployment comes here, and a
+    # write that changes nothing would still queue for the write lock.
+    async with db.execute(
+        "SELECT id, bot FROM people WHERE telegram_id = ?", (telegram_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None and row[1] == "" and bot:
+        await assign_bot(db, row[0], bot)
 
 
 async def set_language(db: aiosqlite.Connection, person_id: int, language: str) -> None:

@@ -21,6 +21,8 @@ def _float_settings() -> list[tuple[str, str]]:
     return [
         (section.name, setting.name)
         for section in dataclasses.fields(Settings)
+        # `bots` is a tuple of [[bots]] entries, not a section.
+        if dataclasses.is_dataclass(getattr(defaults, section.name))
         for setting in dataclasses.fields(getattr(defaults, section.name))
         if setting.type in (float, "float")
     ]
