@@ -11,10 +11,19 @@ first and then oldest first, in batches, and sends them with up to k in flight:
   `max_in_flight`), never two to one chat.  Each row is marked 'sending' in
   its own commit before its request, and 'sent' (with its message_id) right
   after Telegram accepts it.  A kill leaves at most k rows 'sending', each to a
-  different chat; the next start sends each once more (`recover_interrupted`:
-  the crash may have come before the request left), unless it had an unknown
-  outcome before, so a crash repeats at most k messages, each to a different
-  person, and no message ever goes out more than twice.  The marks go through
+  different chat; they are sent once more (`recover_interrupted`: the crash may
+  have come before the request left), unless they had an unknown outcome
+  before, so a crash repeats at most k messages, each to a different person,
+  and no message ever goes out more than twice.
+* Several workers (processes, issue 15) share the outbox: each claim names its
+  worker's lease holder (`claimed_by`), and a row is claimed by one worker
+  only (a conditional update; FOR UPDATE SKIP LOCKED on PostgreSQL).  Every
+  worker recovers, at start and at each lease renewal (bot.scheduling), only
+  the 'sending' rows of workers whose lease has run out or whose process is
+  known gone, never a live worker's.  So each killed worker costs at most its
+  own k repeats, each to a different person, and still at most one extra copy
+  of any message.  (A worker that stalls longer than its lease, alive, may
+  see its k in flight recovered by another: the same bound, once.)  The marks go through
   a connection of their own, so they are never swallowed by (or rolled back
   with) a handler's open transaction on the shared connection.
 * Time-sensitive kinds (bot.domain.outgoing.URGENT_KINDS) are read first; a

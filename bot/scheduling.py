@@ -13,6 +13,16 @@ minutes, and a wake makes a running fan-out read again from the top so what
 was just planned as time-sensitive (a digest) goes next.  After a restart the
 worker's first pass finds everything that fell due while the bot was down,
 and first turns sends a crash cut off into at most one repeat each.
+
+Scale out (issue 15): `branchbot run --role` splits the work between
+processes on one PostgreSQL database ('updates' runs no job here, 'planner'
+only plans, 'delivery' only runs the worker, 'all' both).  Planning happens
+in one process at a time, the holder of the 'planner' lease (renewed each
+tick and every PLANNER_RENEW seconds, taken over by a standby once it runs
+out).  Each delivery worker holds 'delivery:<holder>' (bot.leasing), renewed
+every DELIVERY_RENEW seconds by `delivery_housekeeping`, which also paces the
+worker at 1/n of its bot's rate (n = the bot's live workers) and recovers the
+claims of dead workers, so a survivor finishes a killed worker's fan-out.
 Closed outbox rows older than `[delivery].retention_days` are pruned a chunk
 per tick.
 

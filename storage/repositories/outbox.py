@@ -5,8 +5,9 @@ await cancel_pending(db, key_prefix="study.followup|m7|item42|")
 
 Statuses: 'pending' (not yet sent; `next_attempt_at` holds a retry back-off),
 'sending' (claimed by bot.delivery in its own commit just before the request
-leaves: at most k rows at once, each to a different chat; rows still 'sending'
-at start were cut off by a crash, see `recover_sending`), 'sent' (Telegram
+leaves: at most k rows at once per worker, each to a different chat, with
+`claimed_by` naming the worker's lease holder; rows still 'sending' whose
+worker's lease has run out were cut off by a crash, see `recover_sending`), 'sent' (Telegram
 accepted it; the send log), 'expired' (due longer ago than the grace window,
 or past `expires_at`), 'unreachable' (403 or chat not found),
 'failed' (Telegram rejected this message for good, e.g. malformed HTML; see

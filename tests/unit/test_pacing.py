@@ -246,3 +246,34 @@ def test_late_starts_do_not_add_up_to_a_lower_rate(clock):
     clock.advance(5.0)
     pacer.begin()
     assert pacer.global_ready_at() == pytest.approx(clock.now + 1 / 30)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_workers_sharing_a_bot_together_stay_within_its_limit(clock, workers):
+    # n delivery worker processes of one bot each pace at 1/n of its limit
+    # (bot.scheduling sets the share from the live delivery leases).
+    rate = 30.0 * PACE_FRACTION  # as pacer_for builds it for a 30/s token
+    pacers = [make(clock, global_per_second=rate) for _ in range(workers)]
+    for pacer in pacers:
+        pacer.set_share(1 / workers)
+        assert pacer.rate == pytest.approx(rate / workers)
+    starts: list[float] = []
+    for _ in range(600):
+        pacer = min(pacers, key=lambda p: p.global_ready_at())
+        clock.now = max(clock.now, pacer.global_ready_at())
+        pacer.begin()
+        starts.append(clock.now)
+    # Together, over any 3 s (each worker's first start of a window aside),
+    # they start no more than the token's 30/s ...
+    for index, first in enumerate(starts):
+        within = [t for t in starts[index:] if t < first + 3.0]
+        assert len(within) <= 90 + workers
+    # ... and they use it: n workers send as fast as one did.
+    assert len(starts) / (starts[-1] - starts[0]) == pytest.approx(rate, rel=0.02)
+
+
+def test_a_share_must_be_a_fraction(clock):
+    with pytest.raises(ValueError):
+        make(clock).set_share(0)
+    with pytest.raises(ValueError):
+        make(clock).set_share(1.5)
