@@ -29,6 +29,7 @@ A "drop" aborts the connection before the message is processed.
 
     limiter = SlidingWindowLimiter(global_per_second=30, per_chat_per_second=1)
     limiter.admit(1001)      # True, then False until a second has passed
+    limiter.admit(1001, bot=7000000002)   # another token: its own 30/s and its own chats
     SlidingWindowLimiter(global_per_second=30, burst=3)   # overall: a token bucket
 """
 
@@ -154,7 +155,7 @@ class _Bucket:
 
 
 class SlidingWindowLimiter:
-    """Global and per-chat send limits over a sliding window of real monotonic time."""
+    """Per-bot overall and per-(bot, chat) send limits over real monotonic time."""
 
     def __init__(
         self,
@@ -175,30 +176,41 @@ class SlidingWindowLimiter:
         self.retry_after = retry_after
         self.burst = burst
         self._monotonic = monotonic
-        self._global: _Window | _Bucket | None = None
-        if global_per_second and burst is not None:
-            self._global = _Bucket(global_per_second, burst)
-        elif global_per_second:
-            self._global = _Window(global_per_second)
-        self._chats: dict[int | str, _Window] = {}
+        # Telegram's limits are per token: each bot (its token's number) has
+        # its own overall window, and a chat's window is per (bot, chat).
+        self._globals: dict[int | str | None, _Window | _Bucket] = {}
+        self._chats: dict[tuple[int | str | None, int | str], _Window] = {}
 
-    def admit(self, chat_id: int | str | None) -> bool:
-        """Record and allow one send to ``chat_id``, or refuse it without recording."""
+    def _global_for(self, bot: int | str | None) -> _Window | _Bucket | None:
+        if not self.global_per_second:
+            return None
+        window = self._globals.get(bot)
+        if window is None:
+            window = self._globals[bot] = (
+                _Bucket(self.global_per_second, self.burst)
+                if self.burst is not None
+                else _Window(self.global_per_second)
+            )
+        return window
+
+    def admit(self, chat_id: int | str | None, bot: int | str | None = None) -> bool:
+        """Record and allow one send by ``bot`` to ``chat_id``, or refuse it without recording."""
         now = self._monotonic()
         chat_window: _Window | None = None
         if self.per_chat_per_second is not None and chat_id is not None:
-            chat_window = self._chats.get(chat_id)
+            chat_window = self._chats.get((bot, chat_id))
             if chat_window is None:
-                chat_window = self._chats[chat_id] = _Window(self.per_chat_per_second)
+                chat_window = self._chats[(bot, chat_id)] = _Window(self.per_chat_per_second)
             if not chat_window.has_room(now):
                 return False
-        if self._global is not None:
-            if not self._global.has_room(now):
+        overall = self._global_for(bot)
+        if overall is not None:
+            if not overall.has_room(now):
                 return False
-            if isinstance(self._global, _Bucket):
-                self._global.take()
+            if isinstance(overall, _Bucket):
+                overall.take()
             else:
-                self._global.stamps.append(now)
+                overall.stamps.append(now)
         if chat_window is not None:
             chat_window.stamps.append(now)
         return True

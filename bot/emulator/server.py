@@ -261,6 +261,10 @@ class BotApiEmulator:
     ) -> None:
         """Refuse sends above these rates with 429; both ``None`` disables enforcement.
 
+        As Telegram's, the limits are per token: ``global_per_second`` is each
+        bot's own overall rate and a chat's rate counts per (bot, chat); the
+        stats count per bot too (``stats.achieved_rate(bot=<token's number>)``).
+
         ``burst`` makes the overall limit a token bucket of that size instead of
         a strict sliding window (see bot.emulator.faults).
         """
@@ -366,6 +370,8 @@ class BotApiEmulator:
             return self._error(ApiError.bad_request(str(exc)))
         is_send = method.lower() in SEND_METHODS
         chat_id = params.get("chat_id") if is_send else None
+        # Flood limits and their counts are per token, as Telegram's are.
+        bot = _token_number(request.match_info["token"])
         try:
             if is_send:
                 fault = self.faults.take(chat_id)
@@ -373,13 +379,13 @@ class BotApiEmulator:
                     return self._drop(request)
                 if fault is not None and fault.kind != "slow":
                     raise _fault_error(fault)
-                if self._limiter is not None and not self._limiter.admit(chat_id):
+                if self._limiter is not None and not self._limiter.admit(chat_id, bot):
                     raise ApiError.too_many_requests(self._limiter.retry_after)
             result = await handler(params, files)
         except ApiError as err:
-            return self._error(err)
+            return self._error(err, bot)
         if is_send:
-            self.stats.record_delivery(chat_id)
+            self.stats.record_delivery(chat_id, bot)
             await self.state.notify_changed()
             if fault is not None and fault.kind == "slow":
                 # Delivered and recorded; the answer comes after the client gave up.
@@ -396,9 +402,9 @@ class BotApiEmulator:
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
         )
 
-    def _error(self, err: ApiError) -> web.Response:
-        """Count and render an error response."""
-        self.stats.record_error(err.code)
+    def _error(self, err: ApiError, bot: int | str | None = None) -> web.Response:
+        """Count and render an error response (to ``bot``'s token)."""
+        self.stats.record_error(err.code, bot)
         return _json(err.payload(), status=err.code)
 
     def _drop(self, request: web.Request) -> web.StreamResponse:
@@ -409,6 +415,12 @@ class BotApiEmulator:
             transport.abort()
         # aiohttp cannot write to the aborted transport; this response is never sent.
         return web.Response(status=500)
+
+
+def _token_number(token: str) -> int | str:
+    """Return the bot id a token starts with ("<id>:<secret>"), or the token if it has none."""
+    number = token.split(":", 1)[0]
+    return int(number) if number.isdigit() else token
 
 
 def _fault_error(fault: Fault) -> ApiError:
