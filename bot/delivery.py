@@ -89,11 +89,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -116,6 +117,18 @@ from storage.repositories.outbox import OutboxRow
 __all__ = ["DeliveryReport", "deliver_due", "recover_interrupted"]
 
 log = logging.getLogger(__name__)
+
+_Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def _markup(data: dict[str, Any], bot: Bot) -> _Markup:
+    """Read a stored keyboard by its shape (a direct message may carry a reply keyboard)."""
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, bot)
+    if "remove_keyboard" in data:
+        return ReplyKeyboardRemove.de_json(data, bot)
+    return InlineKeyboardMarkup.de_json(data, bot)
+
 
 BATCH_SIZE = 500
 MAX_HELD = 5000  # rows held aside for cooling chats before reading stops
@@ -553,7 +566,7 @@ class _Run:
             markup = (
                 None
                 if row.reply_markup is None
-                else InlineKeyboardMarkup.de_json(row.reply_markup, self.bot)
+                else _markup(row.reply_markup, self.bot)
             )
         except Exception as exc:  # a stored keyboard PTB cannot read: never sendable
             await self._fail(row, f"unreadable reply_markup: {exc!r}")
@@ -596,7 +609,7 @@ class _Run:
             await self._sleep_until(ready)
 
     async def _send_with_retries(
-        self, row: OutboxRow, markup: InlineKeyboardMarkup | None
+        self, row: OutboxRow, markup: _Markup | None
     ) -> float | None:
         """Send until an outcome; return the seconds from the last request to its 'sent'
         mark when it was sent (None otherwise)."""
@@ -674,7 +687,7 @@ class _Run:
         """Fold one answered send's round trip into the bot's estimates (k, jitter headroom)."""
         self.pacer.observe(seconds)
 
-    async def _send(self, row: OutboxRow, markup: InlineKeyboardMarkup | None) -> Message:
+    async def _send(self, row: OutboxRow, markup: _Markup | None) -> Message:
         if row.photo is not None:
             return await self.bot.send_photo(
                 chat_id=row.chat_id,

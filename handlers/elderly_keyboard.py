@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import date
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -47,6 +48,7 @@ from bot.domain.models import Category, Member, Person
 from bot.domain.permissions import can_manage_branch
 from bot.domain.study import NextKind
 from bot.i18n import LANGUAGES, t
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
 from handlers.pledges.acting import approved, is_due_in, load_me, open_month
@@ -94,7 +96,7 @@ def wants_keyboard(choice: bool | None, category: str | None) -> bool:
 
 
 async def send_keyboard(
-    bot: object, services: Services, person: Person, category: str, *, was: str | None = None
+    context: Any, services: Services, person: Person, category: str, *, was: str | None = None
 ) -> None:
     """Show (or take away) the big buttons after approval or a change of category."""
     if person.telegram_id is None:
@@ -108,7 +110,8 @@ async def send_keyboard(
     else:
         return
     try:
-        await bot.send_message(person.telegram_id, text, reply_markup=markup)  # type: ignore[attr-defined]
+        # Through the person's own bot: a secretary on another bot may have approved them.
+        await send_to_person(context, person.telegram_id, text, reply_markup=markup)
     except TelegramError:
         log.warning("could not send the big buttons to person %s", person.id, exc_info=True)
 
@@ -178,7 +181,7 @@ async def _call_secretary(update: Update, context: ContextTypes.DEFAULT_TYPE, pe
             html.unescape(t(lang, "bigbuttons.btn_call_ack")),
             callback_data=pack(FEATURE, "ack", member.id))]])
         try:
-            await context.bot.send_message(telegram_id, text, reply_markup=markup)
+            await send_to_person(context, telegram_id, text, reply_markup=markup)
             sent += 1
         except TelegramError:
             log.warning("找书记 could not reach a leader of branch %s", member.branch_id,
@@ -231,8 +234,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if person is not None and person.telegram_id is not None:
         language = person.language or services.settings.general.default_language
         try:
-            await context.bot.send_message(
-                person.telegram_id,
+            await send_to_person(
+                context, person.telegram_id,
                 t(language, "bigbuttons.call_acked_member", who=actor.name or "—"),
             )
         except TelegramError:

@@ -48,6 +48,7 @@ from bot.report_parts import (
     add_ledger_sheet,
     add_rollup_figure,
 )
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers import awaiting, posts
 from handlers.acting_for import Subject, acting, carrying
@@ -338,7 +339,7 @@ async def button_link(
 async def _tell(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str) -> None:
     """Send a one-off notice (a reply to the secretary's own press, not a bulk send)."""
     try:
-        await context.bot.send_message(chat_id, text)
+        await send_to_person(context, chat_id, text)
     except (Forbidden, BadRequest):
         # The helper blocked the bot or never opened it; the pairing stands.
         log.info("could not tell a helper about a change")

@@ -25,6 +25,7 @@ import html
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -47,6 +48,7 @@ from bot.report_parts import (
     add_ledger_sheet,
     add_rollup_figure,
 )
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.awaiting import AwaitedInputHandler
@@ -105,20 +107,23 @@ async def _leaders(services: Services, branch_id: int) -> list[tuple[int, str]]:
         services.db, branch_id)]
 
 
-async def _tell(bot: object, chat_id: int, text: str, markup: object = None) -> None:
-    """Send one immediate message (a request or its outcome); a failure is only logged."""
+async def _tell(context: Any, chat_id: int, text: str, markup: Any = None) -> None:
+    """Send one immediate message (a request or its outcome) through the recipient's bot.
+
+    A failure is only logged.
+    """
     try:
-        await bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[attr-defined]
+        await send_to_person(context, chat_id, text, reply_markup=markup)
     except TelegramError:
         log.warning("a life-change message could not be sent", exc_info=True)
 
 
-async def _tell_member(bot: object, services: Services, person: Person | None, key: str,
+async def _tell_member(context: Any, services: Services, person: Person | None, key: str,
                        **params: object) -> None:
     if person is None or person.telegram_id is None:
         return
     language = person.language or services.settings.general.default_language
-    await _tell(bot, person.telegram_id, t(language, key, **params))
+    await _tell(context, person.telegram_id, t(language, key, **params))
 
 
 def _branch_name(branch: Unit | None) -> str:
@@ -128,7 +133,7 @@ def _branch_name(branch: Unit | None) -> str:
 # ---------------------------------------------------------------- coming home
 
 
-async def request_home(bot: object, services: Services, person: Person, member: Member) -> None:
+async def request_home(context: Any, services: Services, person: Person, member: Member) -> None:
     """After "✈️ 回家了": ask the branch's secretary to confirm the member is local now."""
     if member.category != Category.MOBILE:
         return
@@ -143,11 +148,11 @@ async def request_home(bot: object, services: Services, person: Person, member: 
                                action="life.home_request", subject=f"member:{member.id}")
         branch = await units.get_unit(services.db, member.branch_id)
         for telegram_id, language in await _leaders(services, member.branch_id):
-            await _tell(bot, telegram_id,
+            await _tell(context, telegram_id,
                         t(language, "life.home_request", name=person.name or "—",
                           branch=_branch_name(branch)),
                         _decision_keyboard(language, change.id))
-    await _tell_member(bot, services, person, "life.home_asked")
+    await _tell_member(context, services, person, "life.home_asked")
 
 
 # ---------------------------------------------------------------- leaving for work
@@ -218,10 +223,10 @@ async def _leave_for(update: Update, context: ContextTypes.DEFAULT_TYPE, place: 
                 timezone=zone_label(language, place.timezone, now))
     branch = await units.get_unit(services.db, member.branch_id)
     for telegram_id, leader_language in await _leaders(services, member.branch_id):
-        await _tell(context.bot, telegram_id, t(
+        await _tell(context, telegram_id, t(
             leader_language, "life.moving_notice", name=person.name or "—",
             branch=_branch_name(branch), place=place_name(place, leader_language)))
-    await send_keyboard(context.bot, services, person, Category.MOBILE, was=member.category)
+    await send_keyboard(context, services, person, Category.MOBILE, was=member.category)
 
 
 # ---------------------------------------------------------------- turning elderly
@@ -272,9 +277,9 @@ async def _make_elderly(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
                            action="life.elderly", subject=f"member:{member.id}")
     await clear_buttons(update)
     await reply(update, actor.language, "life.elderly_done", name=name)
-    await _tell_member(context.bot, services, person, "life.elderly_member")
+    await _tell_member(context, services, person, "life.elderly_member")
     if person is not None:
-        await send_keyboard(context.bot, services, person, Category.ELDERLY, was=member.category)
+        await send_keyboard(context, services, person, Category.ELDERLY, was=member.category)
 
 
 # ---------------------------------------------------------------- another branch
@@ -352,7 +357,7 @@ async def _request_transfer(update: Update, context: ContextTypes.DEFAULT_TYPE,
             if telegram_id in told:
                 continue  # a general-branch secretary above both gets one request
             told.add(telegram_id)
-            await _tell(context.bot, telegram_id,
+            await _tell(context, telegram_id,
                         t(leader_language, "life.transfer_request", name=person.name or "—",
                           from_branch=_branch_name(source), to_branch=target.name),
                         _decision_keyboard(leader_language, change.id))
@@ -456,20 +461,20 @@ async def _tell_done(context: ContextTypes.DEFAULT_TYPE, services: Services, cha
                      person: Person | None, name: str) -> None:
     source = await units.get_unit(services.db, change.from_branch or 0)
     if change.kind == "home":
-        await _tell_member(context.bot, services, person, "life.home_done_member")
+        await _tell_member(context, services, person, "life.home_done_member")
         if person is not None:
-            await send_keyboard(context.bot, services, person, Category.REGULAR,
+            await send_keyboard(context, services, person, Category.REGULAR,
                                 was=Category.MOBILE)
         return
     target = await units.get_unit(services.db, change.to_branch or 0)
-    await _tell_member(context.bot, services, person, "life.transfer_done_member",
+    await _tell_member(context, services, person, "life.transfer_done_member",
                        to=_branch_name(target))
     told: set[int] = set()
     for branch_id in (change.from_branch, change.to_branch):
         for telegram_id, language in await _leaders(services, branch_id or 0):
             if telegram_id not in told:
                 told.add(telegram_id)
-                await _tell(context.bot, telegram_id, t(
+                await _tell(context, telegram_id, t(
                     language, "life.transfer_done_leader", name=name,
                     from_branch=_branch_name(source), to=_branch_name(target)))
 
@@ -478,10 +483,10 @@ async def _tell_refused(context: ContextTypes.DEFAULT_TYPE, services: Services,
                         change: LifeChange, person: Person | None, name: str, who: str) -> None:
     source = await units.get_unit(services.db, change.from_branch or 0)
     if change.kind == "home":
-        await _tell_member(context.bot, services, person, "life.home_refused_member")
+        await _tell_member(context, services, person, "life.home_refused_member")
         return
     target = await units.get_unit(services.db, change.to_branch or 0)
-    await _tell_member(context.bot, services, person, "life.transfer_refused_member",
+    await _tell_member(context, services, person, "life.transfer_refused_member",
                        to=_branch_name(target), from_branch=_branch_name(source))
 
 

@@ -51,6 +51,7 @@ from bot.domain.places import Place, find_place, place_by_key, popular_places, s
 from bot.domain.study import earliest_open_due
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers import awaiting
 from handlers.common import clear_buttons, load_actor, load_units, reply, user_language
@@ -554,7 +555,7 @@ async def _claim_answer(
     # An elderly record gets its big buttons now, as on approval (its category is unchanged).
     from handlers.elderly_keyboard import send_keyboard  # imports study and pledges handlers
 
-    await send_keyboard(context.bot, services, record, membership.category)
+    await send_keyboard(context, services, record, membership.category)
     await _tell_registrar(context, services, claim, record.name or "")
 
 
@@ -568,8 +569,8 @@ async def _tell_registrar(
         return
     language = registrar.language or services.settings.general.default_language
     try:
-        await context.bot.send_message(
-            registrar.telegram_id, t(language, "offline.claimed_notice", name=name)
+        await send_to_person(
+            context, registrar.telegram_id, t(language, "offline.claimed_notice", name=name)
         )
     except TelegramError:
         log.info("could not tell the registrar about a claim", exc_info=True)

@@ -48,6 +48,7 @@ from bot.domain.places import (
 )
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers.basics import publish_menu
 from handlers.common import load_actor, load_units, reply, user_language
@@ -467,8 +468,8 @@ async def _notify_approvers(
             place=draft.place, timezone=draft.timezone, at=services.now_ts(),
         )
         try:
-            await context.bot.send_message(
-                telegram_id, text, reply_markup=approval_keyboard(lang, member.id)
+            await send_to_person(
+                context, telegram_id, text, reply_markup=approval_keyboard(lang, member.id)
             )
         except Forbidden:
             log.warning("approver %s has blocked the bot", telegram_id)
@@ -534,13 +535,13 @@ async def _decide(
         language = person.language or services.settings.general.default_language
         key = "join.welcome_approved" if approve else "join.you_were_rejected"
         try:
-            await context.bot.send_message(person.telegram_id, t(language, key, branch=branch.name))
+            await send_to_person(context, person.telegram_id, t(language, key, branch=branch.name))
         except TelegramError:
             log.warning("could not tell member %s about the decision", member_id, exc_info=True)
         if approve:  # elderly members get the big buttons straight away (issue 11, item 5)
             from handlers.elderly_keyboard import send_keyboard
 
-            await send_keyboard(context.bot, services, person, member.category)
+            await send_keyboard(context, services, person, member.category)
 
 
 # ---------------------------------------------------------------- secretaries

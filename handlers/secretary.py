@@ -37,6 +37,7 @@ from bot.domain.permissions import Actor, can_manage_branch, is_leader, managed_
 from bot.domain.text import split_message
 from bot.errors import InvalidInput
 from bot.i18n import raw, t
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers.common import load_actor, load_units, reply
 from handlers.keyboards import (
@@ -472,8 +473,8 @@ async def _on_remove_button(
     if person is not None and person.telegram_id is not None:
         language = person.language or services.settings.general.default_language
         try:
-            await context.bot.send_message(
-                person.telegram_id, t(language, "remove.you_were_removed", branch=branch)
+            await send_to_person(
+                context, person.telegram_id, t(language, "remove.you_were_removed", branch=branch)
             )
         except TelegramError:
             log.warning("could not tell member %s they were removed", member.id, exc_info=True)

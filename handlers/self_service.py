@@ -53,6 +53,7 @@ from bot.domain.places import (
 )
 from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES, raw, t
+from bot.routing import send_to_person
 from bot.services import Services, get_services
 from handlers import awaiting, offline_members
 from handlers.awaiting import AwaitedInputHandler
@@ -513,7 +514,7 @@ async def _tell_leaders(
     for _, telegram_id, language in await roles.nearest_leaders(services.db, branch_id):
         lang = language or services.settings.general.default_language
         try:
-            await context.bot.send_message(telegram_id, t(lang, key, branch=branch.name, **params))
+            await send_to_person(context, telegram_id, t(lang, key, branch=branch.name, **params))
         except TelegramError:
             log.warning("could not tell a secretary that a member left", exc_info=True)
 

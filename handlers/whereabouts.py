@@ -237,7 +237,7 @@ async def _home(update: Update, context: ContextTypes.DEFAULT_TYPE, base: str) -
     # Coming home changes the category once the secretary confirms (handlers.life_changes).
     from handlers.life_changes import request_home
 
-    await request_home(context.bot, services, mobile.person, mobile.member)
+    await request_home(context, services, mobile.person, mobile.member)
 
 
 async def _picked_place(

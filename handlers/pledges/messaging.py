@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 from bot.domain.models import Person
 from bot.errors import InvalidInput
 from bot.i18n import t
+from bot.routing import send_to_person
 from bot.services import Services
 from handlers.common import clear_buttons, reply
 from storage.repositories import roles
@@ -43,7 +44,7 @@ async def send(
 ) -> None:
     """Send to another user now; a chat that refuses is logged, not fatal to the sender."""
     try:
-        await context.bot.send_message(chat_id, text, reply_markup=markup)
+        await send_to_person(context, chat_id, text, reply_markup=markup)
     except TelegramError:
         log.warning("could not send a pledge message to chat %s", chat_id, exc_info=True)
 

@@ -9,6 +9,7 @@ from bot.domain.models import Person
 __all__ = [
     "adopt",
     "assign_bot",
+    "bot_of",
     "ensure_person",
     "get_person",
     "get_person_by_telegram",
@@ -48,6 +49,15 @@ async def get_person_by_telegram(db: aiosqlite.Connection, telegram_id: int) -> 
         f"SELECT {_COLUMNS} FROM people WHERE telegram_id = ?", (telegram_id,)
     ) as cur:
         return _person(await cur.fetchone())
+
+
+async def bot_of(db: aiosqlite.Connection, telegram_id: int) -> tuple[int, str] | None:
+    """Return (person id, the bot they hear from: '' = none yet) of a Telegram user, or None."""
+    async with db.execute(
+        "SELECT id, bot FROM people WHERE telegram_id = ?", (telegram_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 async def ensure_person(
