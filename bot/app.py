@@ -217,6 +217,18 @@ async def run_bot(settings: Settings, *, bots: str | None = None, role: str = "a
     # Made fresh at every start when not configured; setWebhook registers it.
     webhook_secret = settings.telegram.webhook_secret or secrets.token_urlsafe(32)
     add_secret(webhook_secret)
+    if (
+        settings.telegram.mode == "webhook"
+        and settings.telegram.webhook_secret is None
+        and settings.storage.is_postgres
+        and role in ("all", "updates")
+    ):
+        # Several receivers behind a load balancer: each would register its own
+        # random secret with setWebhook, and the others would refuse Telegram's posts.
+        log.warning(
+            "webhook receivers behind a load balancer need one shared"
+            " [telegram].webhook_secret; this process registers a random one"
+        )
     database = settings.storage.database
     # One process per SQLite file; PostgreSQL is shared by design (issue 15).
     lock = (
