@@ -416,12 +416,32 @@ class PgDatabase:
             self._id_tables = frozenset(row[0] for row in rows)
         return self._id_tables
 
+    async def _reopen_if_lost(self) -> None:
+        """Open a new connection if the server dropped this one (restart, failover, network).
+
+        asyncpg closes a connection whose server went away, and every later
+        statement would fail until the process restarted: a planner or
+        delivery worker would stay up doing nothing.  The failed statement
+        has already raised (its transaction died with the connection); the
+        next one reconnects with the same URL, schema and settings included.
+        """
+        if not self._conn.is_closed() or not self.location:
+            return
+        import asyncpg
+
+        try:
+            self._conn = await asyncpg.connect(self.location)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise sqlite3.OperationalError(f"database unavailable: {exc}") from exc
+
     async def _run(self, sql: str, params: Sequence[Any]) -> Cursor:
         async with self._busy:
+            await self._reopen_if_lost()
             return await self._run_locked(sql, params)
 
     async def _run_many(self, sql: str, rows: list[tuple[Any, ...]]) -> Cursor:
         async with self._busy:
+            await self._reopen_if_lost()
             own = not self._conn.is_in_transaction()
             if own:
                 await self._conn.execute("BEGIN")
@@ -502,10 +522,17 @@ class PgDatabase:
             values = [_coerce(v, n) for v, n in zip(params, types, strict=False)]
             records = await prepared.fetch(*values)
             status = prepared.get_statusmsg() or ""
-        except asyncpg.PostgresError as exc:
-            raise _error(exc, statement) from exc
-        except asyncpg.InterfaceError as exc:
-            raise sqlite3.ProgrammingError(str(exc)) from exc
+        except Exception as exc:
+            if _connection_lost(exc):
+                # The server went away (restart, failover, network): drop this
+                # connection so the next statement opens a new one.
+                self._conn.terminate()
+                raise sqlite3.OperationalError(f"database connection lost: {exc}") from exc
+            if isinstance(exc, asyncpg.PostgresError):
+                raise _error(exc, statement) from exc
+            if isinstance(exc, asyncpg.InterfaceError):
+                raise sqlite3.ProgrammingError(str(exc)) from exc
+            raise
         verb, _, tail = status.partition(" ")
         count = int(tail.rsplit(" ", 1)[-1]) if tail[-1:].isdigit() else -1
         if verb in ("INSERT", "UPDATE", "DELETE"):
@@ -519,6 +546,24 @@ class PgDatabase:
         keys = tuple(a.name for a in prepared.get_attributes())
         rows = [Row(keys, tuple(_plain(v) for v in r.values())) for r in records]
         return Cursor(rows, count, lastrowid, keys)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Tell whether an error means the connection itself is gone, not the statement wrong."""
+    import asyncpg
+
+    return isinstance(
+        exc,
+        (
+            OSError,
+            asyncpg.PostgresConnectionError,  # class 08: connection exceptions
+            asyncpg.AdminShutdownError,  # terminated by the server or an administrator
+            asyncpg.CrashShutdownError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.ConnectionDoesNotExistError,
+            asyncpg.InternalClientError,  # the protocol state after a dropped socket
+        ),
+    )
 
 
 async def connect_postgres(url: str) -> PgDatabase:

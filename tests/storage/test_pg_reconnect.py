@@ -1,0 +1,45 @@
+"""A PostgreSQL connection the server dropped is opened again by the next statement.
+
+Without it a planner or delivery worker whose database restarted would stay
+up and fail every statement until someone restarted it (issue 15: kill any
+one process, or restart the database, and the others carry on).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import asyncpg
+import pytest
+
+from storage.db import open_database
+from tests.pg import fresh_schema, server_url
+
+pytestmark = pytest.mark.skipif(
+    server_url() is None, reason="needs BRANCHBOT_TEST_DATABASE (a PostgreSQL server)"
+)
+
+
+async def test_a_dropped_connection_fails_one_statement_then_reconnects():
+    async with fresh_schema(server_url()) as url:
+        db = await open_database(url)
+        try:
+            await db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+            await db.execute("INSERT INTO notes (body) VALUES (?)", ("before",))
+            admin = await asyncpg.connect(server_url())
+            try:
+                pid = db._conn.get_server_pid()
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            # The statement in flight when the server went away fails as a
+            # database error the callers already handle ...
+            with pytest.raises(sqlite3.OperationalError):
+                await db.execute("INSERT INTO notes (body) VALUES (?)", ("lost",))
+            # ... and the next one runs on a new connection, in the same schema.
+            await db.execute("INSERT INTO notes (body) VALUES (?)", ("after",))
+            async with db.execute("SELECT body FROM notes ORDER BY id") as cursor:
+                bodies = [row[0] for row in await cursor.fetchall()]
+            assert bodies == ["before", "after"]
+        finally:
+            await db.close()
