@@ -50,8 +50,8 @@ class BotApiMethods:
 
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
-        # What setWebhook registered: {"url": ..., "secret_token": ...}, or None.
-        self.webhook: dict[str, Any] | None = None
+        # What each bot's setWebhook registered, by bot id: {"url": ..., "secret_token": ...}.
+        self.webhooks: dict[int, dict[str, Any]] = {}
         simple_true = self._return_true
         self._handlers: dict[str, Handler] = {
             "getme": self.get_me,
@@ -83,6 +83,18 @@ class BotApiMethods:
             "close": simple_true,
             "logout": simple_true,
         }
+
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        """What the current bot (the default bot outside a request) registered, or None."""
+        return self.webhooks.get(self._state.current_bot_id)
+
+    @webhook.setter
+    def webhook(self, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.webhooks.pop(self._state.current_bot_id, None)
+        else:
+            self.webhooks[self._state.current_bot_id] = value
 
     def get(self, method: str) -> Handler | None:
         """Return the handler for ``method`` (case-insensitive), or ``None``."""

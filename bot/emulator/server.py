@@ -30,6 +30,9 @@ posts pending updates there (with the secret), or posts a forged one::
     await alice.send_command("start")
     await emulator.deliver_webhook_updates()            # -> [200]
     await emulator.post_update(forged, secret_token=None)  # -> 403
+
+Several bots: each registers its own URL and secret (``webhook_of(bot_id)``);
+route, post and deliver per bot with ``bot_id=``.
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ class BotApiEmulator:
         self.stats = EmulatorStats()
         self.tokens_seen: set[str] = set()
         self.rejected_tokens: set[str] = set()
-        self._webhook_route: str | None = None
+        # Where a reverse proxy forwards each bot's webhook URL, by bot id.
+        self._webhook_routes: dict[int, str] = {}
         self._forged_update_ids = itertools.count(10**9)
         self._limiter: SlidingWindowLimiter | None = None
         self._methods = BotApiMethods(self.state)
@@ -290,42 +294,56 @@ class BotApiEmulator:
     @property
     def webhook(self) -> dict[str, Any] | None:
         """What the bot registered with setWebhook: ``url`` and ``secret_token``, or None."""
-        return self._methods.webhook
+        return self._methods.webhooks.get(self.state.default_bot_id)
 
-    def route_webhook(self, local_url: str) -> None:
-        """Post webhook updates to ``local_url``, as a TLS-ending reverse proxy would."""
-        self._webhook_route = local_url
+    def webhook_of(self, bot_id: int) -> dict[str, Any] | None:
+        """What bot ``bot_id`` (one added with :meth:`add_bot`) registered, or None."""
+        return self._methods.webhooks.get(bot_id)
+
+    def route_webhook(self, local_url: str, *, bot_id: int | None = None) -> None:
+        """Post bot ``bot_id``'s updates to ``local_url``, as a TLS-ending reverse proxy would."""
+        self._webhook_routes[self.state.default_bot_id if bot_id is None else bot_id] = local_url
 
     async def post_update(
-        self, update: dict[str, Any], *, secret_token: str | None = _REGISTERED
+        self,
+        update: dict[str, Any],
+        *,
+        secret_token: str | None = _REGISTERED,
+        bot_id: int | None = None,
+        url: str | None = None,
     ) -> int:
-        """POST one update to the routed webhook and return the HTTP status.
+        """POST one update to bot ``bot_id``'s routed webhook and return the HTTP status.
 
-        By default the header carries the secret the bot registered; pass
-        ``None`` (no header) or another string to forge a post.
+        By default the header carries the secret that bot registered; pass
+        ``None`` (no header) or another string to forge a post, and ``url`` to
+        post somewhere else than the bot's route (a path no bot serves).
         """
-        if self._webhook_route is None:
+        bot_id = self.state.default_bot_id if bot_id is None else bot_id
+        url = url or self._webhook_routes.get(bot_id)
+        if url is None:
             raise RuntimeError("no webhook route; call route_webhook() first")
         if secret_token is _REGISTERED:
-            secret_token = (self.webhook or {}).get("secret_token")
+            secret_token = (self.webhook_of(bot_id) or {}).get("secret_token")
         headers = {} if secret_token is None else {_SECRET_HEADER: secret_token}
         body = {"update_id": next(self._forged_update_ids), **update}
         async with (
             ClientSession(timeout=ClientTimeout(total=10)) as session,
-            session.post(self._webhook_route, json=body, headers=headers) as response,
+            session.post(url, json=body, headers=headers) as response,
         ):
             await response.read()
             return response.status
 
-    async def deliver_webhook_updates(self) -> list[int]:
-        """Post every pending update (what users did) to the webhook; return the statuses."""
-        pending = await self.state.updates.fetch(limit=100)
+    async def deliver_webhook_updates(self, *, bot_id: int | None = None) -> list[int]:
+        """Post bot ``bot_id``'s pending updates (what users did) to its webhook."""
+        bot_id = self.state.default_bot_id if bot_id is None else bot_id
+        queue = self.state.bot_updates[bot_id]
+        pending = await queue.fetch(limit=100)
         statuses = []
         for update in pending:
-            statuses.append(await self.post_update(update))
+            statuses.append(await self.post_update(update, bot_id=bot_id))
         if pending:
             # Telegram drops an update once the webhook answered (or gave up).
-            self.state.updates.confirm(pending[-1]["update_id"] + 1)
+            queue.confirm(pending[-1]["update_id"] + 1)
         return statuses
 
     def set_latency(self, rtt: float, jitter: float = 0.0) -> None:
