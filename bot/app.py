@@ -32,6 +32,7 @@ from bot.errors import BranchbotError, ConfigError
 from bot.log_redaction import add_secret, install_token_redaction
 from bot.scheduling import ROLE_KEY, release_leases, role_of
 from bot.services import SERVICES_KEY, Services
+from bot.webhooks import BotsWebhook, uses_bot_paths
 from storage.health import open_checked_database
 from storage.lock import DatabaseLock
 from storage.repositories import units as units_repo
@@ -44,6 +45,7 @@ __all__ = [
     "run_bot",
     "select_bots",
     "start_receiving",
+    "start_webhook_server",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,10 +182,16 @@ class StartFailed(BranchbotError):
 
 
 async def start_receiving(app: Application, settings: Settings, *, webhook_secret: str) -> None:
-    """Start taking updates: long polling, or PTB's webhook server if configured."""
+    """Start taking updates: long polling, or PTB's webhook server if configured.
+
+    With several `[[bots]]` in webhook mode this does nothing: one
+    server for all of them (start_webhook_server) takes their posts.
+    """
     if role_of(app) not in ("all", "updates"):
         return  # a planner or delivery process takes no updates (--role)
     telegram = settings.telegram
+    if uses_bot_paths(settings):
+        return
     if telegram.mode != "webhook":
         await app.updater.start_polling()
         return
@@ -198,6 +206,23 @@ async def start_receiving(app: Application, settings: Settings, *, webhook_secre
         webhook_url=telegram.webhook_url,
         secret_token=webhook_secret,
     )
+
+
+async def start_webhook_server(
+    apps: list[Application], settings: Settings, *, webhook_secret: str
+) -> BotsWebhook | None:
+    """Start one webhook server for all `apps` when several `[[bots]]` use webhooks, else None.
+
+    PTB's start_webhook would start a server, on its own port, per bot; this
+    one takes every bot's posts at `<webhook_url>/<bot name>` (bot.webhooks).
+    """
+    if not apps or not uses_bot_paths(settings) or role_of(apps[0]) not in ("all", "updates"):
+        return None
+    server = BotsWebhook(
+        [(app.bot_data[BOT_KEY], app) for app in apps], settings, webhook_secret=webhook_secret
+    )
+    await server.start()
+    return server
 
 
 async def run_bot(settings: Settings, *, bots: str | None = None, role: str = "all") -> None:
@@ -314,14 +339,20 @@ async def _serve(
                 # before the others open it; a bot whose unit is unknown stops the start.
                 await stack.enter_async_context(app)
             running: list[Application] = []
+            webhook: BotsWebhook | None = None
             try:
                 for app in apps:
                     await app.start()
                     running.append(app)
                     await start_receiving(app, settings, webhook_secret=webhook_secret)
+                webhook = await start_webhook_server(
+                    apps, settings, webhook_secret=webhook_secret
+                )
                 log.info("branchbot is running (%d bot(s)); press Ctrl-C to stop", len(apps))
                 await stop.wait()
             finally:
+                if webhook is not None:
+                    await webhook.stop()  # no update is queued into a stopping Application
                 await _stop_all(running)
     except InvalidToken:
         # PTB's own message quotes the token; this one never does.

@@ -697,10 +697,6 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = N
             raise ConfigError(
                 "[telegram].token", "<hidden>", "no token here when [[bots]] lists the tokens"
             )
-        if telegram.mode == "webhook" and len(bots) > 1:
-            raise ConfigError(
-                "[telegram].mode", "webhook", "polling when [[bots]] lists several bots"
-            )
         # BRANCHBOT_TOKEN (if set) is not used: [[bots]] names every token.
         telegram = replace(telegram, token=None)
     return Settings(

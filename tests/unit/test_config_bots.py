@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.app import select_bots
 from bot.config import BotSettings, parse_settings
 from bot.errors import ConfigError
+from bot.webhooks import bot_secret, bot_webhook_url, uses_bot_paths
 
 TOKEN_A = "111111:AAFakeTokenForTestsOnly_a"
 TOKEN_B = "222222:AAFakeTokenForTestsOnly_b"
@@ -78,10 +81,6 @@ def test_bots_read_token_or_token_env_and_mask_both_in_repr():
          "[[bots]] #1.tokne = '<hidden>'; expected no such setting"),
         ({"telegram": {"token": TOKEN_A}, **_bots({"name": "a", "token": TOKEN_B, "unit": "x"})},
          {}, "[telegram].token = '<hidden>'; expected no token here when [[bots]]"),
-        ({"telegram": {"mode": "webhook", "webhook_url": "https://bot.example.org/t"},
-          **_bots({"name": "a", "token": TOKEN_A, "unit": "x"},
-                  {"name": "b", "token": TOKEN_B, "unit": "y"})},
-         {}, "[telegram].mode = 'webhook'; expected polling when [[bots]] lists several bots"),
         ({"bots": {"name": "a"}}, {}, "[[bots]] = '<not a list of tables>'"),
     ],
 )
@@ -101,3 +100,23 @@ def test_run_bots_picks_a_subset_by_name_and_refuses_an_unknown_one():
     assert str(caught.value) == (
         "config error: --bots = 'c'; expected names of [[bots]] entries: a, b"
     )
+
+
+def test_several_bots_in_webhook_mode_each_get_a_path_and_a_secret_every_receiver_agrees_on():
+    raw = {
+        "telegram": {"mode": "webhook", "webhook_url": "https://bot.example.org/t/"},
+        **_bots({"name": "a", "token": TOKEN_A, "unit": "x"},
+                {"name": "b", "token": TOKEN_B, "unit": "y"}),
+    }
+    settings = parse_settings(raw)
+    assert uses_bot_paths(settings)
+    a, b = settings.bots
+    assert bot_webhook_url(settings, a) == "https://bot.example.org/t/a"
+    # Another receiver behind the load balancer computes the same secret from the config.
+    assert bot_secret("shared", a) == bot_secret("shared", parse_settings(raw).bots[0])
+    assert bot_secret("shared", a) != bot_secret("shared", b)
+    assert bot_secret("shared", a) != bot_secret("other", a)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,256}", bot_secret("shared", a))
+    # One bot keeps PTB's own webhook server at webhook_url itself.
+    one = parse_settings({**raw, "bots": raw["bots"][:1]})
+    assert not uses_bot_paths(one)
