@@ -221,7 +221,14 @@ async def start_webhook_server(
     server = BotsWebhook(
         [(app.bot_data[BOT_KEY], app) for app in apps], settings, webhook_secret=webhook_secret
     )
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        telegram = settings.telegram
+        raise StartFailed(
+            f"cannot listen for webhooks on {telegram.webhook_listen}:{telegram.webhook_port}:"
+            f" {exc.strerror or exc}"
+        ) from None
     return server
 
 
