@@ -295,7 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-planner", action="store_true",
                         help="skip the weekly planner (every secretary's digest)")
     parser.add_argument("--keep", type=Path, help="build the databases here and keep them")
+    parser.add_argument(
+        "--existing", type=Path,
+        help="time a county already built (bench/scale.py --keep DIR) alone, with peak RSS:"
+        " e.g. the 1M county, whose build takes about 20 minutes",
+    )
     args = parser.parse_args(argv)
+    if args.existing is not None:
+        result = asyncio.run(
+            measure(args.existing, args.runs, args.chart_runs, not args.no_planner))
+        print("  " + ", ".join(f"{k} {v:.3f}" for k, v in result.items()))
+        print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+              " (this process: the timings above, planner included; nothing built)")
+        return 0
     with tempfile.TemporaryDirectory(prefix="branchbot-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
