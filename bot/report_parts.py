@@ -30,6 +30,8 @@ are in bot.domain.digest's docstring).  What each feature counts:
                 (period ends within 14 days, or over) and not called
     life        changes this week                                information
     helpers     entries made on members' behalf (代为登记)          information
+    bots        people no bot may write to yet (`[[bots]]` only:  weighs
+                each is someone to phone; none with one bot)
 """
 
 from __future__ import annotations

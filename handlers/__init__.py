@@ -15,6 +15,7 @@ from bot.scheduling import start_scheduler
 from bot.services import Services
 from handlers import (
     basics,
+    bot_reach,
     campaigns,
     contact,
     contact_log,
@@ -64,6 +65,7 @@ def register_all(app: Application) -> None:
     campaigns.register(app)  # 创先争优: /campaign, secret vote (issue 13)
     gongshi.register(app)  # 公示 picture for the notice board (issue 13)
     life_changes.register(app)  # /moving, /elderly, /transfer; ✈️ 回家了 confirmations
+    bot_reach.register(app)  # [[bots]]: who no bot can reach yet (digest, roll-up, ledger)
     # Big-button texts: after every feature's awaited answers (an open question
     # takes typed text first), before onboarding's "I don't understand".
     elderly_keyboard.register(app)
@@ -79,6 +81,8 @@ def register_all(app: Application) -> None:
 async def on_startup(app: Application, services: Services) -> None:
     """Run once the database is open: publish the command menu, start the scheduler."""
     await basics.set_commands(app, services)
+    # The digest tells people which bot to write to by its @username (getMe, at initialize).
+    bot_reach.remember_username(services.bot_name, app.bot.username)
     start_scheduler(app, services)
     # Loading the time-zone polygons takes about half a second; do it now, in a
     # thread, so the first member who shares a location is not the one who waits.
