@@ -25,6 +25,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_bots import play_bots
 from bot.demo_combinations import play_combinations
 from bot.demo_contact import play_contact
 from bot.demo_digest import play_digest
@@ -176,3 +177,4 @@ async def _play(app: Application, emulator: BotApiEmulator, clock: FakeClock, ou
     await play_digest(script, app, clock)
     await play_combinations(script, app, clock)  # 设岗定责, 创先争优 (issue 13); last: to the 25th
     await play_meetings(script, app, clock)  # a 主题党日 from notice to attendance (issue 12)
+    await play_bots(script, clock)  # [[bots]]: two county bots, one city (issue 15); last

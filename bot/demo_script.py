@@ -60,13 +60,18 @@ class DemoScript:
         self._printed_sends = 0
         self._printed_texts: dict[int, tuple[str, tuple[str, ...]]] = {}
         self.names: dict[int, str] = {}
+        # Bots other than the emulator's own, by id: their messages name the bot (several bots).
+        self.bot_names: dict[int, str] = {}
 
-    def person(self, user_id: int, name: str, language: str = "zh-hans") -> EmulatedUser:
-        """Return an emulated user the transcript calls `name`."""
+    def person(
+        self, user_id: int, name: str, language: str = "zh-hans", *, bot_id: int | None = None
+    ) -> EmulatedUser:
+        """Return an emulated user the transcript calls `name` (talking to `bot_id`'s bot)."""
         self.names[user_id] = name
         if user_id in self.emulator.users:
             return self.emulator.user(user_id)
-        return self.emulator.add_user(user_id, first_name=name, language_code=language)
+        return self.emulator.add_user(user_id, first_name=name, language_code=language,
+                                      bot_id=bot_id)
 
     def heading(self, text: str) -> None:
         """Print a section heading."""
@@ -137,7 +142,8 @@ class DemoScript:
         tag = "（更新）" if edited else ""
         body = message.plain if message.kind == "text" else f"[{message.kind}] {message.plain}"
         lines = body.splitlines() or [""]
-        print(f"   🤖 → {who}{tag}：{lines[0]}", file=self.out)
+        bot = self.bot_names.get(message.bot_id or 0, "")
+        print(f"   🤖{bot} → {who}{tag}：{lines[0]}", file=self.out)
         for line in lines[1:]:
             print(f"        {line}", file=self.out)
         if message.button_texts:

@@ -60,7 +60,7 @@ async def test_the_rollup_and_branch_digest_name_whom_no_bot_can_reach_yet(
     lines = {line.split("：")[0].split(". ", 1)[1]: line
              for line in rollup.plain.splitlines() if ". " in line and "：" in line}
     # Counted per branch, by name: the city secretary knows whom to phone.
-    assert f"未给机器人发过消息 1（{WAITING_B}）" in lines[BRANCH["b"]]
+    assert f"未给机器人发过消息 1 人：{WAITING_B} · 得分" in lines[BRANCH["b"]]
     assert "未给机器人发过消息" not in lines[BRANCH["a"]]
 
     await city.press(BRANCH["b"], rollup)
