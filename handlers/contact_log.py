@@ -22,7 +22,6 @@ storage.repositories.contacts).  Callback data:
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +50,7 @@ from bot.report_parts import (
     add_ledger_sheet,
     add_rollup_figure,
 )
+from bot.schedule_rules import look_again_if_rules_changed
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting
@@ -347,8 +347,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 SCHEDULE_KIND = "contact_ladder"
-# Connections whose ladder schedule was reset since this process started.
-_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
 _DAY = 86_400
 
 
@@ -372,10 +370,10 @@ async def plan_contact_ladder(services: Services, now: datetime) -> list[Outgoin
     costs what is due); each is then given the moment of its next rung.
     """
     db = services.db
-    if db not in _LOOKED_SINCE_START:
-        # The rungs' days may differ from the last run's settings.
-        await schedule.reset_kind(db, SCHEDULE_KIND)
-        _LOOKED_SINCE_START.add(db)
+    # The rungs' days (settings) or the code may differ from the last run's.
+    await look_again_if_rules_changed(
+        services, SCHEDULE_KIND, sections=("general", "study", "whereabouts"),
+        modules=(__name__, ladder.__name__, silence.__name__))
     now_ts = int(now.timestamp())
     due_ids = await schedule.due_members(db, SCHEDULE_KIND, now_ts)
     if not due_ids:

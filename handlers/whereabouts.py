@@ -17,7 +17,6 @@ episode whose marks warn again.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +52,7 @@ from bot.domain.places import (
 from bot.domain.pledges import member_hours, send_time
 from bot.domain.text import split_message
 from bot.i18n import t
+from bot.schedule_rules import look_again_if_rules_changed
 from bot.scheduling import add_planner
 from bot.services import Services, get_services
 from handlers import awaiting, contact_log
@@ -68,8 +68,6 @@ from storage.repositories import whereabouts as repo
 __all__ = ["SCHEDULE_KIND", "plan_whereabouts", "register"]
 
 SCHEDULE_KIND = "whereabouts"
-# Connections whose schedule was reset since this process started.
-_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
 
 log = logging.getLogger(__name__)
 
@@ -422,10 +420,10 @@ async def plan_whereabouts(services: Services, now: datetime) -> list[OutgoingMe
     costs what is due, not the county); each is then given its next moment.
     """
     db = services.db
-    if db not in _LOOKED_SINCE_START:
-        # Settings (interval, marks) may differ from the last run's.
-        await schedule.reset_kind(db, SCHEDULE_KIND)
-        _LOOKED_SINCE_START.add(db)
+    # Settings (interval, marks) or code may differ from the last run's.
+    await look_again_if_rules_changed(
+        services, SCHEDULE_KIND, sections=("general", "study", "whereabouts"),
+        modules=(__name__, rules.__name__, "bot.domain.pledges"))
     now_ts = int(now.timestamp())
     due_ids = await schedule.due_members(db, SCHEDULE_KIND, now_ts)
     if not due_ids:

@@ -7,7 +7,6 @@ never rated, from [pledges].secretary_rates_after_days later (here).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from bot.domain.outgoing import OutgoingMessage, occurrence_key, quiet_hours
 from bot.domain.pledges import Pledge, PledgeReport
 from bot.domain.report_round import Ask, report_round, round_messages
 from bot.i18n import t
+from bot.schedule_rules import look_again_if_rules_changed
 from bot.services import Services
 from handlers.pledges.render import (
     button,
@@ -40,8 +40,6 @@ from storage.repositories import pledges as repo
 __all__ = ["SCHEDULE_KIND", "plan_pledges"]
 
 SCHEDULE_KIND = "pledges"
-# Connections whose schedule was reset since this process started.
-_LOOKED_SINCE_START: weakref.WeakSet = weakref.WeakSet()
 
 _Reports = dict[int, list[PledgeReport]]
 
@@ -62,10 +60,10 @@ async def plan_pledges(services: Services, now: datetime) -> list[OutgoingMessag
     costs what is due, not the county); each is then given its next moment.
     """
     db = services.db
-    if db not in _LOOKED_SINCE_START:
-        # Settings (report day, follow-ups) may differ from the last run's.
-        await schedule.reset_kind(db, SCHEDULE_KIND)
-        _LOOKED_SINCE_START.add(db)
+    # Settings (report day, follow-ups) or code may differ from the last run's.
+    await look_again_if_rules_changed(
+        services, SCHEDULE_KIND, sections=("general", "study", "pledges"),
+        modules=(__name__, rules.__name__))
     due_ids = await schedule.due_members(db, SCHEDULE_KIND, int(now.timestamp()))
     if not due_ids:
         return []
