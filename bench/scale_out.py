@@ -115,7 +115,17 @@ async def part_build(location: str, members: int, counties: int, cities: int,
         await db.close()
 
 
+async def _migrated(location: str) -> None:
+    """Bring the database to this code's schema (the bot migrates when it starts)."""
+    db = await open_database(location)
+    try:
+        await migrate(db)
+    finally:
+        await db.close()
+
+
 async def part_idle(location: str, runs: int) -> dict[str, Any]:
+    await _migrated(location)
     return await measure(location, runs)  # type: ignore[arg-type]
 
 
@@ -167,6 +177,7 @@ async def part_fanout(location: str, county: int, deliver: int, rtt_ms: float,
     settings = parse_settings({"telegram": {"api_base_url": "http://127.0.0.1:1/bot"}})
     planners = dict(build_application(settings, database=location).bot_data.get(
         "branchbot.planners", {}))
+    await _migrated(location)
     db = await open_database(location)
     services = Services(settings=settings, clock=FakeClock(datetime.fromtimestamp(NOW, UTC)),
                         db=db)
