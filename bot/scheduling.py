@@ -392,6 +392,10 @@ async def stop_delivery_worker(app: Application) -> None:
         stop.set()
     if task is not None:
         await asyncio.gather(task, return_exceptions=True)
+    # The event stopped that worker; left set, it would also stop every later
+    # tick()-driven run (drain reads it) before its first send.
+    if app.bot_data.get(_WORKER_STOP) is stop:
+        app.bot_data.pop(_WORKER_STOP, None)
 
 
 def start_scheduler(app: Application, services: Services) -> None:
@@ -421,4 +425,13 @@ def start_scheduler(app: Application, services: Services) -> None:
         name=JOB_NAME,
         # A slow planning pass must not pile up copies of itself.
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    # And once at start: this runs in initialize(), before the scheduler starts,
+    # and APScheduler rounds an interval job's start that has passed by then up
+    # to the NEXT interval, so without this run what fell due while the bot was
+    # down (and the delivery worker itself) would wait a whole tick (30 s).  A
+    # date job still runs when its time has passed (misfire_grace_time None);
+    # plan() holds a lock, so it never overlaps the repeating job.
+    app.job_queue.run_once(
+        _tick_job, when=0, name=JOB_NAME, job_kwargs={"misfire_grace_time": None}
     )

@@ -41,7 +41,7 @@ async def _enqueue_due_reminder(h: BotHarness) -> None:
 async def _start_role(h: BotHarness, role: str) -> Application:
     """Replace the harness's bot with one started as `branchbot run --role=ROLE` starts it."""
     await h.stop_bot()
-    # The scheduler job's first run comes one interval after the start: tick fast.
+    # Tick fast: the test waits for the second and later ticks too.
     settings = replace(h.settings, delivery=replace(h.settings.delivery, tick_seconds=0.2))
     app = build_application(settings, clock=h.clock)
     app.bot_data[ROLE_KEY] = role
@@ -129,3 +129,23 @@ async def test_only_the_planner_lease_holder_plans_and_another_takes_over(tmp_pa
             assert runs == {"first": 2, "second": 1}
         finally:
             await second.shutdown()
+
+
+async def test_a_restarted_bot_sends_what_is_due_at_once_not_a_tick_later(tmp_path):
+    # A reminder that fell due while the bot was down goes out as soon as it is
+    # back, not `[delivery].tick_seconds` (30 s by default) later: APScheduler
+    # rounds an interval job's start that passed before the scheduler started
+    # up to the next interval.
+    async with BotHarness.started(tmp_path) as h:
+        member = h.user(MEMBER)
+        await _enqueue_due_reminder(h)
+        await h.stop_bot()
+        settings = replace(h.settings, delivery=replace(h.settings.delivery, tick_seconds=30))
+        app = build_application(settings, clock=h.clock)
+        await app.initialize()
+        await app.start()
+        try:
+            message = await member.wait_for_message(lambda m: REMINDER in m.plain, timeout=8)
+            assert message.plain == REMINDER
+        finally:
+            await _stop(app)
