@@ -25,6 +25,7 @@ part of the tree gets a clear refusal and nothing else.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -111,6 +112,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KIND = "digest"
+# Seconds of composing per planner call.  A county's Monday digests take
+# seconds; a very large one (27,750 digests at 1M members took 27 minutes)
+# would otherwise hold the planners' tick until the last was composed, and
+# send none before.  What is left is composed at the next tick (already
+# planned keys are skipped), so digests flow out from the first tick on and
+# the other planners keep their time.  A work budget, so real time.
+COMPOSE_BUDGET_SECONDS = 5.0
 # /digest without a key sends at most this many digests (a leader of several units).
 MAX_TARGETS = 4
 
@@ -610,9 +618,13 @@ async def plan_digests(services: Services, now_dt: datetime) -> list[OutgoingMes
         return []
     known = await outbox.known_keys(services.db, [key for _, key, _, _ in due])
     planned: list[OutgoingMessage] = []
+    started = time.monotonic()
     for leader, key, period, due_at in due:
         if key in known:
             continue
+        if planned and time.monotonic() - started > COMPOSE_BUDGET_SECONDS:
+            log.info("digests: the rest are composed at the next tick")
+            break
         language = leader.language or settings.general.default_language
         try:
             composed = await compose_unit(services, leader.unit_id, period, language, now)

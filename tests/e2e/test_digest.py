@@ -433,3 +433,21 @@ async def test_year_end_digest_names_who_never_pledged_or_rated_and_the_secretar
         # Asked once: later ticks do not ask again.
         await h.advance(hours=2)
         assert sum("2026 年承诺第 1 条" in m.plain for m in secretary.messages) == 1
+
+
+async def test_a_long_digest_run_goes_out_over_ticks_and_every_leader_gets_one(h, monkeypatch):
+    # A very large county's Monday digests take longer than a tick to compose:
+    # the planner stops after its budget and goes on at the next tick, so the
+    # first digests are sent at once and nobody is skipped or sent two.
+    await seed_week(h)
+    monkeypatch.setattr(digest_handlers, "COMPOSE_BUDGET_SECONDS", 0.0)  # one per tick
+    leaders = [h.user(uid, "zh") for uid in (*BRANCH_SECRETARIES.values(),
+                                             GENERAL_BRANCH_SECRETARY)]
+    count = "SELECT COUNT(DISTINCT person_id) FROM outbox WHERE kind = 'digest'"
+    h.clock.set(MONDAY_8)
+    await h.tick()
+    assert (await h.services.db.execute_fetchall(count))[0][0] == 1
+    for _ in range(12):
+        await h.advance(minutes=1)
+    assert (await h.services.db.execute_fetchall(count))[0][0] > len(leaders)
+    assert [len(_digests(leader)) for leader in leaders] == [1] * len(leaders)
