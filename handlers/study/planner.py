@@ -82,8 +82,10 @@ async def plan_study(services: Services, now: datetime) -> list[OutgoingMessage]
     planned = await study.outbox_due_at(
         db, [key for key, row in zip(keys, rows, strict=True) if row.progress.state == "waiting"]
     )
+    # Only the due rows' branches and the units above them (zones are inherited).
     zone_of = rules.zone_finder(
-        await units.list_units(db), services.settings.general.default_timezone
+        await units.with_ancestors(db, [row.item.branch_id for row in rows]),
+        services.settings.general.default_timezone,
     )
     policy = rules.Policy.from_settings(services.settings.study)
     changes: list[tuple[int, int, Progress]] = []

@@ -33,6 +33,7 @@ __all__ = [
     "unit_keys",
     "units_with_secretary",
     "upsert_units",
+    "with_ancestors",
 ]
 
 _UNIT_COLUMNS = "id, key, parent_id, level, name, kind, timezone"
@@ -65,6 +66,27 @@ def _unit(row: Any) -> Unit:
 async def list_units(db: aiosqlite.Connection) -> list[Unit]:
     """Return every unit in insertion (file) order."""
     async with db.execute(f"SELECT {_UNIT_COLUMNS} FROM units ORDER BY id") as cursor:
+        return [_unit(row) for row in await cursor.fetchall()]
+
+
+async def with_ancestors(db: aiosqlite.Connection, unit_ids: Sequence[int]) -> list[Unit]:
+    """Return the units `unit_ids` and every unit above them, in id order.
+
+    For settings a unit inherits from above (its zone): a planner reads the
+    few ancestors of the branches it is planning for, not the whole tree
+    (issue 14: 55,000 units of a province took 0.5 s a tick on PostgreSQL).
+    """
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return []
+    sql = (
+        "WITH RECURSIVE up(id) AS ("
+        f" SELECT id FROM units WHERE id IN ({','.join('?' * len(ids))})"
+        " UNION SELECT u.parent_id FROM up CROSS JOIN units u ON u.id = up.id"
+        " WHERE u.parent_id IS NOT NULL)"
+        f" SELECT {_UNIT_COLUMNS} FROM units WHERE id IN (SELECT id FROM up) ORDER BY id"
+    )
+    async with db.execute(sql, ids) as cursor:
         return [_unit(row) for row in await cursor.fetchall()]
 
 
