@@ -24,17 +24,17 @@ from telegram.ext import Application
 
 from bot.app import PLANS_KEY, SIBLINGS_KEY, build_application
 from bot.clock import FakeClock
-from bot.config import parse_settings
+from bot.config import Settings, parse_settings
 from bot.demo_script import DemoScript
 from bot.domain.localtime import zone
 from bot.emulator import EmulatedUser
-from bot.org_file import parse_org_file
+from bot.org_file import parse_org_text
 from bot.scheduling import JOB_NAME, drain, plan, stop_delivery_worker
 from bot.services import SERVICES_KEY, Services
 from storage.health import open_checked_database
 from storage.repositories import study, units
 
-__all__ = ["play_bots"]
+__all__ = ["play_bots", "seed_org", "start_bots"]
 
 BOT_A, BOT_B = 7000000021, 7000000022
 BOTS = {
@@ -88,16 +88,49 @@ secretary_telegram_id = {YI_SECRETARY}
 """
 
 
-async def _seed(database: str, folder: Path, now: int) -> None:
-    """Import the city and its two counties (each bot checks its unit at start)."""
-    path = folder / "city.toml"
-    path.write_text(ORG, encoding="utf-8")
+async def seed_org(database: str, org: str, *, now: int, actor: str) -> None:
+    """Import an org file's text before the bots start (each bot checks its unit at start).
+
+    Shared with the several-bots e2e tests (tests/e2e/multibot.py), which seed their own org.
+    """
     db = await open_checked_database(database, migrated=True)
     try:
-        specs = parse_org_file(path, known=await units.unit_keys(db))
-        await units.upsert_units(db, specs, now=now, actor="demo")
+        specs = parse_org_text(org, fmt="toml", source="org.toml", known=await units.unit_keys(db))
+        await units.upsert_units(db, specs, now=now, actor=actor)
     finally:
         await db.close()
+
+
+async def start_bots(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    clock: FakeClock,
+    *,
+    one_process: bool = True,
+    poll: bool = True,
+) -> list[Application]:
+    """Build and start one Application per `[[bots]]` entry, as `branchbot run` does.
+
+    Only the first plans; with `one_process` each lists all as its siblings (one
+    process serves every bot), else only itself (`branchbot run --bots`, one a
+    process).  The tick job and delivery worker are removed: the caller ticks by
+    hand (plan, then drain), as the demo and tests/e2e/harness.py do.  `stack`
+    stops them.
+    """
+    apps = [build_application(settings, clock=clock, bot=bot) for bot in settings.bots]
+    for app in apps[1:]:
+        app.bot_data[PLANS_KEY] = False
+    for app in apps:
+        app.bot_data[SIBLINGS_KEY] = apps if one_process else [app]
+        await stack.enter_async_context(app)
+        await app.start()
+        if poll:
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+        stack.push_async_callback(_stop, app)
+        for job in app.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+        await stop_delivery_worker(app)
+    return apps
 
 
 async def _join(script: DemoScript, leader: EmulatedUser, member: EmulatedUser, name: str,
@@ -131,7 +164,7 @@ async def play_bots(script: DemoScript, clock: FakeClock) -> None:
     async with contextlib.AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="branchbot-bots-")))
         database = str(folder / "city.sqlite3")
-        await _seed(database, folder, int(clock.now().timestamp()))
+        await seed_org(database, ORG, now=int(clock.now().timestamp()), actor="demo")
         settings = parse_settings({
             "telegram": {"api_base_url": emulator.base_url,
                          "api_base_file_url": emulator.base_file_url},
@@ -140,19 +173,7 @@ async def play_bots(script: DemoScript, clock: FakeClock) -> None:
             "bots": [{"name": name, "token": f"{bot_id}:AAFakeDemoToken_{name}", "unit": unit}
                      for bot_id, (name, _, _, unit) in BOTS.items()],
         })
-        # As `branchbot run` builds them: one Application per bot, only the first plans.
-        apps = [build_application(settings, clock=clock, bot=bot) for bot in settings.bots]
-        apps[1].bot_data[PLANS_KEY] = False
-        for app in apps:
-            app.bot_data[SIBLINGS_KEY] = apps
-            await stack.enter_async_context(app)
-            await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            stack.push_async_callback(_stop, app)
-            # The scene ticks by hand, as the rest of the demo does.
-            for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-                job.schedule_removal()
-            await stop_delivery_worker(app)
+        apps = await start_bots(stack, settings, clock)
         await _play(script, clock, apps)
 
 

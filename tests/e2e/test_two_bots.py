@@ -12,31 +12,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-from telegram.ext import Application
 
-from bot.app import PLANS_KEY, SIBLINGS_KEY, build_application
+from bot.app import build_application
 from bot.clock import FakeClock
-from bot.config import Settings, parse_settings
+from bot.config import parse_settings
 from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.errors import ConfigError
-from bot.org_file import parse_org_file
-from bot.scheduling import JOB_NAME, drain, plan, stop_delivery_worker
-from bot.services import SERVICES_KEY, Services
-from storage.health import open_checked_database
 from storage.repositories import members, people, study, units
+from tests.e2e import multibot
 from tests.e2e.flows import APPROVE_BUTTON, invite_by_command, join
-from tests.pg import fresh_schema, server_url
+from tests.e2e.multibot import BOT_A, BOT_B, SUNDAY_NOON, TOKENS, Deployment
 
-SUNDAY_NOON = datetime(2026, 3, 8, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 MONDAY_8 = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # the digest's 08:00 in Beijing
-BOT_A, BOT_B = 7000000001, 7000000002  # A is the emulator's own bot
-TOKENS = {"a": f"{BOT_A}:AAFakeTokenCountyA_000", "b": f"{BOT_B}:AAFakeTokenCountyB_000"}
 CITY_SECRETARY = 810001
 SECRETARY = {"a": 810004, "b": 810005}  # branch secretaries
 COUNTY_SECRETARY = {"a": 810002, "b": 810003}
@@ -88,115 +78,10 @@ secretary_telegram_id = {SECRETARY["b"]}
 """
 
 
-@dataclass
-class Deployment:
-    """One emulator holding two bots, and one Application per bot on one database."""
-
-    emulator: BotApiEmulator
-    clock: FakeClock
-    settings: Settings
-    apps: list[Application] = field(default_factory=list)
-    users: dict[int, EmulatedUser] = field(default_factory=dict)
-
-    @property
-    def services(self) -> Services:
-        return self.apps[0].bot_data[SERVICES_KEY]
-
-    def user(self, user_id: int, county: str) -> EmulatedUser:
-        """Return (creating once) a Telegram user who writes to the county's bot."""
-        if user_id not in self.users:
-            self.users[user_id] = self.emulator.add_user(
-                user_id, first_name=f"user{user_id}", bot_id=BOT_A if county == "a" else BOT_B
-            )
-        return self.users[user_id]
-
-    async def tick(self) -> None:
-        """Plan once (the first Application), then let every bot deliver its own rows."""
-        await plan(self.apps[0])
-        for app in self.apps:
-            await drain(app)
-
-    async def advance_to(self, moment: datetime) -> None:
-        self.clock.set(moment)
-        await self.tick()
-
-
-def _raw(emulator: BotApiEmulator, database: str, bots: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "telegram": {
-            "api_base_url": emulator.base_url, "api_base_file_url": emulator.base_file_url,
-        },
-        "storage": {"database": database},
-        "delivery": {"tick_seconds": 3600, "per_chat_per_second": 1000},
-        "bots": bots,
-    }
-
-
-@contextlib.asynccontextmanager
-async def _database(tmp_path: Path) -> AsyncIterator[str]:
-    server = server_url()
-    if server:
-        async with fresh_schema(server) as url:
-            yield url
-    else:
-        yield str(tmp_path / "branchbot.sqlite3")
-
-
-async def _seed(database: str, clock: FakeClock) -> None:
-    """Import the city and its two counties before the bots start (they check their units)."""
-    db = await open_checked_database(database, migrated=True)
-    try:
-        specs = parse_org_file_text(ORG, await units.unit_keys(db))
-        await units.upsert_units(db, specs, now=int(clock.now().timestamp()), actor="test")
-    finally:
-        await db.close()
-
-
-def parse_org_file_text(text: str, known: Any) -> Any:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "org.toml"
-        path.write_text(text, encoding="utf-8")
-        return parse_org_file(path, known=known)
-
-
 @pytest.fixture
 async def deployment(tmp_path) -> AsyncIterator[Deployment]:
-    clock = FakeClock(SUNDAY_NOON)
-    async with contextlib.AsyncExitStack() as stack:
-        database = await stack.enter_async_context(_database(tmp_path))
-        emulator = BotApiEmulator(clock=clock.timestamp)
-        emulator.add_bot(BOT_B, username="county_b_bot", first_name="乙县支部助手")
-        await emulator.start()
-        stack.push_async_callback(emulator.stop)
-        await _seed(database, clock)
-        settings = parse_settings(_raw(emulator, database, [
-            {"name": "a", "token": TOKENS["a"], "unit": "county-a"},
-            {"name": "b", "token": TOKENS["b"], "unit": "county-b"},
-        ]))
-        d = Deployment(emulator=emulator, clock=clock, settings=settings)
-        # As bot.app._serve builds them: one per bot, only the first plans.
-        d.apps = [build_application(settings, clock=clock, bot=bot) for bot in settings.bots]
-        d.apps[1].bot_data[PLANS_KEY] = False
-        for app in d.apps:
-            app.bot_data[SIBLINGS_KEY] = d.apps
-            await stack.enter_async_context(app)
-            await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            stack.push_async_callback(_stop, app)
-            # Tests tick by hand (see tests/e2e/harness.py).
-            for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-                job.schedule_removal()
-            await stop_delivery_worker(app)
+    async with multibot.deployment(tmp_path, ORG) as d:
         yield d
-
-
-async def _stop(app: Application) -> None:
-    if app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
 
 
 async def _register(d: Deployment, county: str, user_id: int, name: str) -> EmulatedUser:
@@ -269,10 +154,10 @@ async def test_each_county_hears_only_from_its_own_bot_and_the_city_rollup_cover
 async def test_a_bot_whose_unit_is_not_in_the_database_stops_the_start(tmp_path):
     clock = FakeClock(SUNDAY_NOON)
     async with contextlib.AsyncExitStack() as stack:
-        database = await stack.enter_async_context(_database(tmp_path))
+        database = await stack.enter_async_context(multibot.database(tmp_path))
         emulator = await stack.enter_async_context(BotApiEmulator(clock=clock.timestamp))
-        await _seed(database, clock)
-        settings = parse_settings(_raw(emulator, database, [
+        await multibot.seed(database, clock, ORG)
+        settings = parse_settings(multibot.raw_settings(emulator, database, [
             {"name": "a", "token": TOKENS["a"], "unit": "county-a"},
             {"name": "z", "token": TOKENS["b"], "unit": "no-such-county"},
         ]))

@@ -11,30 +11,15 @@ the outbox when bot B is served by another process (`branchbot run --bots`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.app import PLANS_KEY, SIBLINGS_KEY, build_application
-from bot.clock import FakeClock
-from bot.config import parse_settings
-from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.emulator import EmulatedUser
 from bot.routing import DIRECT_KIND
-from bot.scheduling import JOB_NAME, drain, stop_delivery_worker
-from storage.health import open_checked_database
-from storage.repositories import members, outbox, people, units
+from bot.scheduling import drain
+from storage.repositories import members, outbox, people
+from tests.e2e import multibot
 from tests.e2e.flows import APPROVE_BUTTON, invite_in_db, join
-from tests.e2e.test_two_bots import (
-    BOT_A,
-    BOT_B,
-    SUNDAY_NOON,
-    TOKENS,
-    Deployment,
-    _database,
-    _raw,
-    _stop,
-    parse_org_file_text,
-)
+from tests.e2e.multibot import BOT_A, BOT_B, Deployment
 
 CITY_SECRETARY = 820001
 COUNTY_A_SECRETARY = 820002
@@ -73,42 +58,6 @@ kind = "industry"
 """
 
 
-@contextlib.asynccontextmanager
-async def _deployment(tmp_path: Path, *, one_process: bool) -> AsyncIterator[Deployment]:
-    """Bots A (county-a) and B (county-b) on one database; in one process or in two."""
-    clock = FakeClock(SUNDAY_NOON)
-    async with contextlib.AsyncExitStack() as stack:
-        database = await stack.enter_async_context(_database(tmp_path))
-        emulator = BotApiEmulator(clock=clock.timestamp)
-        emulator.add_bot(BOT_B, username="county_b_bot", first_name="乙县支部助手")
-        await emulator.start()
-        stack.push_async_callback(emulator.stop)
-        db = await open_checked_database(database, migrated=True)
-        try:
-            specs = parse_org_file_text(ORG, await units.unit_keys(db))
-            await units.upsert_units(db, specs, now=int(clock.timestamp()), actor="test")
-        finally:
-            await db.close()
-        settings = parse_settings(_raw(emulator, database, [
-            {"name": "a", "token": TOKENS["a"], "unit": "county-a"},
-            {"name": "b", "token": TOKENS["b"], "unit": "county-b"},
-        ]))
-        d = Deployment(emulator=emulator, clock=clock, settings=settings)
-        d.apps = [build_application(settings, clock=clock, bot=bot) for bot in settings.bots]
-        d.apps[1].bot_data[PLANS_KEY] = False
-        for app in d.apps:
-            # As bot.app._serve: one process lists all its bots; two processes one each.
-            app.bot_data[SIBLINGS_KEY] = d.apps if one_process else [app]
-            await stack.enter_async_context(app)
-            await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            stack.push_async_callback(_stop, app)
-            for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-                job.schedule_removal()
-            await stop_delivery_worker(app)
-        yield d
-
-
 async def _city_secretary(d: Deployment) -> EmulatedUser:
     city = d.user(CITY_SECRETARY, "a")
     await city.send_command("start")
@@ -134,7 +83,7 @@ def _from_a(user: EmulatedUser) -> list[str]:
 async def test_a_city_secretary_on_bot_a_decides_for_a_county_b_member_heard_from_bot_b(
     tmp_path: Path,
 ):
-    async with _deployment(tmp_path, one_process=True) as d:
+    async with multibot.deployment(tmp_path, ORG, one_process=True) as d:
         city = await _city_secretary(d)
         member = d.user(MEMBER, "b")
         await join(d, member, await invite_in_db(d, "b-farm"), "乙县李娜", "regular")  # type: ignore[arg-type]
@@ -166,7 +115,7 @@ async def test_a_city_secretary_on_bot_a_decides_for_a_county_b_member_heard_fro
 async def test_a_bot_served_by_another_process_gets_the_message_through_the_outbox(
     tmp_path: Path,
 ):
-    async with _deployment(tmp_path, one_process=False) as d:
+    async with multibot.deployment(tmp_path, ORG, one_process=False) as d:
         a, b = d.apps
         city = await _city_secretary(d)
         member = d.user(MEMBER, "b")

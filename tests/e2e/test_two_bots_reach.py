@@ -20,13 +20,13 @@ from storage.repositories import units
 from tests.e2e import test_two_bots as two
 from tests.e2e.flows import APPROVE_BUTTON, invite_by_command, join
 from tests.e2e.harness import BotHarness
+from tests.e2e.multibot import Deployment
 from tests.e2e.test_rollup_figures import NOW, _members
 from tests.e2e.test_two_bots import (
     BRANCH,
     CITY_SECRETARY,
     COUNTY_SECRETARY,
     SECRETARY,
-    Deployment,
     _register,
 )
 

@@ -70,13 +70,13 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[tuple[BotApiEmulator, App
                 await app.stop()
 
 
-def forged_start(user_id: int) -> dict[str, Any]:
+def forged_start(user_id: int, *, date: int = 1772413200) -> dict[str, Any]:
     """A /start from `user_id`, as anyone who learnt the URL could post it."""
     person = {"id": user_id, "is_bot": False, "first_name": "Mallory"}
     return {
         "message": {
             "message_id": 1,
-            "date": 1772413200,
+            "date": date,
             "chat": {"id": user_id, "type": "private", "first_name": "Mallory"},
             "from": person,
             "text": "/start",

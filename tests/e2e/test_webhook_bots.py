@@ -23,17 +23,19 @@ import pytest
 from aiohttp import ClientSession
 from telegram.ext import Application
 
-from bot.app import PLANS_KEY, SIBLINGS_KEY, build_application, start_webhook_server
+from bot.app import start_webhook_server
 from bot.clock import FakeClock
 from bot.config import parse_settings
+from bot.demo_bots import start_bots
 from bot.emulator import BotApiEmulator
-from bot.scheduling import JOB_NAME, stop_delivery_worker
 from bot.webhooks import BotsWebhook, bot_secret
-from tests.e2e.test_two_bots import BOT_A, BOT_B, SUNDAY_NOON, TOKENS, _database, _raw, _seed
+from tests.e2e import multibot
+from tests.e2e.multibot import BOT_A, BOT_B, BOT_IDS, SUNDAY_NOON, TOKENS
+from tests.e2e.test_two_bots import ORG
+from tests.e2e.test_webhook import forged_start
 
 PUBLIC_URL = "https://bot.example.org/telegram"
 SECRET = "province-secret_0123456789"
-BOT_IDS = {"a": BOT_A, "b": BOT_B}
 
 
 def _free_port() -> int:
@@ -58,32 +60,17 @@ async def receiver(tmp_path) -> AsyncIterator[Receiver]:
     clock = FakeClock(SUNDAY_NOON)
     port = _free_port()
     async with contextlib.AsyncExitStack() as stack:
-        database = await stack.enter_async_context(_database(tmp_path))
-        emulator = BotApiEmulator(clock=clock.timestamp)
-        emulator.add_bot(BOT_B, username="county_b_bot", first_name="乙县支部助手")
-        await emulator.start()
-        stack.push_async_callback(emulator.stop)
-        await _seed(database, clock)
-        raw = _raw(emulator, database, [
-            {"name": "a", "token": TOKENS["a"], "unit": "county-a"},
-            {"name": "b", "token": TOKENS["b"], "unit": "county-b"},
-        ])
+        database = await stack.enter_async_context(multibot.database(tmp_path))
+        emulator = await multibot.two_bot_emulator(stack, clock)
+        await multibot.seed(database, clock, ORG)
+        raw = multibot.raw_settings(emulator, database)
         raw["telegram"].update(
             mode="webhook", webhook_url=PUBLIC_URL, webhook_listen="127.0.0.1",
             webhook_port=port, webhook_secret=SECRET,
         )
         settings = parse_settings(raw)
-        # As bot.app._serve builds and starts them: one Application per bot.
-        apps = [build_application(settings, clock=clock, bot=bot) for bot in settings.bots]
-        apps[1].bot_data[PLANS_KEY] = False
-        for app in apps:
-            app.bot_data[SIBLINGS_KEY] = apps
-            await stack.enter_async_context(app)
-            await app.start()
-            stack.push_async_callback(app.stop)
-            for job in app.job_queue.get_jobs_by_name(JOB_NAME):
-                job.schedule_removal()
-            await stop_delivery_worker(app)
+        # As bot.app._serve builds and starts them: one Application per bot (no polling).
+        apps = await start_bots(stack, settings, clock, poll=False)
         server = await start_webhook_server(apps, settings, webhook_secret=SECRET)
         assert server is not None
         stack.push_async_callback(server.stop)
@@ -95,17 +82,7 @@ async def receiver(tmp_path) -> AsyncIterator[Receiver]:
 
 def start_from(user_id: int) -> dict[str, Any]:
     """A /start from `user_id`, as anyone who learnt a bot's URL could post it."""
-    person = {"id": user_id, "is_bot": False, "first_name": "Mallory"}
-    return {
-        "message": {
-            "message_id": 1,
-            "date": 1772956800,
-            "chat": {"id": user_id, "type": "private", "first_name": "Mallory"},
-            "from": person,
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        }
-    }
+    return forged_start(user_id, date=1772956800)
 
 
 async def test_each_bot_registers_its_own_path_and_secret(receiver):
