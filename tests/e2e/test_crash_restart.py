@@ -11,75 +11,29 @@ The emulator runs in this process; the bot runs in a subprocess
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.emulator import BotApiEmulator
 from storage.db import open_database
-from storage.migrate import migrate
-from storage.repositories import outbox, people
+from storage.repositories import outbox
+from tests.e2e.fanout import seed_fanout, start_bot_process
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tests" / "e2e" / "crash_bot.py"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 MEMBERS = 1000
 FIRST_ID = 700000
 K = 12  # [delivery].max_in_flight's default; at 300/s and 50 ms k reaches it
 
 
-async def prepare_database(path: Path) -> None:
-    """Create MEMBERS people and one due reminder each, as a planner would."""
-    db = await open_database(path)
-    try:
-        await migrate(db)
-        now = int(START.timestamp())
-        messages = []
-        for telegram_id in range(FIRST_ID, FIRST_ID + MEMBERS):
-            person = await people.ensure_person(db, telegram_id=telegram_id, now=now)
-            messages.append(
-                OutgoingMessage(
-                    dedupe_key=occurrence_key("study.reminder", person.id, "lesson-1", 0),
-                    kind="study.reminder",
-                    person_id=person.id,
-                    chat_id=telegram_id,
-                    text=f"<b>学习提醒</b> 第一课 {telegram_id}",
-                    due_at=now - 60,
-                )
-            )
-        assert await outbox.enqueue(db, messages, now=now) == MEMBERS
-    finally:
-        await db.close()
-
-
 async def start_bot(emulator: BotApiEmulator, database: Path, log: Path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SCRIPT),
-        emulator.base_url,
-        emulator.base_file_url,
-        str(database),
-        START.isoformat(),
-        "300",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=log.open("ab"),
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
-    assert line.strip() == b"ready", f"bot did not start; see {log}"
-    return process
+    return await start_bot_process(emulator, database, START, log, "300", timeout=20)
 
 
 async def test_kill_mid_fanout_and_restart_sends_each_reminder_once(tmp_path):
     database = tmp_path / "crash.sqlite3"
     log = tmp_path / "bot.log"
-    await prepare_database(database)
+    await seed_fanout(database, START, FIRST_ID, MEMBERS)
     clock = FakeClock(START)
     async with BotApiEmulator(clock=clock.timestamp, rtt=0.05, jitter=0.01) as emulator:
         for telegram_id in range(FIRST_ID, FIRST_ID + MEMBERS):

@@ -13,19 +13,16 @@ PostgreSQL only: one SQLite file accepts one process (storage/lock.py).
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.outgoing import OutgoingMessage, occurrence_key
 from bot.emulator import BotApiEmulator
 from storage.db import open_database
-from storage.migrate import migrate
-from storage.repositories import outbox, people
+from storage.repositories import outbox
+from tests.e2e.fanout import seed_fanout, start_bot_process
 from tests.pg import fresh_schema, server_url
 
 pytestmark = pytest.mark.skipif(
@@ -34,8 +31,6 @@ pytestmark = pytest.mark.skipif(
     "set BRANCHBOT_TEST_DATABASE to run it",
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tests" / "e2e" / "crash_bot.py"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 MEMBERS = 400
 FIRST_ID = 810000
@@ -43,49 +38,10 @@ RATE = 60  # the token's limit, per second (the emulator's and the bot's)
 K = 12  # [delivery].max_in_flight's default: the most one worker has in flight
 
 
-async def prepare_database(url: str) -> None:
-    """Create MEMBERS people and one due reminder each, as a planner would."""
-    db = await open_database(url)
-    try:
-        await migrate(db)
-        now = int(START.timestamp())
-        messages = []
-        for telegram_id in range(FIRST_ID, FIRST_ID + MEMBERS):
-            person = await people.ensure_person(db, telegram_id=telegram_id, now=now)
-            messages.append(
-                OutgoingMessage(
-                    dedupe_key=occurrence_key("study.reminder", person.id, "lesson-1", 0),
-                    kind="study.reminder",
-                    person_id=person.id,
-                    chat_id=telegram_id,
-                    text=f"<b>学习提醒</b> 第一课 {telegram_id}",
-                    due_at=now - 60,
-                )
-            )
-        assert await outbox.enqueue(db, messages, now=now) == MEMBERS
-    finally:
-        await db.close()
-
-
 async def start_worker(emulator: BotApiEmulator, url: str, log: Path):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SCRIPT),
-        emulator.base_url,
-        emulator.base_file_url,
-        url,
-        START.isoformat(),
-        str(RATE),
-        "delivery",
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=log.open("ab"),
+    return await start_bot_process(
+        emulator, url, START, log, str(RATE), "delivery", timeout=30, name="worker"
     )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
-    assert line.strip() == b"ready", f"worker did not start; see {log}"
-    return process
 
 
 async def test_two_delivery_workers_one_killed_mid_fanout(tmp_path):
@@ -93,7 +49,7 @@ async def test_two_delivery_workers_one_killed_mid_fanout(tmp_path):
     assert server is not None
     log = tmp_path / "workers.log"
     async with fresh_schema(server) as url:
-        await prepare_database(url)
+        await seed_fanout(url, START, FIRST_ID, MEMBERS)
         clock = FakeClock(START)
         async with BotApiEmulator(clock=clock.timestamp, rtt=0.05, jitter=0.01) as emulator:
             emulator.set_rate_limit(global_per_second=RATE, burst=RATE // 4)
