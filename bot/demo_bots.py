@@ -95,7 +95,7 @@ async def seed_org(database: str, org: str, *, now: int, actor: str) -> None:
     """
     db = await open_checked_database(database, migrated=True)
     try:
-        specs = parse_org_text(org, fmt="toml", source="org.toml", known=await units.unit_keys(db))
+        specs = parse_org_text(org, fmt="toml", source="demo_bots", known=await units.unit_keys(db))
         await units.upsert_units(db, specs, now=now, actor=actor)
     finally:
         await db.close()
