@@ -426,7 +426,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="weekly digest planner for every leader of the province"
                         " (default: of city0 only)")
     parser.add_argument("--keep", type=Path, help="keep the SQLite file and worker logs here")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="with --database: measure the province already in its bench database (a run"
+        " cut off after its 2M build) instead of building it again; it is kept afterwards",
+    )
     args = parser.parse_args(argv)
+    if args.reuse and not args.database:
+        parser.error("--reuse needs --database (the server holding the built province)")
     per_county = args.members // args.counties
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="branchbot-scale-out-") as tmp, \
@@ -435,12 +442,19 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         lite = str(folder / "county.sqlite3")
         Path(lite).unlink(missing_ok=True)
-        pg = asyncio.run(fixture.fresh_postgres_database(server, DB_NAME))
+        if args.reuse:
+            pg = fixture.database_url(server, DB_NAME)
+        else:
+            pg = asyncio.run(fixture.fresh_postgres_database(server, DB_NAME))
         try:
             t0 = time.perf_counter()
             b_lite = in_child("part_build", lite, per_county, 1, 1, args.weeks)
-            b_pg = in_child("part_build", pg, args.members, args.counties, args.cities,
-                            args.weeks)
+            if args.reuse:
+                b_pg = {"seconds": float("nan"),
+                        "counts": asyncio.run(fixture.row_counts(pg))}
+            else:
+                b_pg = in_child("part_build", pg, args.members, args.counties, args.cities,
+                                args.weeks)
             timings["1 build"] = time.perf_counter() - t0
             print(f"built: PostgreSQL {b_pg['counts']}\n       SQLite {b_lite['counts']}",
                   flush=True)
@@ -471,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             timings["4 roll-ups"] = time.perf_counter() - t0
             print(f"roll-ups: PostgreSQL {d_pg}\n          SQLite {d_lite}", flush=True)
         finally:
-            asyncio.run(fixture.drop_postgres_database(server, DB_NAME))
+            if not args.reuse:
+                asyncio.run(fixture.drop_postgres_database(server, DB_NAME))
 
     pg_label = f"PostgreSQL {args.members:,}/{args.counties} counties"
     lite_label = f"SQLite {per_county:,} (1 county)"

@@ -421,6 +421,26 @@ async def fresh_postgres_database(server_url: str, name: str) -> str:
     return _with_database(server_url, name)
 
 
+def database_url(server_url: str, name: str) -> str:
+    """Return the URL of database `name` on the server (for a province built before)."""
+    return _with_database(server_url, name)
+
+
+async def row_counts(url: str) -> dict[str, int]:
+    """Return the rows of the province's main tables (what a build reports)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return {
+            table: int(await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"'))
+            for table in ("units", "people", "members", "study_items", "pledges",
+                          "member_schedule")
+        }
+    finally:
+        await conn.close()
+
+
 async def drop_postgres_database(server_url: str, name: str) -> None:
     """Drop the bench's database again."""
     import asyncpg
