@@ -7,6 +7,7 @@ one process, or restart the database, and the others carry on).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import asyncpg
@@ -30,16 +31,28 @@ async def test_a_dropped_connection_fails_one_statement_then_reconnects():
             try:
                 pid = db._conn.get_server_pid()
                 await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                # Termination is asynchronous: wait until the server has ended it.
+                for _ in range(200):
+                    if await admin.fetchval(
+                        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid
+                    ):
+                        break
+                    await asyncio.sleep(0.05)
             finally:
                 await admin.close()
-            # The statement in flight when the server went away fails as a
-            # database error the callers already handle ...
-            with pytest.raises(sqlite3.OperationalError):
-                await db.execute("INSERT INTO notes (body) VALUES (?)", ("lost",))
-            # ... and the next one runs on a new connection, in the same schema.
-            await db.execute("INSERT INTO notes (body) VALUES (?)", ("after",))
+            # The statement that meets the dead connection may fail, as a
+            # database error the callers already handle (or asyncpg may have
+            # noticed first, and it reconnects at once) ...
+            lost = 0
+            for body in ("lost", "after"):
+                try:
+                    await db.execute("INSERT INTO notes (body) VALUES (?)", (body,))
+                except sqlite3.OperationalError:
+                    lost += 1
+            # ... and at most that one: the next runs on a new connection, same schema.
+            assert lost <= 1
             async with db.execute("SELECT body FROM notes ORDER BY id") as cursor:
                 bodies = [row[0] for row in await cursor.fetchall()]
-            assert bodies == ["before", "after"]
+            assert bodies[0] == "before" and bodies[-1] == "after" and len(bodies) == 3 - lost
         finally:
             await db.close()
