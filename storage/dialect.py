@@ -40,7 +40,8 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -180,6 +181,24 @@ def skip_locked(db: object) -> str:
     locks and one writer at a time, so its plain conditional update is enough.
     """
     return " FOR UPDATE SKIP LOCKED" if getattr(db, "engine", "sqlite") == "postgresql" else ""
+
+
+@asynccontextmanager
+async def migration_lock(db: PgDatabase) -> AsyncIterator[None]:
+    """Hold the schema's migration lock: one process migrates it at a time.
+
+    Two processes started together (two delivery workers, a planner beside
+    them) otherwise run the same CREATE at once, and even an up-to-date
+    schema's CREATE OR REPLACE FUNCTION fails with "tuple concurrently
+    updated".  The key is the schema's name, so other schemas never wait.
+    """
+    await db._conn.execute("SELECT pg_advisory_lock(hashtext('branchbot:' || current_schema()))")
+    try:
+        yield
+    finally:
+        await db._conn.execute(
+            "SELECT pg_advisory_unlock(hashtext('branchbot:' || current_schema()))"
+        )
 
 
 async def install_compat(db: PgDatabase) -> None:

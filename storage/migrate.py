@@ -25,7 +25,7 @@ import aiosqlite
 
 from bot.errors import BranchbotError
 from storage.db import transaction
-from storage.dialect import install_compat, resync_identities
+from storage.dialect import install_compat, migration_lock, resync_identities
 
 __all__ = ["Migration", "SchemaTooNew", "available_migrations", "current_version", "migrate"]
 
@@ -106,8 +106,19 @@ def _statements(sql: str) -> list[str]:
 
 
 async def migrate(db: aiosqlite.Connection) -> list[int]:
-    """Bring the schema up to date and return the versions applied by this call."""
-    engine = getattr(db, "engine", "sqlite")
+    """Bring the schema up to date and return the versions applied by this call.
+
+    On PostgreSQL several processes may start at once: they take turns
+    (`migration_lock`), and the later ones find the schema current.  SQLite
+    needs no such turn: one file accepts one process (storage/lock.py).
+    """
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        async with migration_lock(db):  # type: ignore[arg-type]
+            return await _migrate(db, "postgresql")
+    return await _migrate(db, "sqlite")
+
+
+async def _migrate(db: aiosqlite.Connection, engine: str) -> list[int]:
     if engine == "postgresql":
         await install_compat(db)  # type: ignore[arg-type]
     migrations = for_engine(available_migrations(), engine)
