@@ -109,3 +109,30 @@ async def test_two_delivery_workers_one_killed_mid_fanout(tmp_path):
         assert workers == 2
         assert len(recovered) <= K
         assert set(repeated) <= recovered
+
+
+async def test_every_role_started_together_on_a_new_schema_comes_up(tmp_path):
+    """A county's processes started by one `systemctl start` all come up, and stop cleanly."""
+    server = server_url()
+    assert server is not None
+    log = tmp_path / "roles.log"
+    roles = ("delivery", "delivery", "planner", "updates", "all")
+    async with fresh_schema(server) as url:
+        clock = FakeClock(START)
+        async with BotApiEmulator(clock=clock.timestamp) as emulator:
+            processes = await asyncio.gather(
+                *(
+                    start_bot_process(
+                        emulator, url, START, log, str(RATE), role, timeout=60, name=role
+                    )
+                    for role in roles
+                ),
+                return_exceptions=True,
+            )
+            started = [p for p in processes if not isinstance(p, BaseException)]
+            for process in started:
+                process.terminate()
+            codes = [await asyncio.wait_for(p.wait(), timeout=20) for p in started]
+        failures = [p for p in processes if isinstance(p, BaseException)]
+        assert failures == [], f"{failures}; see {log}"
+        assert codes == [0] * len(roles), f"see {log}"
