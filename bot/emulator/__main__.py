@@ -7,6 +7,8 @@ Example::
 
     python -m bot.emulator --port 8081 --user 1001:Alice --user 1002:Bob
     python -m bot.emulator --port 0 --rtt-ms 100     # a round trip from Asia, ±10 ms
+    # two county bots (tokens "7000000001:…" and "7000000002:…"); users of the second:
+    python -m bot.emulator --bot 7000000002:county_b_bot --user 1003:Cao@7000000002
     # base_url=http://127.0.0.1:8081/bot
 """
 
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 
 from bot.emulator.server import BotApiEmulator
 
-__all__ = ["main", "parse_args", "serve"]
+__all__ = ["main", "parse_args", "populate", "serve"]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,8 +36,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--user",
         action="append",
         default=[],
-        metavar="ID[:FIRST_NAME]",
-        help="pre-create an emulated user (repeatable)",
+        metavar="ID[:FIRST_NAME][@BOT_ID]",
+        help="pre-create an emulated user, talking to BOT_ID (default: the first bot)"
+        " (repeatable)",
+    )
+    parser.add_argument(
+        "--bot",
+        action="append",
+        default=[],
+        metavar="BOT_ID:USERNAME[:FIRST_NAME]",
+        help="add another bot: a token 'BOT_ID:…' polls its own updates and sends as it"
+        " (repeatable; the first bot is 7000000001, --bot-username)",
     )
     parser.add_argument(
         "--rtt-ms", type=float, default=0.0, help="network round trip per API call (ms)"
@@ -59,6 +70,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def populate(emulator: BotApiEmulator, options: argparse.Namespace) -> None:
+    """Add the --bot bots, then the --user users (each to its @BOT_ID, else the first bot)."""
+    for spec in options.bot:
+        bot_id, _, rest = spec.partition(":")
+        username, _, first_name = rest.partition(":")
+        emulator.add_bot(int(bot_id), username=username, first_name=first_name)
+    for spec in options.user:
+        spec, _, bot_id = spec.partition("@")
+        user_id, _, first_name = spec.partition(":")
+        emulator.add_user(
+            int(user_id), first_name=first_name, bot_id=int(bot_id) if bot_id else None
+        )
+
+
 async def serve(options: argparse.Namespace) -> None:
     """Start the emulator, print its URLs and run until SIGINT/SIGTERM."""
     jitter = options.rtt_ms / 10 if options.jitter_ms is None else options.jitter_ms
@@ -73,9 +98,7 @@ async def serve(options: argparse.Namespace) -> None:
             emulator.set_rate_limit(
                 global_per_second=options.global_per_second, burst=options.burst
             )
-        for spec in options.user:
-            user_id, _, first_name = spec.partition(":")
-            emulator.add_user(int(user_id), first_name=first_name)
+        populate(emulator, options)
         print(f"base_url={emulator.base_url}", flush=True)
         print(f"base_file_url={emulator.base_file_url}", flush=True)
         print(f"control_api={emulator.url}/_emulator", flush=True)

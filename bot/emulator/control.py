@@ -6,6 +6,8 @@ bot runs in a separate process (``python -m bot.emulator``) during the offline d
 Example (from a shell)::
 
     curl -XPOST localhost:8081/_emulator/users -d '{"user_id": 1001, "first_name": "Alice"}'
+    curl -XPOST localhost:8081/_emulator/bots -d '{"bot_id": 7000000002, "username": "b_bot"}'
+    curl -XPOST localhost:8081/_emulator/users -d '{"user_id": 1003, "bot_id": 7000000002}'
     curl -XPOST localhost:8081/_emulator/users/1001/text -d '{"text": "/start"}'
     curl -XPOST localhost:8081/_emulator/users/1001/wait -d '{"timeout": 5}'
     curl -XPOST localhost:8081/_emulator/users/1001/press -d '{"button": "签到"}'
@@ -41,6 +43,7 @@ def install_control_api(app: web.Application, emulator: BotApiEmulator) -> None:
     routes: list[tuple[str, str, _Route]] = [
         ("GET", "/users", api.list_users),
         ("POST", "/users", api.add_user),
+        ("POST", "/bots", api.add_bot),
         ("POST", "/users/{user_id}/text", api.send_text),
         ("POST", "/users/{user_id}/command", api.send_command),
         ("POST", "/users/{user_id}/press", api.press),
@@ -94,7 +97,12 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _user_json(user: EmulatedUser) -> dict[str, Any]:
     """Summarise a user for the control API."""
-    return {**user.user_dict, "blocked": user.blocked, "messages": len(user.messages)}
+    return {
+        **user.user_dict,
+        "bot_id": user.bot_id,
+        "blocked": user.blocked,
+        "messages": len(user.messages),
+    }
 
 
 class _ControlApi:
@@ -116,16 +124,32 @@ class _ControlApi:
         return web.json_response([_user_json(u) for u in self._emulator.users.values()])
 
     async def add_user(self, request: web.Request) -> web.StreamResponse:
-        """POST /users {user_id, first_name, last_name, username, language_code}."""
+        """POST /users {user_id, first_name, last_name, username, language_code, bot_id}.
+
+        `bot_id` (one added with POST /bots) is the bot the user talks to;
+        without it, the emulator's own bot.
+        """
         body = await _body(request)
+        bot_id = body.get("bot_id")
         user = self._emulator.add_user(
             int(body["user_id"]),
             first_name=str(body.get("first_name", "")),
             last_name=body.get("last_name"),
             username=body.get("username"),
             language_code=body.get("language_code", "zh-hans"),
+            bot_id=int(bot_id) if bot_id is not None else None,
         )
         return web.json_response(_user_json(user), status=201)
+
+    async def add_bot(self, request: web.Request) -> web.StreamResponse:
+        """POST /bots {bot_id, username, first_name}: a token "<bot_id>:…" is this bot."""
+        body = await _body(request)
+        bot = self._emulator.add_bot(
+            int(body["bot_id"]),
+            username=str(body["username"]),
+            first_name=str(body.get("first_name", "")),
+        )
+        return web.json_response(bot, status=201)
 
     async def send_text(self, request: web.Request) -> web.StreamResponse:
         """POST /users/{id}/text {text}."""

@@ -140,6 +140,8 @@ class EmulatorState:
         if user_id in self.users:
             raise ValueError(f"user {user_id} already exists")
         bot_id = self.default_bot_id if bot_id is None else bot_id
+        if bot_id not in self.bots:
+            raise ValueError(f"no bot {bot_id}: add it first")
         user = EmulatedUser(
             user_id,
             first_name=first_name or f"User{user_id}",

@@ -95,3 +95,42 @@ async def test_the_overall_flood_limit_is_per_token_and_so_are_the_stats(
     assert refused_fast > 10
     assert emulator.stats.flood_refusals_by_bot[123] == refused_fast
     assert emulator.stats.flood_refusals_by_bot[OTHER] == 0
+
+
+async def test_the_control_api_adds_bots_and_their_users(
+    emulator: BotApiEmulator, bot: telegram.Bot
+) -> None:
+    """Another process (the standalone emulator) can set up several county bots too."""
+    import aiohttp
+
+    root = f"{emulator.url}/_emulator"
+    other = telegram.Bot(f"{OTHER}:OTHER-TOKEN", base_url=emulator.base_url)
+    async with aiohttp.ClientSession() as http, other:
+        added = await http.post(f"{root}/bots", json={"bot_id": OTHER, "username": "county_b_bot"})
+        assert added.status == 201 and (await added.json())["username"] == "county_b_bot"
+        again = await http.post(f"{root}/bots", json={"bot_id": OTHER, "username": "x"})
+        assert again.status == 400
+        created = await http.post(f"{root}/users", json={"user_id": 1003, "bot_id": OTHER})
+        assert created.status == 201 and (await created.json())["bot_id"] == OTHER
+        unknown = await http.post(f"{root}/users", json={"user_id": 1004, "bot_id": 99})
+        assert unknown.status == 400 and "no bot 99" in (await unknown.json())["error"]
+        await http.post(f"{root}/users/1003/text", json={"text": "/start"})
+        assert await bot.get_updates(timeout=0) == ()
+        [update] = await other.get_updates(timeout=0)
+        assert (update.message.text, update.message.chat.id) == ("/start", 1003)
+
+
+def test_the_standalone_emulator_takes_bots_and_users_of_each() -> None:
+    from bot.emulator.__main__ import parse_args, populate
+
+    options = parse_args(
+        ["--bot", f"{OTHER}:county_b_bot:乙县", "--user", "1001:Ann", "--user", f"1003:Cao@{OTHER}"]
+    )
+    emulator = BotApiEmulator()
+    populate(emulator, options)
+    assert emulator.state.bots[OTHER]["first_name"] == "乙县"
+    assert emulator.state.bots[OTHER]["username"] == "county_b_bot"
+    assert emulator.user(1001).bot_id == emulator.state.default_bot_id
+    assert (emulator.user(1003).bot_id, emulator.user(1003).user_dict["first_name"]) == (
+        OTHER, "Cao"
+    )
