@@ -81,7 +81,7 @@ def build_application(
     bot = bot or settings.served_bots[0]
     token = bot.token
     if token is None and settings.bots:
-        raise ConfigError(f'[[bots]] "{bot.name}".token', None, "a bot token")
+        raise bot.missing_token()
     if token is None:
         if settings.telegram.api_base_url.startswith(("http://127.", "http://localhost")):
             token = OFFLINE_TOKEN
@@ -162,17 +162,25 @@ async def check_bot_unit(db: aiosqlite.Connection, bot: BotSettings) -> None:
 
 
 def select_bots(settings: Settings, names: str | None) -> tuple[BotSettings, ...]:
-    """Return the bots this process serves: all, or those `--bots a,b` names."""
+    """Return the bots this process serves: all, or those `--bots a,b` names.
+
+    Each must have its token (a `[[bots]]` token_env may be unset for a bot
+    another machine serves); the first without one is a ConfigError.
+    """
     served = settings.served_bots
-    if not names:
-        return served
-    wanted = [name.strip() for name in names.split(",") if name.strip()]
-    known = {bot.name for bot in served}
-    for name in wanted:
-        if name not in known:
-            raise ConfigError("--bots", name, "names of [[bots]] entries: " + ", ".join(
-                sorted(known)))
-    return tuple(bot for bot in served if bot.name in wanted)
+    if names:
+        wanted = [name.strip() for name in names.split(",") if name.strip()]
+        known = {bot.name for bot in served}
+        for name in wanted:
+            if name not in known:
+                raise ConfigError("--bots", name, "names of [[bots]] entries: " + ", ".join(
+                    sorted(known)))
+        served = tuple(bot for bot in served if bot.name in wanted)
+    if settings.bots:
+        for bot in served:
+            if bot.token is None:
+                raise bot.missing_token()
+    return served
 
 
 class StartFailed(BranchbotError):

@@ -93,10 +93,24 @@ class BotSettings:
     name: str
     token: str | None = field(default=None, repr=False)
     unit: str | None = None
+    # The environment variable the token comes from.  A bot whose variable is
+    # not set has no token: commands that never talk to Telegram (org, db) and
+    # a `run --bots` that leaves it out do not need one; serving it does.
+    token_env: str | None = None
 
     def __repr__(self) -> str:
         masked = "None" if self.token is None else "'***'"
         return f"BotSettings(name={self.name!r}, token={masked}, unit={self.unit!r})"
+
+    def missing_token(self) -> ConfigError:
+        """Return the error for serving this bot without its token."""
+        if self.token_env is not None:
+            return ConfigError(
+                f'[[bots]] "{self.name}".token_env ({self.token_env})',
+                _MISSING,
+                "a set environment variable holding the token",
+            )
+        return ConfigError(f'[[bots]] "{self.name}".token', _MISSING, "a bot token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,22 +530,23 @@ def _bots(raw: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[BotSettin
             if not (isinstance(token_env, str) and _TOKEN_ENV_RE.fullmatch(token_env)):
                 raise ConfigError(f"{where}.token_env", token_env, "an environment variable name")
             key = f"{where}.token_env ({token_env})"
-            token = environ.get(token_env)
-            if not token:
-                raise ConfigError(key, _MISSING, "a set environment variable holding the token")
-        if not (isinstance(token, str) and _TOKEN_RE.fullmatch(token)):
+            token = environ.get(token_env) or None
+        if token is None:
+            pass  # checked when the bot is served (BotSettings.missing_token)
+        elif not (isinstance(token, str) and _TOKEN_RE.fullmatch(token)):
             # Like [telegram].token: never echoed, even malformed.
             raise ConfigError(
                 key, "<hidden>",
                 'a bot token like "123456:ABC-DEF..." with no spaces or line breaks',
             )
-        if token in tokens:
+        if token is not None and token in tokens:
             raise ConfigError(key, "<hidden>", "a token no other [[bots]] entry uses")
-        tokens.add(token)
+        if token is not None:
+            tokens.add(token)
         unit = table.get("unit", _MISSING)
         if not (isinstance(unit, str) and unit.strip()):
             raise ConfigError(f"{where}.unit", unit, "the key of the unit it serves (org file)")
-        bots.append(BotSettings(name=name, token=token, unit=unit))
+        bots.append(BotSettings(name=name, token=token, unit=unit, token_env=token_env))
     return tuple(bots)
 
 

@@ -108,6 +108,40 @@ async def test_rejected_token_exits_at_once_in_one_line_without_the_token(tmp_pa
     assert TOKEN in emulator.tokens_seen  # it really asked, and was refused
 
 
+async def test_a_bot_whose_token_variable_is_unset_stops_only_the_run_that_serves_it(
+    tmp_path, emulator
+):
+    """A city config lists every county's [[bots]]; each machine has only its own tokens."""
+    config = write_config(tmp_path, emulator, tmp_path / "bot.sqlite3")
+    with config.open("a", encoding="utf-8") as out:
+        out.write(
+            '[[bots]]\nname = "a"\ntoken_env = "BRANCHBOT_TOKEN"\nunit = "county-a"\n'
+            '[[bots]]\nname = "b"\ntoken_env = "COUNTY_B_TOKEN"\nunit = "county-b"\n'
+        )
+    org = tmp_path / "org.toml"
+    org.write_text(
+        '[[unit]]\nkey = "county-a"\nlevel = "committee"\nname = "甲乡党委"\nkind = "township"\n'
+        '[[unit]]\nkey = "county-b"\nlevel = "committee"\nname = "乙乡党委"\nkind = "township"\n',
+        encoding="utf-8",
+    )
+    status, output = await branchbot(tmp_path, "org", "import", str(org), "--config", str(config))
+    assert status == 0 and "导入完成：新建 2，更新 0，未变 0" in output
+    status, output = await branchbot(tmp_path, "run", "--config", str(config))
+    assert status == 2
+    assert output.strip().splitlines()[-1] == (
+        'branchbot: config error: [[bots]] "b".token_env (COUNTY_B_TOKEN) = missing;'
+        " expected a set environment variable holding the token"
+    )
+    assert not emulator.tokens_seen  # refused before any request
+    serving_a = await spawn(tmp_path, "run", "--bots", "a", "--config", str(config))
+    try:
+        await wait_until_running(serving_a)
+    finally:
+        serving_a.terminate()
+        await finish(serving_a)
+    assert TOKEN in emulator.tokens_seen
+
+
 async def test_token_with_a_line_break_is_refused_before_any_request(tmp_path, emulator):
     """A token pasted with its newline once failed deep in httpx, token in the traceback."""
     config = write_config(tmp_path, emulator, tmp_path / "bot.sqlite3")

@@ -65,8 +65,6 @@ def test_bots_read_token_or_token_env_and_mask_both_in_repr():
          "[[bots]] \"a\".token = missing; expected either token or token_env"),
         (_bots({"name": "a", "token": TOKEN_A, "token_env": "X", "unit": "x"}), {},
          "[[bots]] \"a\".token = '<hidden>'; expected either token or token_env"),
-        (_bots({"name": "a", "token_env": "COUNTY_A", "unit": "x"}), {},
-         "[[bots]] \"a\".token_env (COUNTY_A) = missing; expected a set environment variable"),
         (_bots({"name": "a", "token": "not-a-token", "unit": "x"}), {},
          "[[bots]] \"a\".token = '<hidden>'; expected a bot token"),
         (_bots({"name": "a", "token_env": "COUNTY_A", "unit": "x"}),
@@ -100,6 +98,29 @@ def test_run_bots_picks_a_subset_by_name_and_refuses_an_unknown_one():
     assert str(caught.value) == (
         "config error: --bots = 'c'; expected names of [[bots]] entries: a, b"
     )
+
+
+def test_a_bot_whose_token_variable_is_unset_is_refused_only_where_it_is_served():
+    """`org import` or `db copy` needs no token; a machine serving `--bots a` needs only a's."""
+    settings = parse_settings(
+        _bots({"name": "a", "token_env": "COUNTY_A", "unit": "x"},
+              {"name": "b", "token_env": "COUNTY_B", "unit": "y"}),
+        {"COUNTY_A": TOKEN_A},
+    )
+    assert [(b.name, b.token) for b in settings.bots] == [("a", TOKEN_A), ("b", None)]
+    assert [b.name for b in select_bots(settings, "a")] == ["a"]
+    for names in (None, "b", "a,b"):
+        with pytest.raises(ConfigError) as caught:
+            select_bots(settings, names)
+        assert str(caught.value) == (
+            'config error: [[bots]] "b".token_env (COUNTY_B) = missing;'
+            " expected a set environment variable holding the token"
+        )
+    # An empty variable is as good as unset, never a token of "".
+    empty = parse_settings(
+        _bots({"name": "a", "token_env": "COUNTY_A", "unit": "x"}), {"COUNTY_A": ""}
+    )
+    assert empty.bots[0].token is None
 
 
 def test_several_bots_in_webhook_mode_each_get_a_path_and_a_secret_every_receiver_agrees_on():
