@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         # httpx logs every request URL, and the URL carries the bot token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # APScheduler logs two INFO lines per run of every job: with a 30 s tick
+        # that is ~6,000 lines a day saying nothing.  Its warnings still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         try:
             return asyncio.run(_dispatch(args))
         except BranchbotError as exc:

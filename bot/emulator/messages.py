@@ -131,6 +131,7 @@ class SentMessage:
         return {
             "message_id": self.message_id,
             "chat_id": self.chat_id,
+            "bot_id": self.bot_id,
             "date": self.date,
             "kind": self.kind,
             "text": self.text,

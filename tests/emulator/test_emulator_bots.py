@@ -118,6 +118,9 @@ async def test_the_control_api_adds_bots_and_their_users(
         assert await bot.get_updates(timeout=0) == ()
         [update] = await other.get_updates(timeout=0)
         assert (update.message.text, update.message.chat.id) == ("/start", 1003)
+        await other.send_message(1003, "from B")
+        [message] = await (await http.get(f"{root}/users/1003/messages")).json()
+        assert (message["plain"], message["bot_id"]) == ("from B", OTHER)
 
 
 def test_the_standalone_emulator_takes_bots_and_users_of_each() -> None:
