@@ -34,7 +34,7 @@ from bot.errors import OrgImportError
 from bot.i18n import t
 from bot.org_file import parse_org_file
 from bot.org_report import load_structure_findings
-from storage.copy import copy_database
+from storage.copy import CopyRefused, copy_database
 from storage.db import backup_database
 from storage.health import open_checked_database
 from storage.lock import DatabaseLock
@@ -61,6 +61,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "copy_table": "{table}：{rows} 行",
         "copy_done": "已复制 {tables} 张表、共 {rows} 行，两边行数一致",
         "copy_target": "目标须为 postgresql://… 地址：{target}",
+        "copy_not_empty": "目标数据库的 {table} 表已有数据，未复制任何内容；请复制到空库",
+        "copy_counts_differ": "{table} 表源库 {expected} 行、目标收到 {found} 行，未复制任何内容",
         "no_database": "没有数据库：{path}",
         "imported": "导入完成：新建 {created}，更新 {updated}，未变 {unchanged}",
         "check_clean": "结构检查通过",
@@ -74,6 +76,10 @@ _STRINGS: dict[str, dict[str, str]] = {
         "copy_table": "{table}: {rows} rows",
         "copy_done": "copied {tables} tables, {rows} rows; the counts match on both sides",
         "copy_target": "the target must be a postgresql://… URL: {target}",
+        "copy_not_empty": "the target already has rows in {table}; nothing was copied;"
+        " copy into an empty database",
+        "copy_counts_differ": "{table}: {expected} rows in the source, {found} arrived;"
+        " nothing was copied",
         "no_database": "no database at {path}",
         "imported": "imported: created {created}, updated {updated}, unchanged {unchanged}",
         "check_clean": "structure check passed",
@@ -173,6 +179,12 @@ async def db_copy(settings: Settings, source: Path, target: str) -> int:
             pg_db = await open_checked_database(target, migrated=False)
             try:
                 counts = await copy_database(sqlite_db, pg_db)  # type: ignore[arg-type]
+            except CopyRefused as refused:
+                if refused.reason not in ("not_empty", "counts_differ"):
+                    raise
+                text = _text(settings, f"copy_{refused.reason}", **refused.details)
+                print(f"branchbot: {text}", file=sys.stderr)
+                return 2
             finally:
                 await pg_db.close()
         finally:

@@ -30,7 +30,16 @@ _SKIP = {"schema_version"}  # each side keeps its own record of its migrations
 
 
 class CopyRefused(BranchbotError):
-    """The copy cannot go ahead (target not empty, schemas differ, counts differ)."""
+    """The copy cannot go ahead (target not empty, schemas differ, counts differ).
+
+    `reason` names the case and `details` its figures, so the command line
+    can say it in the operator's language; the text is the English fallback.
+    """
+
+    def __init__(self, text: str, reason: str = "other", **details: object) -> None:
+        super().__init__(text)
+        self.reason = reason
+        self.details = details
 
 
 async def _count(db: Any, table: str) -> int:
@@ -78,7 +87,10 @@ async def copy_database(source: aiosqlite.Connection, target: PgDatabase) -> dic
         raise CopyRefused(f"tables missing in the target: {', '.join(missing)}")
     for table in tables:
         if await _count(target, table):
-            raise CopyRefused(f"the target already has rows in {table}; copy into an empty one")
+            raise CopyRefused(
+                f"the target already has rows in {table}; copy into an empty one",
+                "not_empty", table=table,
+            )
     conn = target._conn
     counts: dict[str, int] = {}
     async with transaction(target):
@@ -105,9 +117,11 @@ async def copy_database(source: aiosqlite.Connection, target: PgDatabase) -> dic
         for table in tables:
             found = await _count(target, table)
             if found != counts[table] or found != await _count(source, table):
+                expected = await _count(source, table)
                 raise CopyRefused(
-                    f"{table}: {await _count(source, table)} rows in the source, "
-                    f"{found} arrived; nothing was copied"
+                    f"{table}: {expected} rows in the source, {found} arrived;"
+                    " nothing was copied",
+                    "counts_differ", table=table, expected=expected, found=found,
                 )
         await resync_identities(target)
     return counts

@@ -82,7 +82,9 @@ def test_copy_moves_every_row_and_says_how_many(tmp_path, capsys):
                       "next_person_id": 31}
     assert "people：30 行" in out and "两边行数一致" in out
     # A second copy would merge two counties' rows: refused, nothing changed.
-    assert again == 2 and "already has rows" in err
+    assert again == 2
+    assert err.strip().startswith("branchbot: 目标数据库的 ")
+    assert err.strip().endswith(" 表已有数据，未复制任何内容；请复制到空库")
 
 
 def test_copy_refuses_a_target_that_is_not_postgresql(tmp_path, capsys):
