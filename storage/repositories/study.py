@@ -53,6 +53,7 @@ __all__ = [
     "set_note",
     "set_study_day",
     "snooze_target",
+    "study_days_fingerprint",
     "target_members",
     "unanswered_members",
     "update_items",
@@ -358,6 +359,20 @@ async def list_study_days(db: aiosqlite.Connection) -> list[StudyDayRow]:
         " ORDER BY branch_id"
     ) as cur:
         return [StudyDayRow(*row) for row in await cur.fetchall()]
+
+
+async def study_days_fingerprint(db: aiosqlite.Connection) -> tuple[int, int, int]:
+    """Return what changes whenever a study day is set, replaced or stopped.
+
+    (count, sum of set_at, sum of weekdays): the bot stamps a replacement
+    strictly later than the one it replaces (rules.setting_stamp); an addition
+    or a stop changes the count.
+    """
+    async with db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(set_at), 0), COALESCE(SUM(weekday), 0) FROM study_days"
+    ) as cur:
+        count, stamps, weekdays = await cur.fetchone()
+    return int(count), int(stamps), int(weekdays)
 
 
 async def set_study_day(

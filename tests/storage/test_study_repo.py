@@ -193,6 +193,63 @@ async def test_weekly_items_once_per_setting(db, branches):
     assert await study.get_study_day(db, citrus) is None
 
 
+async def test_planner_holds_each_study_days_occurrences_without_rewriting_them_each_tick(
+    db, branches, monkeypatch
+):
+    """The weekly occurrences change only with the date or a study day (issue 14: cost per tick)."""
+    _, citrus, pigs = branches
+    writes: list[int] = []
+    ensure = study.ensure_weekly_items
+
+    async def counted(db, occurrences, *, now):
+        occurrences = list(occurrences)
+        writes.append(len(occurrences))
+        return await ensure(db, occurrences, now=now)
+
+    monkeypatch.setattr(study, "ensure_weekly_items", counted)
+
+    async def weekly() -> set[tuple[int, str]]:
+        async with db.execute(
+            "SELECT branch_id, occurrence_date FROM study_items"
+            " WHERE kind = 'weekly' AND withdrawn_at IS NULL"
+        ) as cur:
+            return {(row[0], row[1]) for row in await cur.fetchall()}
+
+    tuesday = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
+    # Citrus studies on Tuesdays (ISO weekday 2), from today.
+    await study.set_study_day(
+        db, branch_id=citrus, weekday=2, remind_at="20:00", starts_on="2026-03-03", set_by=None,
+        now=NOW,
+    )
+    await plan_study(_services(db, tuesday), tuesday)
+    assert await weekly() == {(citrus, "2026-03-03")} and len(writes) == 1
+    # Idle ticks the same day write nothing.
+    for minutes in (1, 2, 30):
+        later = tuesday.replace(minute=minutes)
+        await plan_study(_services(db, later), later)
+    assert len(writes) == 1
+    # A study day set meanwhile (here, or through another process) is held at the next tick.
+    await study.set_study_day(
+        db, branch_id=pigs, weekday=3, remind_at="19:00", starts_on="2026-03-04", set_by=None,
+        now=NOW + 60,
+    )
+    await plan_study(_services(db, tuesday.replace(hour=2)), tuesday.replace(hour=2))
+    assert await weekly() == {(citrus, "2026-03-03"), (pigs, "2026-03-04")}
+    # Replaced in the same second it was set: the bot stamps the replacement a second later.
+    await study.set_study_day(
+        db, branch_id=pigs, weekday=2, remind_at="19:00", starts_on="2026-03-03", set_by=None,
+        now=NOW + 61,
+    )
+    await plan_study(_services(db, tuesday.replace(hour=3)), tuesday.replace(hour=3))
+    assert (pigs, "2026-03-03") in await weekly()
+    writes.clear()
+    # A new UTC date: next week's Tuesday comes within reach once the date moves on.
+    next_tuesday = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+    await plan_study(_services(db, next_tuesday), next_tuesday)
+    await plan_study(_services(db, next_tuesday), next_tuesday)
+    assert (citrus, "2026-03-10") in await weekly() and len(writes) == 1
+
+
 async def test_pairing_and_elderly(db, branches):
     _, citrus, _ = branches
     person = await people.ensure_person(db, telegram_id=5, now=NOW, name="李大爷")
