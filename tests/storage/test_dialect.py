@@ -68,3 +68,38 @@ async def test_a_failed_transaction_leaves_nothing_and_says_integrity(db):
     row = await (await db.execute("SELECT id, key FROM units")).fetchone()
     assert row["key"] == row[1] == "b1"
     assert list(row.keys()) == ["id", "key"]
+
+
+async def test_executemany_counts_what_it_wrote_and_lands_whole_or_not_at_all(db):
+    """PostgreSQL sends every row in one exchange; the counts and the all-or-none stay SQLite's."""
+    first = await _unit(db, "b1", "alpha")
+    rows = [(f"k{n}", f"name{n}") for n in range(50)] + [("b1", "again")]
+    before = db.total_changes
+    cursor = await db.executemany(
+        "INSERT OR IGNORE INTO units (key, level, name, kind, created_at, updated_at)"
+        " VALUES (?, 'branch', ?, 'mobile', 0, 0)",
+        rows,
+    )
+    # The conflicting key is ignored, and counts as nothing written.
+    assert cursor.rowcount == 50 and db.total_changes - before == 50
+    cursor = await db.executemany(
+        "UPDATE units SET name = ? WHERE key = ?", [("renamed", "k1"), ("renamed", "k2"),
+                                                     ("nobody", "missing")]
+    )
+    assert cursor.rowcount == 2
+    # Mixed value types in one place (a NULL among integers) go too.
+    cursor = await db.executemany(
+        "UPDATE units SET timezone = ?, parent_id = ? WHERE key = ?",
+        [("Asia/Shanghai", None, "k3"), ("Asia/Shanghai", first, "k4")],
+    )
+    assert cursor.rowcount == 2
+    parents = "SELECT parent_id FROM units WHERE key IN ('k3', 'k4') ORDER BY key"
+    assert await _rows(db, parents) == [(None,), (first,)]
+    # A failing row undoes the rows before it.
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.executemany(
+            "INSERT INTO units (key, level, name, kind, created_at, updated_at)"
+            " VALUES (?, 'branch', ?, 'mobile', 0, 0)",
+            [("new1", "x"), ("new2", "y"), ("b1", "duplicate key")],
+        )
+    assert await _rows(db, "SELECT COUNT(*) FROM units WHERE key LIKE 'new%'") == [(0,)]
