@@ -170,6 +170,10 @@ def select_bots(settings: Settings, names: str | None) -> tuple[BotSettings, ...
     served = settings.served_bots
     if names:
         wanted = [name.strip() for name in names.split(",") if name.strip()]
+        if not settings.bots:
+            raise ConfigError(
+                "--bots", names, "[[bots]] entries in the config (it lists none: leave --bots out)"
+            )
         known = {bot.name for bot in served}
         for name in wanted:
             if name not in known:

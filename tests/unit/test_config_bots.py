@@ -100,6 +100,17 @@ def test_run_bots_picks_a_subset_by_name_and_refuses_an_unknown_one():
     )
 
 
+def test_run_bots_without_any_bots_listed_says_so():
+    settings = parse_settings({"telegram": {"token": TOKEN_A}})
+    assert select_bots(settings, None) == settings.served_bots
+    with pytest.raises(ConfigError) as caught:
+        select_bots(settings, "county-a")
+    assert str(caught.value) == (
+        "config error: --bots = 'county-a'; expected [[bots]] entries in the config"
+        " (it lists none: leave --bots out)"
+    )
+
+
 def test_a_bot_whose_token_variable_is_unset_is_refused_only_where_it_is_served():
     """`org import` or `db copy` needs no token; a machine serving `--bots a` needs only a's."""
     settings = parse_settings(
