@@ -36,9 +36,9 @@ from bot.org_file import parse_org_file
 from bot.org_report import load_structure_findings
 from storage.copy import CopyRefused, copy_database
 from storage.db import backup_database
-from storage.health import open_checked_database
+from storage.health import migrate_checked, open_checked_database
 from storage.lock import DatabaseLock
-from storage.migrate import current_version, migrate
+from storage.migrate import current_version
 from storage.repositories import units as units_repo
 
 __all__ = [
@@ -135,7 +135,7 @@ async def db_migrate(settings: Settings) -> int:
     # Changing the schema under a running bot would break it: refuse while one runs.
     with exclusive_use(settings.storage.database):
         async with _database(settings, migrated=False) as db:
-            applied = await migrate(db)
+            applied = await migrate_checked(db, settings.storage.database)
             version = await current_version(db)
     if applied:
         print(_text(settings, "applied", versions=applied))

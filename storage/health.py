@@ -28,7 +28,7 @@ from bot.errors import BranchbotError
 from storage.db import open_database
 from storage.migrate import migrate
 
-__all__ = ["DatabaseUnusable", "check_database", "open_checked_database"]
+__all__ = ["DatabaseUnusable", "check_database", "migrate_checked", "open_checked_database"]
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +103,21 @@ async def open_checked_database(path: str | Path, *, migrated: bool) -> aiosqlit
         raise DatabaseUnusable(failure)
     try:
         if migrated:
-            applied = await migrate(db)
+            applied = await migrate_checked(db, name)
             if applied:
                 log.info("applied migrations %s", applied)
-    except sqlite3.Error as exc:
-        await db.close()
-        raise DatabaseUnusable(
-            f"cannot use database {_without_password(name)}: {exc}"
-        ) from None
     except BaseException:
-        # SchemaTooNew (one line already) or a cancelled start.
+        # DatabaseUnusable or SchemaTooNew (one line already) or a cancelled start.
         await db.close()
         raise
     return db
+
+
+async def migrate_checked(db: aiosqlite.Connection, name: str) -> list[int]:
+    """Migrate; a database that refuses (no schema, no right to create) is DatabaseUnusable."""
+    try:
+        return await migrate(db)
+    except sqlite3.Error as exc:
+        raise DatabaseUnusable(
+            f"cannot use database {_without_password(name)}: {exc}"
+        ) from None

@@ -113,9 +113,27 @@ async def migrate(db: aiosqlite.Connection) -> list[int]:
     needs no such turn: one file accepts one process (storage/lock.py).
     """
     if getattr(db, "engine", "sqlite") == "postgresql":
-        async with migration_lock(db):  # type: ignore[arg-type]
-            return await _migrate(db, "postgresql")
+        import asyncpg
+
+        try:
+            async with migration_lock(db):  # type: ignore[arg-type]
+                return await _migrate(db, "postgresql")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The driver's own errors (the lock and the compat functions talk to
+            # it directly) reach callers as the sqlite3 errors they handle.
+            raise sqlite3.OperationalError(_postgres_hint(exc)) from exc
     return await _migrate(db, "sqlite")
+
+
+def _postgres_hint(exc: Exception) -> str:
+    """Say what a PostgreSQL refusal at migration most likely needs from the operator."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.InvalidSchemaNameError):
+        return f"{exc}: the schema in the URL's search_path must exist (CREATE SCHEMA …)"
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return f"{exc}: this user must be allowed to create in the schema (GRANT CREATE ON …)"
+    return str(exc)
 
 
 async def _migrate(db: aiosqlite.Connection, engine: str) -> list[int]:

@@ -14,10 +14,12 @@ import socket
 import sqlite3
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from bot.emulator import BotApiEmulator
+from tests.pg import server_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAFakeButRealLookingSecretPart_xyz123"
@@ -246,6 +248,49 @@ async def test_bad_database_ends_every_command_promptly(tmp_path, emulator, case
     for text in expected:
         assert text in last
     assert "Traceback" not in output
+
+
+@pytest.mark.skipif(server_url() is None, reason="PostgreSQL only: a server's schema and rights")
+@pytest.mark.parametrize("command", [("run",), ("db", "migrate"), ("org", "show")])
+async def test_a_postgresql_schema_missing_or_closed_to_us_ends_every_command_in_one_line(
+    tmp_path, emulator, command
+):
+    """A DBA's first try: a search_path naming no schema, or a user who may not create there."""
+    import asyncpg
+
+    server = server_url()
+    assert server is not None
+    admin = await asyncpg.connect(server)
+    suffix = os.urandom(4).hex()
+    schema, reader = f"closed_{suffix}", f"reader_{suffix}"
+    await admin.execute(f"CREATE SCHEMA {schema}; CREATE ROLE {reader} LOGIN")
+    await admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {reader}")
+    joiner = "&" if "?" in server else "?"
+    parts = urlsplit(server)
+    as_reader = parts._replace(netloc=f"{reader}@{parts.hostname}:{parts.port}").geturl()
+    closed = f"{as_reader}{joiner}search_path={schema}"
+    cases = {
+        f"{server}{joiner}search_path=nowhere_{suffix}": "must exist (CREATE SCHEMA",
+        closed: "must be allowed to create in the schema",
+    }
+    try:
+        for url, expected in cases.items():
+            config = write_config(tmp_path, emulator, tmp_path / "unused.sqlite3")
+            config.write_text(
+                config.read_text(encoding="utf-8").replace(
+                    f'database = "{tmp_path / "unused.sqlite3"}"', f'url = "{url}"'
+                ),
+                encoding="utf-8",
+            )
+            status, output = await branchbot(tmp_path, *command, "--config", str(config))
+            assert status == 2, output
+            last = output.strip().splitlines()[-1]
+            assert last.startswith("branchbot: cannot use database postgresql://"), output
+            assert expected in last
+            assert "Traceback" not in output
+    finally:
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE; DROP ROLE {reader}")
+        await admin.close()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
