@@ -250,6 +250,48 @@ async def test_planner_holds_each_study_days_occurrences_without_rewriting_them_
     assert (citrus, "2026-03-10") in await weekly() and len(writes) == 1
 
 
+async def test_due_rows_are_read_by_index_even_when_the_statistics_say_everything_is_due(
+    db, branches
+):
+    """After a fan-out moved its rows on, stale statistics must not turn idle ticks into scans.
+
+    3,000 rows analysed while unscheduled, then all closed without a new
+    ANALYZE: PostgreSQL (autovacuum off here, as it is between its runs)
+    expected every one still due and read the whole table and its joins.
+    """
+    _, citrus, _ = branches
+    (item,) = await study.create_items(
+        db, branch_ids=[citrus], title="t", body="b", due_date="2026-03-08",
+        remind_at={citrus: "19:30"}, created_by=None, now=NOW,
+    )
+    await db.executemany(
+        "INSERT INTO people (id, telegram_id, name, created_at) VALUES (?, ?, ?, 0)",
+        [(i, 9000 + i, f"p{i}") for i in range(100, 3100)],
+    )
+    await db.executemany(
+        "INSERT INTO members (id, person_id, branch_id, category, status, requested_at)"
+        " VALUES (?, ?, ?, 'regular', 'active', 0)",
+        [(i, i, citrus) for i in range(100, 3100)],
+    )
+    assert await study.add_missing_targets(db, min_due="2026-03-01") == 3000
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        await db.execute("ALTER TABLE study_targets SET (autovacuum_enabled = false)")
+    await db.execute("ANALYZE")
+    await db.execute("UPDATE study_targets SET state = 'closed' WHERE item_id = ?", (item.id,))
+
+    plans = await study.due_keys_query_plans(db)
+    assert any("study_targets_due" in line for line in plans), plans
+    assert not any("Seq Scan" in line or line.startswith("SCAN") for line in plans), plans
+    assert await study.due_targets(db, int(datetime(2026, 3, 3, tzinfo=UTC).timestamp())) == []
+    # What is due is still found, with its member's details.
+    await db.execute(
+        "UPDATE study_targets SET state = 'waiting', next_at = ? WHERE member_id IN (100, 101)",
+        (NOW,),
+    )
+    due = await study.due_targets(db, NOW)
+    assert sorted((row.member_id, row.telegram_id) for row in due) == [(100, 9100), (101, 9101)]
+
+
 async def test_pairing_and_elderly(db, branches):
     _, citrus, _ = branches
     person = await people.ensure_person(db, telegram_id=5, now=NOW, name="李大爷")
