@@ -44,6 +44,7 @@ __all__ = [
     "close_resend",
     "count_by_status",
     "due_rows",
+    "due_rows_query_plans",
     "enqueue",
     "expire_stale",
     "get_row",
@@ -171,19 +172,43 @@ async def due_rows(
     last row of the previous batch pages on from there (keyset paging).  Each
     bot reads only its own rows ('' = the one default bot).
     """
-    sql = (
-        f"SELECT {_COLUMNS} FROM outbox WHERE bot = ? AND due_at <= ? AND ("
-        " (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))"
-        " OR (status = 'uncertain' AND next_attempt_at <= ?))"
+    # One read per status, each in its index's order (outbox_bot_due), merged
+    # here: one query with an OR of the two was planned from the statistics,
+    # and PostgreSQL's, stale after a large fan-out had been sent, had every
+    # poll of every bot read all of that bot's rows (150 ms at 1M rows, idle).
+    rows: list[OutboxRow] = []
+    for sql in _due_sql(paged=after is not None):
+        async with db.execute(sql, (bot, now, now, *(after or ()), limit)) as cur:
+            rows.extend(_row(row) for row in await cur.fetchall())
+    rows.sort(key=lambda row: (row.priority, row.due_at, row.id))
+    return rows[:limit]
+
+
+def _due_sql(*, paged: bool) -> tuple[str, str]:
+    """Return due_rows' two reads: pending rows, and uncertain rows whose re-send is due."""
+    page = " AND (priority, due_at, id) > (?, ?, ?)" if paged else ""
+    return tuple(  # type: ignore[return-value]
+        f"SELECT {_COLUMNS} FROM outbox WHERE bot = ? AND status = '{status}'"
+        f" AND due_at <= ? AND {ready}{page} ORDER BY priority, due_at, id LIMIT ?"
+        for status, ready in (
+            ("pending", "(next_attempt_at IS NULL OR next_attempt_at <= ?)"),
+            ("uncertain", "next_attempt_at <= ?"),
+        )
     )
-    params: tuple[Any, ...] = (bot, now, now, now)
-    if after is not None:
-        sql += " AND (priority, due_at, id) > (?, ?, ?)"
-        params += after
-    async with db.execute(
-        sql + " ORDER BY priority, due_at, id LIMIT ?", (*params, limit)
-    ) as cur:
-        return [_row(row) for row in await cur.fetchall()]
+
+
+async def due_rows_query_plans(
+    db: aiosqlite.Connection, now: int, *, bot: str = ""
+) -> list[str]:
+    """Return the engine's plans for due_rows' reads (tests assert they follow the index)."""
+    postgres = getattr(db, "engine", "sqlite") == "postgresql"
+    lines: list[str] = []
+    for sql in _due_sql(paged=False):
+        async with db.execute(
+            ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql, (bot, now, now, 500)
+        ) as cur:
+            lines.extend(str(row[0] if postgres else row[3]) for row in await cur.fetchall())
+    return lines
 
 
 async def expire_stale(

@@ -123,7 +123,7 @@ async def test_the_control_api_adds_bots_and_their_users(
         assert (message["plain"], message["bot_id"]) == ("from B", OTHER)
 
 
-def test_the_standalone_emulator_takes_bots_and_users_of_each() -> None:
+async def test_the_standalone_emulator_takes_bots_and_users_of_each() -> None:
     from bot.emulator.__main__ import parse_args, populate
 
     options = parse_args(

@@ -60,6 +60,38 @@ async def test_due_rows_oldest_first_and_paged_by_keyset(db):
     assert [r.id for r in pages] == [r.id for r in everything]
 
 
+async def test_due_rows_mix_statuses_in_priority_order_and_stay_on_the_index(db):
+    """Pending and uncertain rows come in one order; stale statistics do not make a poll a scan.
+
+    3,000 rows analysed while pending, then all sent without a new ANALYZE
+    (autovacuum off here, as it is between its runs): PostgreSQL expected
+    every one still due and fetched and sorted them all on every poll.
+    """
+    await outbox.enqueue(
+        db,
+        [message(n, due_at=NOW - n) for n in range(1, 3001)]
+        + [message(5000, due_at=NOW - 5000, kind="digest.weekly")],
+        now=NOW,
+    )
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        await db.execute("ALTER TABLE outbox SET (autovacuum_enabled = false)")
+    await db.execute("ANALYZE")
+    digest, oldest = await outbox.due_rows(db, NOW, 2)
+    # The digest (priority 0) first, then the oldest reminder; an uncertain row
+    # due for its re-send keeps its place by the same order.
+    assert (digest.kind, oldest.chat_id) == ("digest.weekly", 5000 + 3000)
+    await outbox.mark_uncertain(db, digest.id, now=NOW, error="cut off", resend_at=NOW)
+    assert [row.id for row in await outbox.due_rows(db, NOW, 2)] == [digest.id, oldest.id]
+    await db.execute("UPDATE outbox SET status = 'sent' WHERE status = 'pending'")
+
+    plans = await outbox.due_rows_query_plans(db, NOW)
+    assert any("outbox_bot_due" in line for line in plans), plans
+    assert not any(
+        word in line for line in plans for word in ("Seq Scan", "Sort", "Bitmap", "TEMP B-TREE")
+    ), plans
+    assert [row.id for row in await outbox.due_rows(db, NOW, 500)] == [digest.id]
+
+
 async def test_due_rows_skip_rows_backing_off(db):
     await outbox.enqueue(db, [message(1), message(2)], now=NOW)
     first = (await outbox.due_rows(db, NOW))[0]
