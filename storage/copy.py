@@ -124,4 +124,7 @@ async def copy_database(source: aiosqlite.Connection, target: PgDatabase) -> dic
                     "counts_differ", table=table, expected=expected, found=found,
                 )
         await resync_identities(target)
+    # Fresh statistics for the planner: autovacuum would take its time, and
+    # the first ticks on the new server read every table the copy filled.
+    await conn.execute("ANALYZE")
     return counts

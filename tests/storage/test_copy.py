@@ -53,6 +53,12 @@ async def _counts(url: str) -> dict[str, int]:
                       "member_schedule"):
             async with db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
                 found[table] = (await cursor.fetchone())[0]
+        # The planner starts from fresh statistics, not autovacuum's later ones.
+        async with db.execute(
+            "SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+            " AND relname IN ('members', 'people', 'outbox') AND last_analyze IS NOT NULL"
+        ) as cursor:
+            found["analysed"] = (await cursor.fetchone())[0]
         # New rows continue after the copied ids.
         person = await people.ensure_person(db, telegram_id=99, now=NOW, name="新人")
         found["next_person_id"] = person.id
@@ -79,7 +85,7 @@ def test_copy_moves_every_row_and_says_how_many(tmp_path, capsys):
                       "whereabouts_log": 30, "outbox": 30,
                       # three planners schedule each member: pledges, whereabouts, contact ladder
                       "member_schedule": 90,
-                      "next_person_id": 31}
+                      "analysed": 3, "next_person_id": 31}
     assert "people：30 行" in out and "两边行数一致" in out
     # A second copy would merge two counties' rows: refused, nothing changed.
     assert again == 2
