@@ -157,7 +157,7 @@ async def play_bots(script: DemoScript, clock: FakeClock) -> None:
     for bot_id, (_, username, first_name, _) in BOTS.items():
         emulator.add_bot(bot_id, username=username, first_name=first_name)
         script.bot_names[bot_id] = f"［{first_name}］"
-    script.heading("一个市、两个县，各县一个机器人（[[bots]]），共用一个数据库")
+    script.heading("一个市、两个县，各县一个机器人，共用一个数据库")
     print("   配置：甲县 @jiaxian_zhushou_bot、乙县 @yixian_zhushou_bot；"
           "孙丽（乙县茶叶合作社党支部书记）随组织架构导入，还没给任何机器人发过消息。",
           file=script.out)
