@@ -143,8 +143,10 @@ async def test_a_bot_whose_token_variable_is_unset_stops_only_the_run_that_serve
         serving_a.terminate()
         _, rest = await finish(serving_a)
     assert TOKEN in emulator.tokens_seen
-    # The log says what happened, not every scheduler tick ("Running job …").
-    assert "apscheduler" not in seen + rest
+    # The log says what happened, not every scheduler tick.  (APScheduler's
+    # warnings still show: on a loaded machine a job may be reported late.)
+    log = seen + rest
+    assert "Running job" not in log and "executed successfully" not in log, log
 
 
 async def test_token_with_a_line_break_is_refused_before_any_request(tmp_path, emulator):
