@@ -506,7 +506,10 @@ class PgDatabase:
                 [[_coerce(v, n) for v, n in zip(params, types, strict=False)] for params in rows]
             )
         except Exception as exc:
-            raise self._mapped(exc, statement) from exc
+            mapped = self._mapped(exc, statement)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         self.total_changes += len(records)
         return Cursor([], len(records), None)
 
